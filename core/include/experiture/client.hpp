@@ -1,0 +1,120 @@
+// The C++ API of the Experiture SDK.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "experiture/config.hpp"
+#include "experiture/export.h"
+#include "experiture/status.hpp"
+
+namespace experiture {
+
+struct LoginInfo {
+  std::string email;        // optional; normalised (trim + lower-case)
+  std::string customer_id;  // optional
+  std::string phone;        // optional; normalised to E.164
+};
+
+// A health snapshot. Cheap: no disk access.
+struct Stats {
+  uint64_t accepted = 0;          // writes accepted since open
+  uint64_t pending_durable = 0;   // accepted, not yet committed to the outbox
+  uint64_t queued_records = 0;    // durable, not yet delivered (includes in flight)
+  uint64_t queued_bytes = 0;
+  int64_t oldest_queued_age_ms = 0;  // 0 when nothing is queued
+  uint64_t in_flight = 0;         // records in the batch being sent
+  uint64_t delivered = 0;         // since open
+  uint64_t dead_letters = 0;      // currently held
+  uint64_t dropped_queue_full = 0;
+  uint64_t dropped_evicted = 0;
+  uint64_t dropped_consent = 0;
+  uint64_t dropped_dead_letter_overflow = 0;
+  std::string pause_reason;       // "" when delivery is not paused
+  std::string last_error;         // most recent storage or delivery error, "" when none
+  Consent consent = Consent::kGranted;
+  std::string device_id;
+};
+
+struct DeadLetter {
+  int64_t id = 0;
+  std::string object;
+  std::string match_key;  // "" for appends
+  std::string record;     // JSON text
+  int http_status = 0;
+  std::string code;       // server error code, e.g. CDP_ETL.VALIDATION.REQUEST_SCHEMA
+  std::string message;
+  std::string correlation_id;
+  int64_t failed_at_ms = 0;
+};
+
+// Thread-safe. Calls not documented as waiting never block on disk or network.
+class EXPERITURE_API Client {
+ public:
+  // Opens (or creates, or migrates) the outbox at config.storage_path and starts the store thread
+  // unless config.manual_mode. Waits for the disk: call it at start-up, off the UI thread if you can.
+  // Returns kInvalidConfig naming the field, or kStorageError. A corrupt outbox file is moved aside
+  // (".corrupt-<ms>") and replaced: open succeeds and stats().last_error reports it.
+  static Result<std::unique_ptr<Client>> open(Config config);
+
+  // close(default 5 s) when not closed yet.
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  // Accepts an upsert keyed by `match_key`. Validates and normalises on the caller's thread, then
+  // queues it in memory; returns at once. Statuses: kOk, each validation code, kQueueFull,
+  // kConsentDenied, kClosed.
+  Status upsert(std::string_view object, const nlohmann::json& record, std::string_view match_key);
+  Status upsert(std::string_view object, std::string_view record_json, std::string_view match_key);
+  // Accepts an event row (never merged by the server).
+  Status append(std::string_view object, const nlohmann::json& record);
+  Status append(std::string_view object, std::string_view record_json);
+
+  // Identity (see ARCHITECTURE.md "Identity"). Non-blocking like upsert.
+  Status set_push_token(std::string_view token);
+  Status login(const LoginInfo& info);
+  Status logout();
+  std::string device_id() const;
+
+  Status set_consent(Consent consent);
+  Consent consent() const;
+
+  // Waits until every write accepted before the call is durable. kOk or kTimeout.
+  Status persist(int64_t timeout_ms);
+  // Waits until every write accepted before the call is delivered or dead-lettered.
+  // kOk, kTimeout, or kPaused (with the reason) when delivery cannot progress.
+  Status flush(int64_t timeout_ms);
+  // Persists, stops sending, stops the store thread. Later calls return kClosed. Idempotent.
+  Status close(int64_t timeout_ms);
+  // Manual mode only: does all due work (commit, drain step, completions) on the caller's thread.
+  Status pump();
+
+  // Hints from the app: background flushes now; set_online(false) pauses delivery.
+  void on_background();
+  void on_foreground();
+  void set_online(bool online);
+  void pause();
+  void resume();
+
+  Stats stats() const;
+
+  // Dead letters, oldest first; at most `limit`. Waits for the store thread.
+  Result<std::vector<DeadLetter>> dead_letters(size_t limit);
+  // Re-queues every dead letter (at the end of the outbox). Waits for the store thread.
+  Status retry_dead_letters();
+  Status purge_dead_letters();
+
+  class Impl;
+
+ private:
+  explicit Client(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace experiture

@@ -1,0 +1,38 @@
+// The built-in backends. CMake links exactly one definition of each factory: the curl client or
+// the null client, the libphonenumber normaliser or the E.164-only one.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "experiture/platform/http_client.hpp"
+#include "experiture/platform/phone_normalizer.hpp"
+
+namespace experiture {
+namespace platform {
+
+struct HttpClientOptions {
+  std::string ca_bundle_path;      // PEM file replacing the system CA store; "" = system store
+  std::string pinned_public_keys;  // "sha256//<base64>;..."; "" = no pinning
+  std::string proxy;               // "" = no proxy
+  int64_t connect_timeout_ms = 10000;
+  std::string user_agent = "experiture-sdk";
+};
+
+// The platform's HTTP stack (libcurl on Linux), or a client that fails every request with
+// TransportError::kConnect when the SDK was built without one.
+std::unique_ptr<HttpClient> make_default_http_client(const HttpClientOptions& options);
+
+// libphonenumber when built in, else the E.164-only normaliser.
+std::unique_ptr<PhoneNormalizer> make_default_phone_normalizer();
+
+// Accepts only values already in E.164 ("+" then 8 to 15 digits, first digit not 0); never guesses.
+class E164OnlyPhoneNormalizer final : public PhoneNormalizer {
+ public:
+  std::optional<std::string> to_e164(std::string_view raw,
+                                     std::string_view default_region) const override;
+};
+
+}  // namespace platform
+}  // namespace experiture
