@@ -1,0 +1,321 @@
+#include "record/record_validator.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "experiture/platform/backends.hpp"
+#include "record/timestamp.hpp"
+
+namespace experiture {
+namespace record {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxObjectNameBytes = 64;
+constexpr size_t kMaxEmailLocalBytes = 64;
+constexpr size_t kMaxEmailDomainBytes = 253;
+constexpr size_t kMaxEmailBytes = 254;
+
+bool is_ascii_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+std::string_view trim(std::string_view v) {
+  while (!v.empty() && is_ascii_space(v.front())) v.remove_prefix(1);
+  while (!v.empty() && is_ascii_space(v.back())) v.remove_suffix(1);
+  return v;
+}
+
+bool is_ascii_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// Well-formed UTF-8 per RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF.
+bool is_valid_utf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = 0;
+    unsigned char lo = 0x80;
+    unsigned char hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) {
+      n = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      n = 2;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      n = 3;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (i + n >= s.size()) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      const auto cc = static_cast<unsigned char>(s[i + k]);
+      const unsigned char min = k == 1 ? lo : 0x80;
+      const unsigned char max = k == 1 ? hi : 0xBF;
+      if (cc < min || cc > max) return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
+// "`name`" for messages. Field names come from the app's schema, not from its users; a name that
+// is not valid UTF-8 is not echoed.
+std::string field_label(std::string_view name) {
+  if (!is_valid_utf8(name)) return "(a field name that is not valid UTF-8)";
+  return "`" + std::string(name) + "`";
+}
+
+// The first invalid UTF-8 string (key or value) inside `value`, or false. Iterative, so depth
+// is checked before anything recurses; `too_deep` is set when nesting passes `max_depth`.
+bool find_bad_utf8(const json& value, size_t depth, size_t max_depth, bool* too_deep) {
+  std::vector<std::pair<const json*, size_t>> stack{{&value, depth}};
+  while (!stack.empty()) {
+    const auto [node, level] = stack.back();
+    stack.pop_back();
+    if (node->is_string()) {
+      if (!is_valid_utf8(node->get_ref<const std::string&>())) return true;
+    } else if (node->is_object() || node->is_array()) {
+      if (level > max_depth) {
+        *too_deep = true;
+        return false;
+      }
+      for (auto it = node->begin(); it != node->end(); ++it) {
+        if (node->is_object() && !is_valid_utf8(it.key())) return true;
+        stack.emplace_back(&*it, level + 1);
+      }
+    }
+  }
+  return false;
+}
+
+bool is_email_forbidden(unsigned char c) {
+  if (c <= 0x20 || c == 0x7F) return true;  // controls and space
+  switch (c) {
+    case '(': case ')': case '<': case '>': case '[': case ']':
+    case '\\': case ',': case ';': case ':': case '"':
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool is_valid_email_domain(std::string_view domain) {
+  size_t labels = 0;
+  size_t start = 0;
+  while (start <= domain.size()) {
+    size_t end = domain.find('.', start);
+    if (end == std::string_view::npos) end = domain.size();
+    const std::string_view label = domain.substr(start, end - start);
+    if (label.empty()) return false;
+    for (char c : label) {
+      if (!is_ascii_alnum(c) && c != '-' && static_cast<unsigned char>(c) < 0x80) return false;
+    }
+    ++labels;
+    start = end + 1;
+  }
+  return labels >= 2;
+}
+
+}  // namespace
+
+RecordValidator::RecordValidator(Rules rules,
+                                 std::shared_ptr<const platform::PhoneNormalizer> phone)
+    : rules_(std::move(rules)), phone_(std::move(phone)) {
+  if (!phone_) phone_ = platform::make_default_phone_normalizer();
+}
+
+Result<json> RecordValidator::parse(std::string_view json_text) {
+  try {
+    return json::parse(json_text.begin(), json_text.end());
+  } catch (const json::parse_error& e) {
+    // what(): "[json.exception.parse_error.101] parse error at line 1, column 5: <reason>;
+    // last read: '<text>'". The text may be personal data: keep the position and the reason.
+    std::string what = e.what();
+    const size_t at = what.find("parse error");
+    if (at != std::string::npos) what.erase(0, at);
+    const size_t last_read = what.find("; last read");
+    if (last_read != std::string::npos) what.erase(last_read);
+    return Status(Code::kInvalidJson,
+                  "record text is not JSON: " + what + " (byte " + std::to_string(e.byte) + ")");
+  }
+}
+
+Result<std::string> RecordValidator::upsert(std::string_view object, json record,
+                                            std::string_view match_key) const {
+  return validate(object, std::move(record), &match_key);
+}
+
+Result<std::string> RecordValidator::append(std::string_view object, json record) const {
+  return validate(object, std::move(record), nullptr);
+}
+
+Result<std::string> RecordValidator::validate(std::string_view object, json record,
+                                              const std::string_view* match_key) const {
+  if (Status s = check_object_name(object); !s) return s;
+  if (!record.is_object()) {
+    return Status(Code::kRecordNotObject, "record: must be a JSON object");
+  }
+  if (record.empty()) return Status(Code::kRecordEmpty, "record: must have at least one field");
+  if (Status s = check_structure(record); !s) return s;
+  if (match_key) {
+    if (Status s = check_match_key(object, record, *match_key); !s) return s;
+  }
+  if (Status s = normalise_fields(record); !s) return s;
+  return serialise(record);
+}
+
+Status RecordValidator::check_object_name(std::string_view object) {
+  const bool ok = !object.empty() && object.size() <= kMaxObjectNameBytes &&
+                  std::all_of(object.begin(), object.end(),
+                              [](char c) { return is_ascii_alnum(c) || c == '_' || c == '-'; });
+  if (ok) return Status::ok();
+  return Status(Code::kInvalidArgument,
+                "object: must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'");
+}
+
+Status RecordValidator::check_structure(const json& record) {
+  for (auto it = record.begin(); it != record.end(); ++it) {
+    if (!is_valid_utf8(it.key())) {
+      return Status(Code::kInvalidJson, "record: a field name is not valid UTF-8");
+    }
+    bool too_deep = false;
+    if (find_bad_utf8(it.value(), 2, kMaxDepth, &too_deep)) {
+      return Status(Code::kInvalidJson, field_label(it.key()) + ": holds text that is not valid UTF-8");
+    }
+    if (too_deep) {
+      return Status(Code::kRecordTooLarge, field_label(it.key()) + ": nested deeper than " +
+                                               std::to_string(kMaxDepth) + " levels");
+    }
+  }
+  return Status::ok();
+}
+
+Status RecordValidator::check_match_key(std::string_view object, const json& record,
+                                        std::string_view match_key) const {
+  const std::string key(match_key);
+  const auto it = record.find(key);
+  if (key.empty() || it == record.end()) {
+    return Status(Code::kMatchKeyMissing,
+                  "match_key " + field_label(key) + ": the record has no field of that name");
+  }
+  if (it->is_null()) {
+    return Status(Code::kMatchKeyNull, field_label(key) + ": the match key field must not be null");
+  }
+  // Blank values are what email/phone normalisation would turn into nothing; for other keys a
+  // blank value would merge every blank-keyed write into one profile.
+  if (!it->is_string() || trim(it->get_ref<const std::string&>()).empty()) {
+    return Status(Code::kMatchKeyNotString,
+                  field_label(key) + ": the match key field must be a non-empty string");
+  }
+  const auto per_object = rules_.identity_keys.find(std::string(object));
+  const std::vector<std::string>& keys = per_object != rules_.identity_keys.end()
+                                             ? per_object->second
+                                             : rules_.default_identity_keys;
+  if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
+    std::string list;
+    for (const std::string& k : keys) list += (list.empty() ? "" : ", ") + k;
+    return Status(Code::kMatchKeyNotIdentity,
+                  "match_key " + field_label(key) + ": not an identity field of object `" +
+                      std::string(object) + "` (identity fields: " + list + ")");
+  }
+  return Status::ok();
+}
+
+Status RecordValidator::normalise_fields(json& record) const {
+  if (auto it = record.find("email"); it != record.end() && !it->is_null()) {
+    std::optional<std::string> email;
+    if (it->is_string()) email = normalize_email(it->get_ref<const std::string&>());
+    if (!email) {
+      return Status(Code::kInvalidEmail,
+                    "`email`: must be null or one address local@domain.tld (at most 254 bytes; "
+                    "no spaces, control characters or ()<>[]\\,;:\")");
+    }
+    *it = std::move(*email);
+  }
+  if (auto it = record.find("phone"); it != record.end() && !it->is_null()) {
+    std::optional<std::string> phone;
+    if (it->is_string()) phone = normalize_phone(it->get_ref<const std::string&>());
+    if (!phone) {
+      return Status(Code::kInvalidPhone,
+                    "`phone`: must be null or a valid phone number (with a '+' country code, or "
+                    "national to default region \"" + rules_.default_phone_region +
+                        "\"), without extension; stored as E.164");
+    }
+    *it = std::move(*phone);
+  }
+  for (auto it = record.begin(); it != record.end(); ++it) {
+    if (!ends_with(it.key(), "_at") || it->is_null()) continue;
+    if (!it->is_string()) {
+      return Status(Code::kTimestampWithoutZone,
+                    field_label(it.key()) + ": must be a string (ISO 8601 with a zone) or null");
+    }
+    if (!is_zoned_timestamp_or_date(it->get_ref<const std::string&>())) {
+      return Status(Code::kTimestampWithoutZone,
+                    field_label(it.key()) +
+                        ": must be ISO 8601 with a zone (2026-04-21T15:30:00Z, "
+                        "2026-04-21T17:30:00.250+02:00) or a plain date (2026-04-21)");
+    }
+  }
+  return Status::ok();
+}
+
+Result<std::string> RecordValidator::serialise(const json& record) const {
+  std::string text;
+  try {
+    text = record.dump(-1, ' ', false, json::error_handler_t::strict);
+  } catch (const json::exception&) {
+    // check_structure() already rejected invalid UTF-8, the only way dump() can fail.
+    return Status(Code::kInternal, "record: could not be serialised");
+  }
+  if (text.size() > rules_.max_record_bytes) {
+    return Status(Code::kRecordTooLarge,
+                  "record: " + std::to_string(text.size()) +
+                      " bytes serialised, above the cap of " +
+                      std::to_string(rules_.max_record_bytes) + " bytes (max_record_bytes)");
+  }
+  return text;
+}
+
+std::optional<std::string> RecordValidator::normalize_email(std::string_view raw) {
+  const std::string_view v = trim(raw);
+  if (v.empty() || v.size() > kMaxEmailBytes || !is_valid_utf8(v)) return std::nullopt;
+  const size_t at = v.find('@');
+  if (at == std::string_view::npos || v.find('@', at + 1) != std::string_view::npos) {
+    return std::nullopt;
+  }
+  const std::string_view local = v.substr(0, at);
+  const std::string_view domain = v.substr(at + 1);
+  if (local.empty() || local.size() > kMaxEmailLocalBytes || domain.empty() ||
+      domain.size() > kMaxEmailDomainBytes) {
+    return std::nullopt;
+  }
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (is_email_forbidden(static_cast<unsigned char>(c))) return std::nullopt;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  if (!is_valid_email_domain(domain)) return std::nullopt;
+  return out;
+}
+
+std::optional<std::string> RecordValidator::normalize_phone(std::string_view raw) const {
+  return phone_->to_e164(raw, rules_.default_phone_region);
+}
+
+}  // namespace record
+}  // namespace experiture

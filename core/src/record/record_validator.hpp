@@ -1,0 +1,103 @@
+// Validates a record and normalises its identifiers on the app's thread, before it is accepted.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "experiture/platform/phone_normalizer.hpp"
+#include "experiture/status.hpp"
+
+namespace experiture {
+namespace record {
+
+// The write path's steps 1 and 2 (ARCHITECTURE.md "The write path"). Pure computation: no I/O,
+// no locks, no shared mutable state; every method may be called from any thread at once.
+// Messages name the field and the rule, never a field's value (values may be personal data).
+//
+// Rules applied to the record's top-level fields (nested values are not inspected, except that
+// every string anywhere must be valid UTF-8):
+// - `email` (a string; null allowed: it clears the field): trimmed, ASCII-lowercased, then
+//   checked by normalize_email().
+// - `phone` (a string or null): replaced by its E.164 form from the PhoneNormalizer.
+// - every field whose name ends in `_at`: null, or a string accepted by
+//   is_zoned_timestamp_or_date() (timestamp.hpp). Values are kept as sent.
+class RecordValidator {
+ public:
+  struct Rules {
+    size_t max_record_bytes = 64 * 1024;  // the normalised record, serialised compactly
+    std::string default_phone_region = "US";  // ISO 3166-1 alpha-2, for numbers without '+'
+    std::vector<std::string> default_identity_keys = {"email",       "customer_id", "phone",
+                                                      "external_id", "anonymous_id", "device_id"};
+    // Per object: the fields usable as match_key, replacing default_identity_keys.
+    std::map<std::string, std::vector<std::string>> identity_keys;
+  };
+
+  // The deepest nesting of arrays/objects a record may have (the record object is level 1);
+  // deeper records are kRecordTooLarge, so that serialising them never exhausts a small stack.
+  static constexpr size_t kMaxDepth = 32;
+
+  // `phone` is shared and must be thread-safe; null means platform::make_default_phone_normalizer().
+  RecordValidator(Rules rules, std::shared_ptr<const platform::PhoneNormalizer> phone);
+
+  // Parses record text. kInvalidJson (also for invalid UTF-8) with the line, column and byte
+  // offset of the error and the parser's reason, never an excerpt of the text. Any JSON value
+  // parses; upsert()/append() check what it is.
+  static Result<nlohmann::json> parse(std::string_view json_text);
+
+  // Validates and normalises an upsert; returns the normalised record serialised compactly
+  // (UTF-8 kept, keys sorted). Checks in this order, each with its own code:
+  //   kInvalidArgument      `object` is not 1 to 64 of [A-Za-z0-9_-]
+  //   kRecordNotObject      `record` is not a JSON object
+  //   kRecordEmpty          `record` is {}
+  //   kRecordTooLarge       nested deeper than kMaxDepth
+  //   kInvalidJson          a string or field name anywhere is not valid UTF-8
+  //   kMatchKeyMissing      `match_key` is empty or not a field of the record
+  //   kMatchKeyNull         the match_key field is null
+  //   kMatchKeyNotString    the match_key field is not a string, or is empty or only white space
+  //                         (that is: it would normalise to an empty value)
+  //   kMatchKeyNotIdentity  `match_key` is not an identity field of `object` (Rules)
+  //   kInvalidEmail         `email` is not a string/null or cannot be normalised
+  //   kInvalidPhone         `phone` is not a string/null or is not a valid number
+  //   kTimestampWithoutZone an `_at` field is not a string/null, or not ISO 8601 with a zone
+  //                         (nor a plain date)
+  //   kRecordTooLarge       serialised above max_record_bytes (the message states the cap)
+  // The match key is checked on the normalised value: `email` " A@B.CO " matches as "a@b.co".
+  Result<std::string> upsert(std::string_view object, nlohmann::json record,
+                             std::string_view match_key) const;
+
+  // As upsert() without the match key checks.
+  Result<std::string> append(std::string_view object, nlohmann::json record) const;
+
+  // Trims ASCII white space and lowercases ASCII letters (non-ASCII is kept as is: unicode local
+  // parts are allowed), then requires: valid UTF-8; exactly one '@'; a local part of 1 to 64 bytes
+  // and a domain of 1 to 253 bytes, at most 254 in all; no spaces, control characters or any of
+  // ( ) < > [ ] \ , ; : " ; a domain of dot-separated non-empty labels (at least two) of letters,
+  // digits, '-' or non-ASCII. nullopt when any of that fails.
+  static std::optional<std::string> normalize_email(std::string_view raw);
+
+  // E.164 through the PhoneNormalizer with Rules::default_phone_region; nullopt when invalid.
+  std::optional<std::string> normalize_phone(std::string_view raw) const;
+
+ private:
+  static Status check_object_name(std::string_view object);
+  static Status check_structure(const nlohmann::json& record);
+  Status check_match_key(std::string_view object, const nlohmann::json& record,
+                         std::string_view match_key) const;
+  Status normalise_fields(nlohmann::json& record) const;
+  Result<std::string> serialise(const nlohmann::json& record) const;
+  Result<std::string> validate(std::string_view object, nlohmann::json record,
+                               const std::string_view* match_key) const;
+
+  Rules rules_;
+  std::shared_ptr<const platform::PhoneNormalizer> phone_;
+};
+
+}  // namespace record
+}  // namespace experiture
