@@ -1,0 +1,439 @@
+#include "drain/response_classifier.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+namespace experiture {
+namespace drain {
+namespace {
+
+using nlohmann::json;
+
+const json* member(const json* object, const char* key) {
+  if (object == nullptr || !object->is_object()) return nullptr;
+  const auto it = object->find(key);
+  return it == object->end() ? nullptr : &*it;
+}
+
+std::string string_member(const json* object, const char* key) {
+  const json* value = member(object, key);
+  return (value != nullptr && value->is_string()) ? value->get<std::string>() : std::string();
+}
+
+bool equals_ignore_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) !=
+        std::tolower(static_cast<unsigned char>(b[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// Reads 1 to 9 leading digits; nullopt when there are none or more than 9.
+std::optional<size_t> leading_number(std::string_view& text) {
+  size_t digits = 0;
+  size_t value = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) {
+    if (++digits > 9) return std::nullopt;
+    value = value * 10 + static_cast<size_t>(text[digits - 1] - '0');
+  }
+  if (digits == 0) return std::nullopt;
+  text.remove_prefix(digits);
+  return value;
+}
+
+// "records[3].email", "records.3", "/records/3/email", "$.records[3]" -> 3; "record",
+// "record.email", "/record/email" -> 0 for a one-record request. Anything after the index is
+// ignored, so a message "records[2].email: invalid email format" works too.
+std::optional<size_t> record_index_from_path(std::string_view path, size_t record_count) {
+  path = trim(path);
+  if (starts_with(path, "$.")) path.remove_prefix(2);
+  if (starts_with(path, "$[") || starts_with(path, "$/")) path.remove_prefix(1);
+  if (starts_with(path, "/")) path.remove_prefix(1);
+  std::optional<size_t> index;
+  if (starts_with(path, "records")) {
+    path.remove_prefix(7);
+    if (starts_with(path, "[")) {
+      path.remove_prefix(1);
+      index = leading_number(path);
+      if (!index || !starts_with(path, "]")) return std::nullopt;
+    } else if (starts_with(path, ".") || starts_with(path, "/")) {
+      path.remove_prefix(1);
+      index = leading_number(path);
+      if (index && !path.empty() && path.front() != '.' && path.front() != '/') {
+        return std::nullopt;
+      }
+    }
+  } else if (starts_with(path, "record") && record_count == 1) {
+    path.remove_prefix(6);
+    if (path.empty() || path.front() == '.' || path.front() == '/' || path.front() == '[') {
+      index = 0;
+    }
+  }
+  if (!index || *index >= record_count) return std::nullopt;
+  return index;
+}
+
+void add_rejection(std::vector<RecordRejection>& out, size_t index, std::string code,
+                   std::string message) {
+  for (const auto& existing : out) {
+    if (existing.index == index) return;
+  }
+  out.push_back(RecordRejection{index, std::move(code), std::move(message)});
+}
+
+void sort_by_index(std::vector<RecordRejection>& rejections) {
+  std::sort(rejections.begin(), rejections.end(),
+            [](const RecordRejection& a, const RecordRejection& b) { return a.index < b.index; });
+}
+
+// An entry naming a record: {"path": ..., optional "code"/"message"}. Its own code and message
+// win over the envelope's.
+void add_path_entry(const json& entry, size_t record_count, const Classification& c,
+                    std::vector<RecordRejection>& out) {
+  const std::string path = string_member(&entry, "path");
+  const auto index = record_index_from_path(path, record_count);
+  if (!index) return;
+  std::string code = string_member(&entry, "code");
+  std::string message = string_member(&entry, "message");
+  add_rejection(out, *index, code.empty() ? c.code : std::move(code),
+                message.empty() ? c.message : std::move(message));
+}
+
+std::vector<RecordRejection> rejections_from_error(const json* error, size_t record_count,
+                                                   const Classification& c) {
+  std::vector<RecordRejection> out;
+  const json* details = member(error, "details");
+  if (details != nullptr && details->is_object()) {
+    add_path_entry(*details, record_count, c, out);
+    const json* errors = member(details, "errors");
+    if (errors != nullptr && errors->is_array()) {
+      for (const auto& entry : *errors) add_path_entry(entry, record_count, c, out);
+    }
+  } else if (details != nullptr && details->is_array()) {
+    for (const auto& entry : *details) add_path_entry(entry, record_count, c, out);
+  }
+  if (out.empty()) {
+    const auto index = record_index_from_path(c.message, record_count);
+    if (index) add_rejection(out, *index, c.code, c.message);
+  }
+  sort_by_index(out);
+  return out;
+}
+
+// A status we know decides; an unknown or missing status counts as rejected only when the entry
+// carries an error (a record the server took must not be dead-lettered and later sent again).
+bool is_rejected_result(const json* status, const json* error) {
+  static const char* const kAccepted[] = {"accepted", "ok",     "success", "created",
+                                          "updated",  "merged", "inserted"};
+  static const char* const kRejected[] = {"rejected", "failed", "failure", "error", "invalid"};
+  if (status != nullptr && status->is_string()) {
+    const std::string& text = status->get_ref<const std::string&>();
+    for (const char* name : kAccepted) {
+      if (equals_ignore_case(text, name)) return false;
+    }
+    for (const char* name : kRejected) {
+      if (equals_ignore_case(text, name)) return true;
+    }
+  }
+  return error != nullptr && !error->is_null();
+}
+
+// ASSUMED A: data.results[] with a status per record.
+std::vector<RecordRejection> rejections_from_results(const json* body, size_t record_count) {
+  std::vector<RecordRejection> out;
+  const json* results = member(member(body, "data"), "results");
+  if (results == nullptr || !results->is_array()) return out;
+  for (size_t position = 0; position < results->size(); ++position) {
+    const json& entry = (*results)[position];
+    if (!entry.is_object()) continue;
+    const json* status = member(&entry, "status");
+    const json* error = member(&entry, "error");
+    if (!is_rejected_result(status, error)) continue;
+    size_t index = position;
+    const json* index_value = member(&entry, "index");
+    if (index_value != nullptr && index_value->is_number_unsigned()) {
+      index = index_value->get<size_t>();
+    } else if (index_value != nullptr) {
+      continue;  // an index we cannot read: do not guess which record it meant
+    }
+    if (index >= record_count) continue;
+    add_rejection(out, index, string_member(error, "code"), string_member(error, "message"));
+  }
+  sort_by_index(out);
+  return out;
+}
+
+const char* transport_code(platform::TransportError error) {
+  switch (error) {
+    case platform::TransportError::kNone:
+      return "";
+    case platform::TransportError::kConnect:
+      return "NETWORK.CONNECT";
+    case platform::TransportError::kTimeout:
+      return "NETWORK.TIMEOUT";
+    case platform::TransportError::kTls:
+      return "NETWORK.TLS";
+    case platform::TransportError::kPinning:
+      return "NETWORK.PINNING";
+    case platform::TransportError::kReset:
+      return "NETWORK.RESET";
+    case platform::TransportError::kCancelled:
+      return "NETWORK.CANCELLED";
+    case platform::TransportError::kOther:
+      return "NETWORK.OTHER";
+  }
+  return "NETWORK.OTHER";
+}
+
+Classification classify_http(const platform::HttpResponse& response, size_t record_count,
+                             int64_t now_wall_ms) {
+  Classification c;
+  c.http_status = response.status;
+  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  const json* error = member(&body, "error");
+  c.code = string_member(error, "code");
+  c.message = string_member(error, "message");
+  c.correlation_id = response.header("x-correlation-id");
+  if (c.correlation_id.empty()) c.correlation_id = string_member(&body, "correlationId");
+  const std::string date = response.header("date");
+  if (!date.empty()) c.server_date_ms = parse_http_date_ms(date);
+
+  const int status = response.status;
+  const auto retry_after = [&] {
+    const std::string value = response.header("retry-after");
+    return parse_retry_after_ms(value, now_wall_ms).value_or(-1);
+  };
+  const auto reject_single_or = [&](Outcome otherwise) {
+    if (record_count != 1) return otherwise;
+    c.rejected.push_back(RecordRejection{0, c.code, c.message});
+    return Outcome::kRejectRecords;
+  };
+  if (status >= 200 && status < 300) {
+    c.outcome = Outcome::kDelivered;
+    c.rejected = rejections_from_results(&body, record_count);
+  } else if (status == 400 || status == 422) {
+    c.rejected = rejections_from_error(error, record_count, c);
+    c.outcome = c.rejected.empty() ? reject_single_or(Outcome::kBisect) : Outcome::kRejectRecords;
+  } else if (status == 401) {
+    c.outcome = Outcome::kUnauthorized;
+  } else if (status == 403) {
+    c.outcome = Outcome::kForbidden;
+  } else if (status == 404) {
+    c.outcome = Outcome::kDeadLetterAll;
+  } else if (status == 409) {
+    c.outcome = Outcome::kRetry;
+  } else if (status == 413) {
+    c.outcome = reject_single_or(Outcome::kSplit);
+  } else if (status == 429) {
+    c.outcome = Outcome::kRateLimited;
+    c.retry_after_ms = retry_after();
+  } else if (status >= 500 && status < 600) {
+    c.outcome = Outcome::kRetry;
+    if (status == 503) c.retry_after_ms = retry_after();
+  } else if (status >= 400 && status < 500) {
+    c.outcome = Outcome::kDeadLetterAll;
+  } else {
+    c.outcome = Outcome::kRetry;
+  }
+  return c;
+}
+
+const char* const kShortDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+const char* const kLongDays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
+                                 "Friday", "Saturday", "Sunday"};
+const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+bool is_day_name(std::string_view name) {
+  for (int i = 0; i < 7; ++i) {
+    if (equals_ignore_case(name, kShortDays[i]) || equals_ignore_case(name, kLongDays[i])) {
+      return true;
+    }
+  }
+  return false;
+}
+
+int month_number(std::string_view name) {
+  for (int i = 0; i < 12; ++i) {
+    if (equals_ignore_case(name, kMonths[i])) return i + 1;
+  }
+  return 0;
+}
+
+// Exactly `min_digits` to `max_digits` digits and nothing else; -1 otherwise.
+int all_digits(std::string_view text, size_t min_digits, size_t max_digits) {
+  if (text.size() < min_digits || text.size() > max_digits) return -1;
+  int value = 0;
+  for (char ch : text) {
+    if (!std::isdigit(static_cast<unsigned char>(ch))) return -1;
+    value = value * 10 + (ch - '0');
+  }
+  return value;
+}
+
+bool parse_clock(std::string_view text, int& hour, int& minute, int& second) {
+  if (text.size() != 8 || text[2] != ':' || text[5] != ':') return false;
+  hour = all_digits(text.substr(0, 2), 2, 2);
+  minute = all_digits(text.substr(3, 2), 2, 2);
+  second = all_digits(text.substr(6, 2), 2, 2);
+  return hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 60;
+}
+
+bool is_gmt(std::string_view zone) {
+  return equals_ignore_case(zone, "GMT") || equals_ignore_case(zone, "UTC");
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+int days_in_month(int year, int month) {
+  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return month == 2 && leap ? 29 : kDays[month - 1];
+}
+
+std::vector<std::string_view> split_blanks(std::string_view text) {
+  std::vector<std::string_view> tokens;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
+    const size_t start = i;
+    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
+    if (i > start) tokens.push_back(text.substr(start, i - start));
+  }
+  return tokens;
+}
+
+}  // namespace
+
+Classification classify_response(const platform::HttpResponse& response, size_t record_count,
+                                 int64_t now_wall_ms) {
+  if (response.error != platform::TransportError::kNone) {
+    Classification c;
+    c.outcome = Outcome::kRetry;
+    c.code = transport_code(response.error);
+    c.message = response.error_message;
+    return c;
+  }
+  try {
+    return classify_http(response, record_count, now_wall_ms);
+  } catch (...) {
+    // Not expected (the parser runs without exceptions and every access is type-checked), but a
+    // classifier must not take the drain loop down: an unreadable answer is retried.
+    Classification c;
+    c.outcome = Outcome::kRetry;
+    c.http_status = response.status;
+    c.message = "response could not be classified";
+    return c;
+  }
+}
+
+std::optional<int64_t> parse_http_date_ms(std::string_view text) {
+  const std::vector<std::string_view> t = split_blanks(text);
+  int year = -1;
+  int month = 0;
+  int day = -1;
+  int hour = 0;
+  int minute = 0;
+  int second = 0;
+  std::string_view clock;
+  if (!t.empty() && t[0].size() > 1 && t[0].back() == ',') {
+    if (!is_day_name(t[0].substr(0, t[0].size() - 1))) return std::nullopt;
+    if (t.size() == 6) {  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
+      day = all_digits(t[1], 1, 2);
+      month = month_number(t[2]);
+      year = all_digits(t[3], 4, 4);
+      clock = t[4];
+      if (!is_gmt(t[5])) return std::nullopt;
+    } else if (t.size() == 4) {  // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
+      const std::string_view date = t[1];
+      const size_t dash1 = date.find('-');
+      const size_t dash2 = dash1 == std::string_view::npos ? dash1 : date.find('-', dash1 + 1);
+      if (dash2 == std::string_view::npos) return std::nullopt;
+      day = all_digits(date.substr(0, dash1), 1, 2);
+      month = month_number(date.substr(dash1 + 1, dash2 - dash1 - 1));
+      const std::string_view year_text = date.substr(dash2 + 1);
+      year = all_digits(year_text, 2, 4);
+      if (year_text.size() == 3) return std::nullopt;
+      if (year_text.size() == 2 && year >= 0) year += year >= 70 ? 1900 : 2000;
+      clock = t[2];
+      if (!is_gmt(t[3])) return std::nullopt;
+    } else {
+      return std::nullopt;
+    }
+  } else if (t.size() == 5) {  // asctime: Sun Nov  6 08:49:37 1994
+    if (!is_day_name(t[0])) return std::nullopt;
+    month = month_number(t[1]);
+    day = all_digits(t[2], 1, 2);
+    clock = t[3];
+    year = all_digits(t[4], 4, 4);
+  } else {
+    return std::nullopt;
+  }
+  if (year < 1900 || month == 0 || day < 1 || day > days_in_month(year, month)) {
+    return std::nullopt;
+  }
+  if (!parse_clock(clock, hour, minute, second)) return std::nullopt;
+  const int64_t days = days_from_civil(year, month, day);
+  return ((days * 24 + hour) * 60 + minute) * 60000 + int64_t{second} * 1000;
+}
+
+std::optional<int64_t> parse_retry_after_ms(std::string_view value, int64_t now_wall_ms) {
+  value = trim(value);
+  if (value.empty()) return std::nullopt;
+  if (std::isdigit(static_cast<unsigned char>(value.front()))) {
+    int64_t ms = 0;
+    size_t i = 0;
+    for (; i < value.size() && std::isdigit(static_cast<unsigned char>(value[i])); ++i) {
+      ms = std::min(kMaxRetryAfterMs, ms * 10 + (value[i] - '0') * 1000);
+    }
+    if (i < value.size() && value[i] == '.') {
+      int64_t scale = 100;
+      bool round_up = false;
+      if (++i == value.size()) return std::nullopt;
+      for (; i < value.size() && std::isdigit(static_cast<unsigned char>(value[i])); ++i) {
+        if (scale > 0) {
+          ms += (value[i] - '0') * scale;
+          scale /= 10;
+        } else if (value[i] != '0') {
+          round_up = true;
+        }
+      }
+      if (round_up) ++ms;
+    }
+    if (i != value.size()) return std::nullopt;
+    return std::min(kMaxRetryAfterMs, ms);
+  }
+  const auto date_ms = parse_http_date_ms(value);
+  if (!date_ms) return std::nullopt;
+  if (*date_ms <= now_wall_ms) return 0;
+  // date_ms is a year 1900..9999 value, so date_ms - kMaxRetryAfterMs cannot overflow.
+  if (*date_ms - kMaxRetryAfterMs > now_wall_ms) return kMaxRetryAfterMs;
+  return *date_ms - now_wall_ms;
+}
+
+}  // namespace drain
+}  // namespace experiture
