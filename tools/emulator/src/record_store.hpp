@@ -1,0 +1,105 @@
+// The emulated CDP data: profile rows under the merge model and appended event rows.
+// Not thread-safe: the server calls it with its state lock held.
+//
+// Merge model (API-FACTS.md): an upsert resolves the row whose matchKey field equals the record's
+// value; field-level last-write-wins (omitted kept, null clears); identifiers accumulate (every
+// identity value a row ever carried keeps resolving to it).
+// ASSUMED (emulator): when matchKey resolves nothing but another identifier of the record does,
+// that row is the target; when the record's identifiers resolve several rows, they merge into the
+// target (identifiers unioned, other fields keep the value of the most recently written row).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "schema.hpp"
+
+namespace experiture {
+namespace emulator {
+
+class StateFile;
+
+struct WriteLogEntry {
+  uint64_t seq = 0;
+  std::string idempotency_key;
+};
+
+struct Profile {
+  uint64_t id = 0;
+  nlohmann::json fields = nlohmann::json::object();
+  std::map<std::string, std::set<std::string>> identifiers;
+  uint64_t write_count = 0;
+  uint64_t last_write_seq = 0;
+  int64_t created_at_ms = 0;
+  int64_t updated_at_ms = 0;
+  std::vector<WriteLogEntry> writes;  // the last kMaxWriteLog writes, oldest first
+};
+
+class RecordStore {
+ public:
+  static constexpr size_t kMaxWriteLog = 1000;
+
+  // state may be null (memory only); borrowed, must outlive the store.
+  explicit RecordStore(StateFile* state) : state_(state) {}
+
+  // Reloads everything from the state file (no-op without one).
+  void load();
+  // Applies one validated record; returns the id of the row it landed on.
+  uint64_t upsert(const std::string& object, const ObjectSchema& schema,
+                  const nlohmann::json& record, const std::string& match_key, int64_t now_ms,
+                  const std::string& idempotency_key);
+  // Appends one validated record as a new row of `object`; returns its sequence number.
+  uint64_t append(const std::string& object, const nlohmann::json& record, int64_t now_ms,
+                  const std::string& idempotency_key);
+  // Writes rows changed since the last call to the state file (inside the caller's transaction).
+  void persist_changes();
+  void clear();
+
+  // Null when no row of `object` carries identifier field `key` = `value`.
+  const Profile* find(const std::string& object, const std::string& key,
+                      const std::string& value) const;
+  nlohmann::json profile_json(const std::string& object, const Profile& profile) const;
+  nlohmann::json list_json(const std::string& object) const;
+  // Rows appended to `object` (all objects when empty), oldest first.
+  nlohmann::json events_json(const std::string& object) const;
+  size_t profile_count(const std::string& object) const;
+  // Every object that holds profile rows.
+  std::vector<std::string> objects() const;
+
+ private:
+  struct Table {
+    std::map<uint64_t, Profile> rows;
+    std::unordered_map<std::string, uint64_t> index;  // "field\x1fvalue" -> row id
+  };
+  struct EventRow {
+    uint64_t seq = 0;
+    std::string object;
+    nlohmann::json fields;
+    int64_t received_at_ms = 0;
+    std::string idempotency_key;
+  };
+
+  static std::string index_key(const std::string& field, const std::string& value);
+  static std::string identity_value(const nlohmann::json& value);
+  void merge_into(Table& table, Profile& target, Profile& other);
+  nlohmann::json event_json(const EventRow& row) const;
+
+  StateFile* state_;
+  std::map<std::string, Table> tables_;
+  std::vector<EventRow> events_;
+  uint64_t next_id_ = 1;
+  uint64_t next_seq_ = 1;
+  std::set<std::pair<std::string, uint64_t>> dirty_;
+  std::set<std::pair<std::string, uint64_t>> deleted_;
+  size_t persisted_events_ = 0;
+};
+
+}  // namespace emulator
+}  // namespace experiture
