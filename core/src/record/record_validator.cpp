@@ -103,14 +103,8 @@ bool find_bad_utf8(const json& value, size_t depth, size_t max_depth, bool* too_
 }
 
 bool is_email_forbidden(unsigned char c) {
-  if (c <= 0x20 || c == 0x7F) return true;  // controls and space
-  switch (c) {
-    case '(': case ')': case '<': case '>': case '[': case ']':
-    case '\\': case ',': case ';': case ':': case '"':
-      return true;
-    default:
-      return false;
-  }
+  constexpr std::string_view kSpecials = "()<>[]\\,;:\"";
+  return c <= 0x20 || c == 0x7F || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 bool is_valid_email_domain(std::string_view domain) {
@@ -151,6 +145,9 @@ Result<json> RecordValidator::parse(std::string_view json_text) {
     if (last_read != std::string::npos) what.erase(last_read);
     return Status(Code::kInvalidJson,
                   "record text is not JSON: " + what + " (byte " + std::to_string(e.byte) + ")");
+  } catch (const json::exception&) {
+    // out_of_range.406: a number beyond double's range; what() quotes it, so it is not used.
+    return Status(Code::kInvalidJson, "record text is not JSON: a number is out of range");
   }
 }
 
@@ -194,7 +191,8 @@ Status RecordValidator::check_structure(const json& record) {
     }
     bool too_deep = false;
     if (find_bad_utf8(it.value(), 2, kMaxDepth, &too_deep)) {
-      return Status(Code::kInvalidJson, field_label(it.key()) + ": holds text that is not valid UTF-8");
+      return Status(Code::kInvalidJson,
+                    field_label(it.key()) + ": holds text that is not valid UTF-8");
     }
     if (too_deep) {
       return Status(Code::kRecordTooLarge, field_label(it.key()) + ": nested deeper than " +
@@ -222,9 +220,8 @@ Status RecordValidator::check_match_key(std::string_view object, const json& rec
                   field_label(key) + ": the match key field must be a non-empty string");
   }
   const auto per_object = rules_.identity_keys.find(std::string(object));
-  const std::vector<std::string>& keys = per_object != rules_.identity_keys.end()
-                                             ? per_object->second
-                                             : rules_.default_identity_keys;
+  const std::vector<std::string>& keys =
+      per_object != rules_.identity_keys.end() ? per_object->second : rules_.default_identity_keys;
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
     std::string list;
     for (const std::string& k : keys) list += (list.empty() ? "" : ", ") + k;
@@ -252,8 +249,8 @@ Status RecordValidator::normalise_fields(json& record) const {
     if (!phone) {
       return Status(Code::kInvalidPhone,
                     "`phone`: must be null or a valid phone number (with a '+' country code, or "
-                    "national to default region \"" + rules_.default_phone_region +
-                        "\"), without extension; stored as E.164");
+                    "national to default region \"" +
+                        rules_.default_phone_region + "\"), without extension; stored as E.164");
     }
     *it = std::move(*phone);
   }
@@ -282,10 +279,10 @@ Result<std::string> RecordValidator::serialise(const json& record) const {
     return Status(Code::kInternal, "record: could not be serialised");
   }
   if (text.size() > rules_.max_record_bytes) {
-    return Status(Code::kRecordTooLarge,
-                  "record: " + std::to_string(text.size()) +
-                      " bytes serialised, above the cap of " +
-                      std::to_string(rules_.max_record_bytes) + " bytes (max_record_bytes)");
+    return Status(Code::kRecordTooLarge, "record: " + std::to_string(text.size()) +
+                                             " bytes serialised, above the cap of " +
+                                             std::to_string(rules_.max_record_bytes) +
+                                             " bytes (max_record_bytes)");
   }
   return text;
 }

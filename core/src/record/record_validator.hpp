@@ -31,9 +31,9 @@ namespace record {
 class RecordValidator {
  public:
   struct Rules {
-    size_t max_record_bytes = 64 * 1024;  // the normalised record, serialised compactly
+    size_t max_record_bytes = 64 * 1024;      // the normalised record, serialised compactly
     std::string default_phone_region = "US";  // ISO 3166-1 alpha-2, for numbers without '+'
-    std::vector<std::string> default_identity_keys = {"email",       "customer_id", "phone",
+    std::vector<std::string> default_identity_keys = {"email",       "customer_id",  "phone",
                                                       "external_id", "anonymous_id", "device_id"};
     // Per object: the fields usable as match_key, replacing default_identity_keys.
     std::map<std::string, std::vector<std::string>> identity_keys;
@@ -43,7 +43,8 @@ class RecordValidator {
   // deeper records are kRecordTooLarge, so that serialising them never exhausts a small stack.
   static constexpr size_t kMaxDepth = 32;
 
-  // `phone` is shared and must be thread-safe; null means platform::make_default_phone_normalizer().
+  // `phone` is shared and must be thread-safe; null means
+  // platform::make_default_phone_normalizer().
   RecordValidator(Rules rules, std::shared_ptr<const platform::PhoneNormalizer> phone);
 
   // Parses record text. kInvalidJson (also for invalid UTF-8) with the line, column and byte

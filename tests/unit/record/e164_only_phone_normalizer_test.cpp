@@ -11,6 +11,7 @@ using experiture::platform::E164OnlyPhoneNormalizer;
 TEST_CASE("without libphonenumber only numbers already in E.164 pass", "[record][unit]") {
   std::string raw;
   std::string expected;
+  // clang-format off
   std::tie(raw, expected) = GENERATE(table<std::string, std::string>({
       {"+12125550123", "+12125550123"},
       {"  +442079460958\t", "+442079460958"},
@@ -32,6 +33,7 @@ TEST_CASE("without libphonenumber only numbers already in E.164 pass", "[record]
       {"", ""},
       {"+", ""},
   }));
+  // clang-format on
   CAPTURE(raw);
   const std::optional<std::string> e164 = E164OnlyPhoneNormalizer().to_e164(raw, "US");
   if (expected.empty()) {

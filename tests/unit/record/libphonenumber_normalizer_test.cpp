@@ -20,6 +20,7 @@ TEST_CASE("libphonenumber normalises US, UK, DE and IN numbers to E.164", "[reco
   std::string region;
   std::string raw;
   std::string expected;
+  // clang-format off
   std::tie(region, raw, expected) = GENERATE(table<std::string, std::string, std::string>({
       {"US", "(212) 555-1234", "+12125551234"},
       {"US", "212-555-1234", "+12125551234"},
@@ -51,6 +52,7 @@ TEST_CASE("libphonenumber normalises US, UK, DE and IN numbers to E.164", "[reco
       {"ZZ", "+1 212 555 1234", "+12125551234"},
       {"", "+91 98765 43210", "+919876543210"},
   }));
+  // clang-format on
   CAPTURE(region, raw);
   const std::optional<std::string> e164 = LibPhoneNumberNormalizer().to_e164(raw, region);
   REQUIRE(e164.has_value());
@@ -60,6 +62,7 @@ TEST_CASE("libphonenumber normalises US, UK, DE and IN numbers to E.164", "[reco
 TEST_CASE("libphonenumber rejects what it cannot normalise without guessing", "[record][unit]") {
   std::string region;
   std::string raw;
+  // clang-format off
   std::tie(region, raw) = GENERATE(table<std::string, std::string>({
       {"US", ""},
       {"US", "   "},
@@ -86,12 +89,12 @@ TEST_CASE("libphonenumber rejects what it cannot normalise without guessing", "[
       {"", "020 7946 0958"},
       {"US", "＋１ ２１２ ５５５ １２３４"},
   }));
+  // clang-format on
   CAPTURE(region, raw);
   CHECK_FALSE(LibPhoneNumberNormalizer().to_e164(raw, region).has_value());
 }
 
-TEST_CASE("the default phone normaliser is libphonenumber when it is built in",
-          "[record][unit]") {
+TEST_CASE("the default phone normaliser is libphonenumber when it is built in", "[record][unit]") {
   const auto normalizer = experiture::platform::make_default_phone_normalizer();
   CHECK(normalizer->to_e164("(212) 555-1234", "US") == std::optional<std::string>("+12125551234"));
 
