@@ -1,0 +1,768 @@
+#include "client/client_impl.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <utility>
+
+#include "crypto/uuid.hpp"
+#include "experiture/platform/backends.hpp"
+#include "record/timestamp.hpp"
+
+#ifndef EXPERITURE_SDK_VERSION
+#define EXPERITURE_SDK_VERSION "0.0.0"
+#endif
+
+namespace experiture {
+namespace {
+
+constexpr const char* kConsentKey = "consent";
+// Commit at once, without waiting out the commit window, when this many writes are waiting.
+constexpr size_t kGroupCommitTarget = 4096;
+constexpr int64_t kCommitRetryMs = 1000;
+constexpr int64_t kStoreCommandTimeoutMs = 30000;
+
+const char* consent_name(Consent c) {
+  switch (c) {
+    case Consent::kUnknown: return "unknown";
+    case Consent::kGranted: return "granted";
+    case Consent::kDenied: return "denied";
+  }
+  return "unknown";
+}
+
+std::optional<Consent> consent_from(const std::string& s) {
+  if (s == "unknown") return Consent::kUnknown;
+  if (s == "granted") return Consent::kGranted;
+  if (s == "denied") return Consent::kDenied;
+  return std::nullopt;
+}
+
+std::string trim(std::string_view s) {
+  size_t b = 0, e = s.size();
+  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r')) ++b;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r')) --e;
+  return std::string(s.substr(b, e - b));
+}
+
+Status validate_config(const Config& c) {
+  auto bad = [](const char* field, const std::string& rule) {
+    return Status(Code::kInvalidConfig, std::string("config.") + field + ": " + rule);
+  };
+  if (c.storage_path.empty()) return bad("storage_path", "required (path of the outbox file)");
+  if (c.endpoint.rfind("https://", 0) != 0 && c.endpoint.rfind("http://", 0) != 0) {
+    return bad("endpoint", "must start with https:// (or http:// for a local emulator)");
+  }
+  if (c.batch_size < 1 || c.batch_size > 10000) return bad("batch_size", "must be 1 to 10000");
+  if (c.flush_interval_ms <= 0) return bad("flush_interval_ms", "must be positive");
+  if (c.ingress_capacity < 1) return bad("ingress_capacity", "must be at least 1");
+  if (c.commit_window_ms < 0) return bad("commit_window_ms", "must not be negative");
+  if (c.max_record_bytes < 16) return bad("max_record_bytes", "must be at least 16");
+  if (!c.encryption_key.empty() && c.encryption_key.size() != 32) {
+    return bad("encryption_key", "must be exactly 32 bytes (or empty for no sealing)");
+  }
+  if (c.retry.base_ms <= 0 || c.retry.cap_ms < c.retry.base_ms || c.retry.factor < 1.0) {
+    return bad("retry", "needs base_ms > 0, cap_ms >= base_ms and factor >= 1");
+  }
+  if (c.profile_object.empty()) return bad("profile_object", "required");
+  return Status::ok();
+}
+
+// Carries HttpClient completions to the store thread while the client lives; afterwards drops
+// them, so a transport that outlives the client never touches freed memory.
+struct ResponseSink {
+  std::mutex mutex;
+  std::function<void(uint64_t, platform::HttpResponse)> deliver;
+};
+
+}  // namespace
+
+Client::Impl::Impl(Config config) : config_(std::move(config)) {}
+
+Client::Impl::~Impl() { close(5000); }
+
+Status Client::Impl::open() {
+  Status status = validate_config(config_);
+  if (!status.is_ok()) return status;
+  clock_ = config_.clock ? config_.clock : std::make_shared<platform::SystemClock>();
+  if (config_.http) {
+    http_ = config_.http;
+  } else {
+    platform::HttpClientOptions options;
+    options.ca_bundle_path = config_.tls.ca_bundle_path;
+    options.pinned_public_keys = config_.tls.pinned_public_keys;
+    options.proxy = config_.tls.proxy;
+    options.user_agent = std::string("experiture-sdk/") + EXPERITURE_SDK_VERSION;
+    http_ = platform::make_default_http_client(options);
+  }
+  std::shared_ptr<const platform::PhoneNormalizer> phone = config_.phone_normalizer;
+  if (!phone) phone = platform::make_default_phone_normalizer();
+  record::RecordValidator::Rules rules;
+  rules.max_record_bytes = config_.max_record_bytes;
+  rules.default_phone_region = config_.default_phone_region;
+  rules.default_identity_keys = config_.default_identity_keys;
+  rules.identity_keys = config_.identity_keys;
+  validator_ = std::make_unique<record::RecordValidator>(std::move(rules), std::move(phone));
+  auto random = crypto::Random::create();
+  if (!random.is_ok()) return random.status();
+  random_ = std::move(random).value();
+  identity_options_.platform_name = config_.platform_name;
+  identity_options_.sdk_version = EXPERITURE_SDK_VERSION;
+  identity_options_.logout_clears_push_token = config_.logout_clears_push_token;
+  identity_options_.logout_new_device_id = config_.logout_new_device_id;
+
+  outbox::Outbox::Options options;
+  options.path = config_.storage_path;
+  options.max_bytes = config_.max_outbox_bytes;
+  options.max_dead_letters = config_.max_dead_letters;
+  outbox::Outbox::OpenReport report;
+  auto opened = outbox::Outbox::open(options, &report);
+  if (!opened.is_ok()) return opened.status();
+  outbox_ = std::move(opened).value();
+  if (report.recovered) {
+    stats_.last_error = "outbox file was not a valid database (" + report.reason +
+                        "): moved to " + report.moved_to + ", started a fresh outbox";
+    log(platform::LogLevel::kError, stats_.last_error);
+  }
+
+  identity_ = identity::load_identity(*outbox_);
+  consent_ = config_.initial_consent;
+  if (auto stored = outbox_->meta(kConsentKey)) consent_ = consent_from(*stored).value_or(consent_);
+
+  auto sink = std::make_shared<ResponseSink>();
+  sink->deliver = [this](uint64_t id, platform::HttpResponse r) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      responses_.push_back(Response{id, std::move(r)});
+    }
+    store_cv_.notify_one();
+    waiters_cv_.notify_all();
+  };
+  response_sink_ = sink;
+  drain::DrainLoop::Deps deps;
+  deps.outbox = outbox_.get();
+  deps.http = http_.get();
+  deps.clock = clock_.get();
+  deps.random = random_.get();
+  deps.logger = config_.logger.get();
+  deps.config = &config_;
+  deps.post_response = [sink](uint64_t id, platform::HttpResponse r) {
+    std::lock_guard<std::mutex> lock(sink->mutex);
+    if (sink->deliver) sink->deliver(id, std::move(r));
+  };
+  drain_ = std::make_unique<drain::DrainLoop>(std::move(deps));
+  drain_->set_consent(consent_);
+
+  // First open: a device identity and the anonymous profile that carries it.
+  std::vector<IngressItem> first;
+  if (identity_.device_id.empty()) {
+    identity_.device_id = crypto::uuid_v4(*random_);
+    IngressItem meta;
+    meta.meta = identity::identity_meta(identity_);
+    meta.meta.emplace_back(kConsentKey, consent_name(consent_));
+    first.push_back(std::move(meta));
+    if (consent_ != Consent::kDenied) {
+      Status s = validated_profile_write(
+          identity::anonymous_profile(identity_, identity_options_, now_iso8601()),
+          outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, first);
+      if (!s.is_ok()) return s;
+    }
+  }
+  stats_.device_id = identity_.device_id;
+  stats_.consent = consent_;
+  publish();
+  if (!first.empty()) {
+    status = enqueue(std::move(first));
+    if (!status.is_ok()) return status;
+  }
+  if (!config_.manual_mode) thread_ = std::thread([this] { run(); });
+  return Status::ok();
+}
+
+// ---- write path (app threads) ----
+
+Status Client::Impl::check_open() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (closed_) return Status(Code::kClosed, "the client is closed");
+  if (consent_ == Consent::kDenied) {
+    return Status(Code::kConsentDenied, "consent is denied: capture is off until set_consent(granted)");
+  }
+  return Status::ok();
+}
+
+outbox::Entry Client::Impl::make_entry(std::string_view object, outbox::WriteKind kind,
+                                       std::string_view match_key, std::string payload,
+                                       uint32_t flags) {
+  outbox::Entry e;
+  e.object.assign(object.data(), object.size());
+  e.kind = kind;
+  e.match_key.assign(match_key.data(), match_key.size());
+  e.payload = std::move(payload);
+  e.wall_ms = clock_->wall_ms();
+  e.mono_ms = clock_->mono_ms();
+  e.flags = flags;
+  return e;
+}
+
+Status Client::Impl::upsert(std::string_view object, nlohmann::json record,
+                            std::string_view match_key) {
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  auto payload = validator_->upsert(object, std::move(record), match_key);
+  if (!payload.is_ok()) return payload.status();
+  std::vector<IngressItem> items(1);
+  items[0].entry = make_entry(object, outbox::WriteKind::kUpsert, match_key,
+                              std::move(payload).value(), 0);
+  return enqueue(std::move(items));
+}
+
+Status Client::Impl::append(std::string_view object, nlohmann::json record) {
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  auto payload = validator_->append(object, std::move(record));
+  if (!payload.is_ok()) return payload.status();
+  std::vector<IngressItem> items(1);
+  items[0].entry =
+      make_entry(object, outbox::WriteKind::kAppend, "", std::move(payload).value(), 0);
+  return enqueue(std::move(items));
+}
+
+Status Client::Impl::enqueue(std::vector<IngressItem> items) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return Status(Code::kClosed, "the client is closed");
+    if (ingress_.size() + items.size() > config_.ingress_capacity) {
+      ++stats_.dropped_queue_full;
+      return Status(Code::kQueueFull,
+                    "ingress queue full (capacity " + std::to_string(config_.ingress_capacity) +
+                        " writes): storage is not keeping up; nothing was accepted, retry later");
+    }
+    if (ingress_.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    for (auto& item : items) {
+      item.accept_seq = ++accept_seq_;
+      if (item.entry) ++stats_.accepted;
+      ingress_.push_back(std::move(item));
+    }
+    wake = store_waiting_;
+  }
+  if (wake) store_cv_.notify_one();
+  return Status::ok();
+}
+
+Status Client::Impl::validated_profile_write(const identity::ProfileWrite& write, uint32_t flags,
+                                             std::vector<IngressItem>& out) {
+  auto payload = validator_->upsert(config_.profile_object, write.record, write.match_key);
+  if (!payload.is_ok()) return payload.status();
+  IngressItem item;
+  item.entry = make_entry(config_.profile_object, outbox::WriteKind::kUpsert, write.match_key,
+                          std::move(payload).value(), flags);
+  out.push_back(std::move(item));
+  return Status::ok();
+}
+
+std::string Client::Impl::now_iso8601() { return record::format_iso8601_utc_ms(clock_->wall_ms()); }
+
+// ---- identity ----
+
+Status Client::Impl::set_push_token(std::string_view token) {
+  std::lock_guard<std::mutex> identity_lock(identity_mutex_);
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  identity::IdentityState state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state = identity_;
+  }
+  const std::string value = trim(token);
+  if (value == state.push_token) return Status::ok();  // unchanged: nothing to write
+  state.push_token = value;
+  std::vector<IngressItem> items;
+  status = validated_profile_write(identity::push_token_write(state), outbox::kEntryIdentity, items);
+  if (!status.is_ok()) return status;
+  items.back().meta = identity::identity_meta(state);
+  status = enqueue(std::move(items));
+  if (status.is_ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    identity_ = state;
+  }
+  return status;
+}
+
+Status Client::Impl::login(const LoginInfo& info) {
+  identity::IdentityState user;
+  if (!info.email.empty()) {
+    auto email = record::RecordValidator::normalize_email(info.email);
+    if (!email) return Status(Code::kInvalidEmail, "login.email: not a valid email address");
+    user.email = *email;
+  }
+  if (!info.phone.empty()) {
+    auto phone = validator_->normalize_phone(info.phone);
+    if (!phone) {
+      return Status(Code::kInvalidPhone,
+                    "login.phone: not a valid phone number for default region " +
+                        config_.default_phone_region + " (E.164 expected)");
+    }
+    user.phone = *phone;
+  }
+  user.customer_id = trim(info.customer_id);
+  if (!user.logged_in()) {
+    return Status(Code::kInvalidArgument, "login: needs at least one of email, customer_id, phone");
+  }
+  const bool switching = [&] {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto& cur = identity_;
+    auto differs = [](const std::string& a, const std::string& b) {
+      return !a.empty() && !b.empty() && a != b;
+    };
+    return cur.logged_in() && (differs(cur.email, user.email) ||
+                               differs(cur.customer_id, user.customer_id) ||
+                               differs(cur.phone, user.phone));
+  }();
+  // Another person on this device: log the previous one out first, so the two are never merged.
+  if (switching) {
+    Status status = logout();
+    if (!status.is_ok()) return status;
+  }
+  std::lock_guard<std::mutex> identity_lock(identity_mutex_);
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  identity::IdentityState state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state = identity_;
+  }
+  if (!user.email.empty()) state.email = user.email;
+  if (!user.customer_id.empty()) state.customer_id = user.customer_id;
+  if (!user.phone.empty()) state.phone = user.phone;
+  std::vector<IngressItem> items;
+  status = validated_profile_write(identity::login_write(state, now_iso8601()),
+                                   outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, items);
+  if (!status.is_ok()) return status;
+  items.back().meta = identity::identity_meta(state);
+  status = enqueue(std::move(items));
+  if (status.is_ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    identity_ = state;
+  }
+  return status;
+}
+
+Status Client::Impl::logout() {
+  std::lock_guard<std::mutex> identity_lock(identity_mutex_);
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  identity::IdentityState state;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    state = identity_;
+  }
+  if (!state.logged_in()) return Status::ok();
+  std::vector<IngressItem> items;
+  for (const auto& write : identity::logout_writes(state, identity_options_)) {
+    status = validated_profile_write(write, outbox::kEntryIdentity, items);
+    if (!status.is_ok()) return status;
+  }
+  identity::IdentityState next;
+  next.device_id = state.device_id;
+  next.push_token = state.push_token;
+  if (identity_options_.logout_new_device_id) {
+    next.device_id = crypto::uuid_v4(*random_);
+    status = validated_profile_write(
+        identity::anonymous_profile(next, identity_options_, now_iso8601()),
+        outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, items);
+    if (!status.is_ok()) return status;
+  }
+  IngressItem meta;
+  meta.meta = identity::identity_meta(next);
+  items.push_back(std::move(meta));
+  status = enqueue(std::move(items));
+  if (status.is_ok()) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    identity_ = next;
+    stats_.device_id = next.device_id;
+  }
+  return status;
+}
+
+std::string Client::Impl::device_id() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return identity_.device_id;
+}
+
+// ---- consent ----
+
+Status Client::Impl::set_consent(Consent consent) {
+  std::lock_guard<std::mutex> identity_lock(identity_mutex_);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return Status(Code::kClosed, "the client is closed");
+    if (consent_ == consent) return Status::ok();
+    consent_ = consent;
+    stats_.consent = consent;
+    hints_.push_back([consent](drain::DrainLoop& d) { d.set_consent(consent); });
+  }
+  std::vector<IngressItem> items(1);
+  items[0].purge = consent == Consent::kDenied;
+  items[0].meta.emplace_back(kConsentKey, consent_name(consent));
+  {
+    // Bypasses the capacity check: a consent change must never be refused.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (ingress_.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    items[0].accept_seq = ++accept_seq_;
+    ingress_.push_back(std::move(items[0]));
+  }
+  store_cv_.notify_one();
+  return Status::ok();
+}
+
+Consent Client::Impl::consent() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return consent_;
+}
+
+// ---- waiting calls ----
+
+Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeout_ms,
+                                const std::function<std::optional<Status>()>& give_up) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    if (done()) return Status::ok();
+    if (give_up) {
+      if (auto status = give_up()) return *status;
+    }
+    if (config_.manual_mode) {
+      lock.unlock();
+      pump();
+      lock.lock();
+      if (done()) return Status::ok();
+      if (give_up) {
+        if (auto status = give_up()) return *status;
+      }
+      if (std::chrono::steady_clock::now() >= deadline) break;
+      // Wakes on a response from the transport; the bound covers timers in the drain loop.
+      auto next = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+      waiters_cv_.wait_until(lock, next);
+      continue;
+    }
+    if (thread_done_) return Status(Code::kClosed, "the client is closed");
+    if (waiters_cv_.wait_until(lock, deadline) == std::cv_status::timeout && !done()) break;
+  }
+  return Status(Code::kTimeout, "timed out after " + std::to_string(timeout_ms) + " ms");
+}
+
+Status Client::Impl::persist(int64_t timeout_ms) {
+  uint64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    target = accept_seq_;
+    if (durable_seq_ >= target) return Status::ok();
+    persist_requested_ = true;
+  }
+  store_cv_.notify_one();
+  Status status = wait_until([&] { return durable_seq_ >= target; }, timeout_ms, nullptr);
+  if (status.code() == Code::kTimeout) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stats_.last_error.empty()) {
+      return Status(Code::kTimeout, status.message() + "; last storage error: " + stats_.last_error);
+    }
+  }
+  return status;
+}
+
+Status Client::Impl::flush(int64_t timeout_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  Status status = persist(timeout_ms);
+  if (!status.is_ok()) return status;
+  const int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  int64_t target;
+  uint64_t round;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    target = durable_outbox_seq_;
+    round = store_round_;
+    hints_.push_back([target](drain::DrainLoop& d) { d.request_flush(target); });
+  }
+  store_cv_.notify_one();
+  return wait_until(
+      [&] { return first_queued_seq_ == 0 || first_queued_seq_ > target; },
+      std::max<int64_t>(0, timeout_ms - elapsed), [&]() -> std::optional<Status> {
+        if (store_round_ > round && !blocked_reason_.empty()) {
+          return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
+        }
+        return std::nullopt;
+      });
+}
+
+Status Client::Impl::close(int64_t timeout_ms) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_ && outbox_ == nullptr) return Status::ok();
+    if (closed_ && stopping_) return Status::ok();
+    closed_ = true;
+  }
+  Status status = outbox_ ? persist(timeout_ms) : Status::ok();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  store_cv_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  if (response_sink_) {
+    auto sink = std::static_pointer_cast<ResponseSink>(response_sink_);
+    std::lock_guard<std::mutex> lock(sink->mutex);
+    sink->deliver = nullptr;
+  }
+  if (http_) http_->cancel_all();
+  drain_.reset();
+  outbox_.reset();
+  waiters_cv_.notify_all();
+  return status;
+}
+
+// ---- store thread ----
+
+void Client::Impl::run() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  for (;;) {
+    auto has_work = [this] {
+      return stopping_ || persist_requested_ || !commands_.empty() || !responses_.empty() ||
+             !hints_.empty() || (!ingress_.empty() && commit_retry_at_mono_ms_ == 0);
+    };
+    if (!has_work()) {
+      std::optional<int64_t> wake_at = drain_->next_wakeup_mono_ms();
+      if (commit_retry_at_mono_ms_ != 0) {
+        wake_at = wake_at ? std::min(*wake_at, commit_retry_at_mono_ms_) : commit_retry_at_mono_ms_;
+      }
+      store_waiting_ = true;
+      if (wake_at) {
+        const int64_t delay = std::max<int64_t>(0, *wake_at - clock_->mono_ms());
+        store_cv_.wait_for(lock, std::chrono::milliseconds(delay), has_work);
+      } else {
+        store_cv_.wait(lock, has_work);
+      }
+      store_waiting_ = false;
+    }
+    // Group commit: let writes that arrive within the commit window share one transaction.
+    if (!ingress_.empty() && !stopping_ && !persist_requested_ && config_.commit_window_ms > 0 &&
+        ingress_.size() < kGroupCommitTarget) {
+      const int64_t waited = clock_->mono_ms() - ingress_since_mono_ms_;
+      const int64_t remaining = config_.commit_window_ms - waited;
+      if (remaining > 0) {
+        store_cv_.wait_for(lock, std::chrono::milliseconds(remaining),
+                           [this] { return stopping_ || persist_requested_; });
+      }
+    }
+    if (commit_retry_at_mono_ms_ != 0 && clock_->mono_ms() >= commit_retry_at_mono_ms_) {
+      commit_retry_at_mono_ms_ = 0;
+    }
+    std::vector<IngressItem> items;
+    if (commit_retry_at_mono_ms_ == 0 || stopping_ || persist_requested_) {
+      items.assign(std::make_move_iterator(ingress_.begin()),
+                   std::make_move_iterator(ingress_.end()));
+      ingress_.clear();
+    }
+    std::vector<Command> commands;
+    commands.swap(commands_);
+    std::vector<Response> responses;
+    responses.swap(responses_);
+    auto hints = std::move(hints_);
+    hints_.clear();
+    persist_requested_ = false;
+    const bool stopping = stopping_;
+    lock.unlock();
+    for (auto& h : hints) h(*drain_);
+    step(std::move(items), std::move(commands), std::move(responses), false);
+    lock.lock();
+    ++store_round_;
+    waiters_cv_.notify_all();
+    if (stopping && commands_.empty()) break;
+  }
+  thread_done_ = true;
+  waiters_cv_.notify_all();
+}
+
+Status Client::Impl::pump() {
+  if (!config_.manual_mode) {
+    return Status(Code::kWrongState, "pump() is for manual mode (config.manual_mode)");
+  }
+  std::lock_guard<std::mutex> pump_lock(pump_mutex_);
+  std::vector<IngressItem> items;
+  std::vector<Command> commands;
+  std::vector<Response> responses;
+  std::vector<std::function<void(drain::DrainLoop&)>> hints;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!outbox_) return Status(Code::kClosed, "the client is closed");
+    items.assign(std::make_move_iterator(ingress_.begin()), std::make_move_iterator(ingress_.end()));
+    ingress_.clear();
+    commands.swap(commands_);
+    responses.swap(responses_);
+    hints.swap(hints_);
+    persist_requested_ = false;
+  }
+  for (auto& h : hints) h(*drain_);
+  step(std::move(items), std::move(commands), std::move(responses), false);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++store_round_;
+  }
+  waiters_cv_.notify_all();
+  return Status::ok();
+}
+
+void Client::Impl::step(std::vector<IngressItem> items, std::vector<Command> commands,
+                        std::vector<Response> responses, bool flush) {
+  const uint64_t evicted_before = outbox_->evicted_total();
+  commit_ingress(items);
+  for (auto& command : commands) command();
+  for (auto& r : responses) drain_->on_response(r.attempt_id, std::move(r.response));
+  drain_->step(flush);
+  std::vector<DeliveryEvent> events = drain_->take_events();
+  const uint64_t evicted = outbox_->evicted_total() - evicted_before;
+  if (evicted > 0) {
+    events.push_back(DeliveryEvent{DeliveryEvent::Type::kDropped, evicted,
+                                   "evicted: the outbox reached its byte cap (oldest writes first)"});
+    log(platform::LogLevel::kWarn, "outbox over its byte cap: evicted " + std::to_string(evicted) +
+                                       " oldest writes");
+  }
+  publish();
+  notify_listener(events);
+}
+
+void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
+  if (items.empty()) return;
+  size_t begin = 0;
+  while (begin < items.size()) {
+    // Commit up to the next purge marker, then purge, so ordering with consent holds.
+    size_t end = begin;
+    while (end < items.size() && !items[end].purge) ++end;
+    const bool purge_here = end < items.size();
+    if (purge_here) ++end;
+    std::vector<outbox::Entry> entries;
+    outbox::MetaUpdates meta;
+    for (size_t i = begin; i < end; ++i) {
+      if (items[i].entry && !items[i].purge) entries.push_back(*items[i].entry);
+      for (const auto& m : items[i].meta) meta.push_back(m);
+    }
+    Status status = outbox_->commit(entries, meta);
+    if (status.is_ok() && purge_here) {
+      drain_->abandon_in_flight();
+      auto purged = outbox_->purge_all();
+      if (purged.is_ok()) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.dropped_consent += purged.value();
+      } else {
+        status = purged.status();
+      }
+    }
+    if (!status.is_ok()) {
+      // Nothing of this group is lost: it goes back to the front of the queue and is retried.
+      log(platform::LogLevel::kError, "outbox commit failed: " + status.to_string());
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats_.last_error = status.to_string();
+      for (size_t i = items.size(); i > begin; --i) ingress_.push_front(std::move(items[i - 1]));
+      ingress_since_mono_ms_ = clock_->mono_ms();
+      commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      durable_seq_ = std::max(durable_seq_, items[end - 1].accept_seq);
+      durable_outbox_seq_ = outbox_->last_seq();
+      if (stats_.last_error.rfind("STORAGE", 0) == 0) stats_.last_error.clear();
+    }
+    begin = end;
+  }
+}
+
+void Client::Impl::publish() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.pending_durable = accept_seq_ - durable_seq_;
+  stats_.queued_records = outbox_->queued_records();
+  stats_.queued_bytes = outbox_->queued_bytes();
+  stats_.oldest_queued_age_ms =
+      outbox_->oldest_wall_ms() == 0 ? 0 : std::max<int64_t>(0, clock_->wall_ms() - outbox_->oldest_wall_ms());
+  stats_.in_flight = drain_->in_flight_records();
+  stats_.delivered = drain_->delivered_total();
+  stats_.dead_letters = outbox_->dead_letter_count();
+  stats_.dropped_evicted = outbox_->evicted_total();
+  stats_.dropped_dead_letter_overflow = outbox_->dead_letter_dropped_total();
+  stats_.pause_reason = drain_->pause_reason();
+  if (!drain_->last_error().empty()) stats_.last_error = drain_->last_error();
+  first_queued_seq_ = outbox_->first_seq();
+  blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();
+}
+
+void Client::Impl::log(platform::LogLevel level, const std::string& message) {
+  if (config_.logger) config_.logger->log(level, message);
+}
+
+void Client::Impl::notify_listener(const std::vector<DeliveryEvent>& events) {
+  if (!config_.listener) return;
+  for (const auto& e : events) config_.listener(e);
+}
+
+// ---- hints, stats, dead letters ----
+
+void Client::Impl::hint(std::function<void(drain::DrainLoop&)> change, bool) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    hints_.push_back(std::move(change));
+  }
+  store_cv_.notify_one();
+}
+
+Stats Client::Impl::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stats s = stats_;
+  s.pending_durable = accept_seq_ - durable_seq_;
+  return s;
+}
+
+Status Client::Impl::run_on_store(const std::function<void()>& command, int64_t timeout_ms) {
+  auto done = std::make_shared<bool>(false);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return Status(Code::kClosed, "the client is closed");
+    commands_.push_back([this, command, done] {
+      command();
+      std::lock_guard<std::mutex> done_lock(mutex_);
+      *done = true;
+    });
+  }
+  store_cv_.notify_one();
+  return wait_until([done] { return *done; }, timeout_ms, nullptr);
+}
+
+Result<std::vector<DeadLetter>> Client::Impl::dead_letters(size_t limit) {
+  // Shared with the command: it may still run after a timed-out wait returned.
+  auto result = std::make_shared<Result<std::vector<DeadLetter>>>(Status(Code::kInternal, ""));
+  Status status = run_on_store([this, result, limit] { *result = outbox_->dead_letters(limit); },
+                               kStoreCommandTimeoutMs);
+  if (!status.is_ok()) return status;
+  return *result;
+}
+
+Status Client::Impl::retry_dead_letters() {
+  auto result = std::make_shared<Status>();
+  Status status = run_on_store([this, result] {
+    auto moved = outbox_->retry_dead_letters();
+    if (!moved.is_ok()) *result = moved.status();
+  }, kStoreCommandTimeoutMs);
+  return status.is_ok() ? *result : status;
+}
+
+Status Client::Impl::purge_dead_letters() {
+  auto result = std::make_shared<Status>();
+  Status status = run_on_store([this, result] {
+    auto purged = outbox_->purge_dead_letters();
+    if (!purged.is_ok()) *result = purged.status();
+  }, kStoreCommandTimeoutMs);
+  return status.is_ok() ? *result : status;
+}
+
+}  // namespace experiture

@@ -1,0 +1,131 @@
+// Client::Impl: the write path (app threads), the ingress queue, and the store thread that owns
+// the outbox and runs the drain loop.
+//
+// Locking: mutex_ guards everything marked "guarded"; it is never held during SQLite work, HTTP
+// calls, or listener callbacks. identity_mutex_ serialises identity operations (taken before
+// mutex_, never after).
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "drain/drain_loop.hpp"
+#include "experiture/client.hpp"
+#include "identity/identity.hpp"
+#include "outbox/outbox.hpp"
+#include "record/record_validator.hpp"
+
+namespace experiture {
+
+class Client::Impl {
+ public:
+  explicit Impl(Config config);
+  ~Impl();
+
+  Status open();
+
+  Status upsert(std::string_view object, nlohmann::json record, std::string_view match_key);
+  Status append(std::string_view object, nlohmann::json record);
+  Status set_push_token(std::string_view token);
+  Status login(const LoginInfo& info);
+  Status logout();
+  std::string device_id() const;
+  Status set_consent(Consent consent);
+  Consent consent() const;
+  Status persist(int64_t timeout_ms);
+  Status flush(int64_t timeout_ms);
+  Status close(int64_t timeout_ms);
+  Status pump();
+  void hint(std::function<void(drain::DrainLoop&)> change, bool flush);
+  Stats stats() const;
+  Result<std::vector<DeadLetter>> dead_letters(size_t limit);
+  Status retry_dead_letters();
+  Status purge_dead_letters();
+
+ private:
+  struct IngressItem {
+    uint64_t accept_seq = 0;
+    std::optional<outbox::Entry> entry;
+    outbox::MetaUpdates meta;
+    bool purge = false;  // consent denied: drop everything queued so far
+  };
+  struct Response {
+    uint64_t attempt_id = 0;
+    platform::HttpResponse response;
+  };
+  using Command = std::function<void()>;  // runs on the store thread
+
+  Status check_open() const;
+  outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
+                           std::string_view match_key, std::string payload, uint32_t flags);
+  Status enqueue(std::vector<IngressItem> items);
+  Status validated_profile_write(const identity::ProfileWrite& write, uint32_t flags,
+                                 std::vector<IngressItem>& out);
+  std::string now_iso8601();
+  // Runs `command` on the store thread and waits for it (or runs it inline in manual mode).
+  Status run_on_store(const std::function<void()>& command, int64_t timeout_ms);
+  Status wait_until(const std::function<bool()>& done, int64_t timeout_ms,
+                    const std::function<std::optional<Status>()>& give_up);
+
+  void run();
+  // One round of store work: commit ingress, run commands, apply responses, drain, publish.
+  void step(std::vector<IngressItem> items, std::vector<Command> commands,
+            std::vector<Response> responses, bool flush);
+  void commit_ingress(std::vector<IngressItem>& items);
+  void publish();
+  void log(platform::LogLevel level, const std::string& message);
+  void notify_listener(const std::vector<DeliveryEvent>& events);
+
+  // Immutable after open().
+  Config config_;
+  std::shared_ptr<platform::Clock> clock_;
+  std::shared_ptr<platform::HttpClient> http_;
+  std::unique_ptr<record::RecordValidator> validator_;
+  std::unique_ptr<crypto::Random> random_;
+  identity::IdentityOptions identity_options_;
+
+  std::mutex identity_mutex_;
+  std::mutex pump_mutex_;               // manual mode: one pump() at a time
+  std::shared_ptr<void> response_sink_; // see ResponseSink in client_impl.cpp
+
+  mutable std::mutex mutex_;
+  std::condition_variable store_cv_;    // wakes the store thread
+  std::condition_variable waiters_cv_;  // wakes persist/flush/command waiters
+  std::deque<IngressItem> ingress_;     // guarded
+  std::vector<Command> commands_;       // guarded
+  std::vector<Response> responses_;     // guarded
+  std::vector<std::function<void(drain::DrainLoop&)>> hints_;  // guarded
+  uint64_t accept_seq_ = 0;             // guarded: last accept sequence handed out
+  uint64_t durable_seq_ = 0;            // guarded: everything up to here is committed
+  int64_t durable_outbox_seq_ = 0;      // guarded: outbox seq of the last committed entry
+  int64_t first_queued_seq_ = 0;        // guarded: oldest entry still queued (0 = none)
+  int64_t ingress_since_mono_ms_ = 0;   // guarded: when the oldest ingress item arrived
+  bool persist_requested_ = false;      // guarded
+  int flush_requests_ = 0;              // guarded
+  bool store_waiting_ = false;          // guarded
+  bool stopping_ = false;               // guarded
+  bool closed_ = false;                 // guarded
+  bool thread_done_ = false;            // guarded
+  uint64_t store_round_ = 0;            // guarded: completed step() rounds
+  std::string blocked_reason_;          // guarded: drain cannot progress and why
+  identity::IdentityState identity_;    // guarded
+  Consent consent_ = Consent::kGranted; // guarded
+  Stats stats_;                         // guarded
+
+  // Store thread only.
+  std::unique_ptr<outbox::Outbox> outbox_;
+  std::unique_ptr<drain::DrainLoop> drain_;
+  int64_t commit_retry_at_mono_ms_ = 0;
+  std::thread thread_;
+};
+
+}  // namespace experiture

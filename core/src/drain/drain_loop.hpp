@@ -1,0 +1,107 @@
+// The drain loop: turns the outbox into delivered writes, one batch in flight at a time.
+// Runs on the store thread only (every member is store-thread state); responses arrive from
+// the HttpClient's thread and are posted back to the store thread before on_response().
+//
+// step(): pick batch -> (persist it with its key and body) -> send; on_response(): classify ->
+// commit the outcome -> schedule. Each step is a small function below, named after it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "crypto/random.hpp"
+#include "experiture/config.hpp"
+#include "outbox/outbox.hpp"
+
+namespace experiture {
+namespace drain {
+
+struct Classification;
+
+class DrainLoop {
+ public:
+  struct Deps {
+    outbox::Outbox* outbox = nullptr;
+    platform::HttpClient* http = nullptr;
+    platform::Clock* clock = nullptr;
+    crypto::Random* random = nullptr;
+    platform::Logger* logger = nullptr;  // may be null
+    const Config* config = nullptr;
+    // Called from any thread with the response to attempt `attempt_id`; must post it to the store
+    // thread, which then calls on_response().
+    std::function<void(uint64_t attempt_id, platform::HttpResponse response)> post_response;
+  };
+
+  explicit DrainLoop(Deps deps);
+  DrainLoop(const DrainLoop&) = delete;
+  DrainLoop& operator=(const DrainLoop&) = delete;
+
+  // Sends a batch when one is due and nothing pauses delivery. `flush` sends even a small batch
+  // before the flush interval.
+  void step(bool flush);
+  void on_response(uint64_t attempt_id, platform::HttpResponse response);
+
+  // When the loop next has something to do on its own (backoff end, flush interval); nullopt
+  // when it waits for an outside event (a write, a response, a hint).
+  std::optional<int64_t> next_wakeup_mono_ms() const;
+
+  void set_online(bool online);
+  void set_app_paused(bool paused);
+  void set_consent(Consent consent);
+  // Send everything queued up to and including outbox seq `through_seq` without waiting for a
+  // full batch or the interval.
+  void request_flush(int64_t through_seq);
+  // Consent denied or close: forget the request in flight (its response is ignored).
+  void abandon_in_flight();
+
+  // "" when delivery may proceed now (backoff and rate limits are waits, reported too).
+  std::string pause_reason() const;
+  // True when delivery cannot progress without an outside change (offline, paused by the app,
+  // consent unknown, no token, forbidden): flush() stops waiting.
+  bool blocked() const;
+  bool sending() const { return in_flight_attempt_ != 0; }
+  size_t in_flight_records() const;
+  uint64_t delivered_total() const { return delivered_total_; }
+  const std::string& last_error() const { return last_error_; }
+  // Events since the last call, to be given to the app's listener outside any lock.
+  std::vector<DeliveryEvent> take_events();
+
+ private:
+  bool due(bool flush) const;
+  Status build_batch();
+  void send_batch();
+  std::string token(bool refresh);
+  void apply(const Classification& c);
+  void schedule_retry(int64_t delay_ms, const std::string& why);
+  void on_storage_error(const Status& status);
+  void emit(DeliveryEvent::Type type, uint64_t count, const std::string& reason);
+  void log_warn(const std::string& message);
+
+  Deps deps_;
+  bool online_ = true;
+  bool app_paused_ = false;
+  Consent consent_ = Consent::kGranted;
+  bool forbidden_ = false;
+  bool no_token_ = false;
+  std::string cached_token_;
+  bool refresh_token_ = false;
+  uint64_t next_attempt_id_ = 0;
+  uint64_t in_flight_attempt_ = 0;  // 0 = nothing in flight
+  int64_t retry_at_mono_ms_ = 0;    // backoff or rate limit end
+  bool rate_limited_ = false;       // retry_at_mono_ms_ was set by a 429
+  int64_t flush_through_seq_ = 0;
+  std::string retry_reason_;
+  int failures_ = 0;                // consecutive failed attempts, for the backoff exponent
+  size_t record_limit_ = 0;         // lowered while bisecting or splitting
+  int64_t first_queued_seen_mono_ms_ = -1;
+  uint64_t delivered_total_ = 0;
+  int64_t clock_skew_ms_ = 0;       // server time - device time, when beyond the threshold
+  std::string last_error_;
+  std::vector<DeliveryEvent> events_;
+};
+
+}  // namespace drain
+}  // namespace experiture

@@ -1,0 +1,642 @@
+#include "outbox/outbox.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <system_error>
+
+#include "outbox/migrations.hpp"
+
+namespace experiture {
+namespace outbox {
+namespace {
+
+// Bytes charged per row on top of its variable columns (rowid, integers, record header).
+constexpr int64_t kRowOverheadBytes = 32;
+
+int64_t row_bytes(const Entry& e, size_t stored_payload_size) {
+  return static_cast<int64_t>(stored_payload_size + e.object.size() + e.match_key.size()) +
+         kRowOverheadBytes;
+}
+
+constexpr const char* kRowBytesSql = "(length(payload)+length(object)+length(match_key)+32)";
+
+std::string encode_sources(const std::vector<std::vector<int64_t>>& sources) {
+  std::string out;
+  for (size_t i = 0; i < sources.size(); ++i) {
+    if (i > 0) out += ';';
+    for (size_t j = 0; j < sources[i].size(); ++j) {
+      if (j > 0) out += ',';
+      out += std::to_string(sources[i][j]);
+    }
+  }
+  return out;
+}
+
+std::vector<std::vector<int64_t>> decode_sources(const std::string& text) {
+  std::vector<std::vector<int64_t>> out(1);
+  int64_t value = 0;
+  bool have = false;
+  for (char c : text) {
+    if (c >= '0' && c <= '9') {
+      value = value * 10 + (c - '0');
+      have = true;
+    } else {
+      if (have) out.back().push_back(value);
+      value = 0;
+      have = false;
+      if (c == ';') out.emplace_back();
+    }
+  }
+  if (have) out.back().push_back(value);
+  if (out.size() == 1 && out[0].empty()) out.clear();
+  return out;
+}
+
+int64_t now_wall_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+bool is_not_an_outbox(const Status& status) {
+  const std::string& m = status.message();
+  return m.find("not a database") != std::string::npos ||
+         m.find("malformed") != std::string::npos || m.find("corrupt") != std::string::npos;
+}
+
+// Creates the file owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
+void create_private_file(const std::string& path) {
+  std::error_code ec;
+  if (std::filesystem::exists(path, ec)) return;
+  { std::ofstream create(path, std::ios::binary); }
+  std::filesystem::permissions(
+      path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
+      std::filesystem::perm_options::replace, ec);
+}
+
+Status configure(SqliteDb& db) {
+  // FULL: a committed group survives power loss too, not only an app kill. Group commit keeps
+  // the number of syncs low.
+  Status status = db.exec(
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
+      "PRAGMA busy_timeout=2000;");
+  if (!status.is_ok()) return status;
+  return migrate(db, Outbox::kSchemaVersion);
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Outbox>> Outbox::open(const Options& options, OpenReport* report) {
+  OpenReport local;
+  OpenReport& out = report != nullptr ? *report : local;
+  out = OpenReport();
+  create_private_file(options.path);
+  auto db = SqliteDb::open(options.path, options.vfs);
+  if (!db.is_ok()) return db.status();
+  auto version = schema_version(db.value());
+  Status status = version.is_ok() ? configure(db.value()) : version.status();
+  if (version.is_ok()) out.from_version = version.value();
+  if (!status.is_ok() && is_not_an_outbox(status)) {
+    // Keep the bytes for support, start a fresh outbox; the app keeps working.
+    db = Result<SqliteDb>(SqliteDb());
+    out.recovered = true;
+    out.reason = status.message();
+    out.moved_to = options.path + ".corrupt-" + std::to_string(now_wall_ms());
+    std::error_code ec;
+    std::filesystem::rename(options.path, out.moved_to, ec);
+    if (ec) std::filesystem::remove(options.path, ec);
+    std::filesystem::remove(options.path + "-wal", ec);
+    std::filesystem::remove(options.path + "-shm", ec);
+    create_private_file(options.path);
+    db = SqliteDb::open(options.path, options.vfs);
+    if (!db.is_ok()) return db.status();
+    out.from_version = 0;
+    status = configure(db.value());
+  }
+  if (!status.is_ok()) return status;
+  std::unique_ptr<Outbox> outbox(new Outbox(std::move(db).value(), options));
+  status = outbox->prepare_statements();
+  if (status.is_ok()) status = outbox->load();
+  if (!status.is_ok()) return status;
+  return outbox;
+}
+
+Outbox::Outbox(SqliteDb db, Options options) : db_(std::move(db)), options_(std::move(options)) {}
+
+Outbox::~Outbox() {
+  // Statements first, then the connection (members are destroyed in reverse order).
+  insert_entry_ = Statement();
+  upsert_meta_ = Statement();
+  delete_meta_ = Statement();
+  read_entries_ = Statement();
+}
+
+Status Outbox::prepare_statements() {
+  auto insert = db_.prepare(
+      "INSERT INTO entries(seq, object, kind, match_key, payload, wall_ms, mono_ms, flags)"
+      " VALUES(?,?,?,?,?,?,?,?)");
+  if (!insert.is_ok()) return insert.status();
+  insert_entry_ = std::move(insert).value();
+  auto upsert = db_.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)");
+  if (!upsert.is_ok()) return upsert.status();
+  upsert_meta_ = std::move(upsert).value();
+  auto del = db_.prepare("DELETE FROM meta WHERE key = ?");
+  if (!del.is_ok()) return del.status();
+  delete_meta_ = std::move(del).value();
+  auto read = db_.prepare(
+      "SELECT seq, object, kind, match_key, payload, wall_ms, mono_ms, flags FROM entries"
+      " WHERE seq > ? ORDER BY seq LIMIT ?");
+  if (!read.is_ok()) return read.status();
+  read_entries_ = std::move(read).value();
+  return Status::ok();
+}
+
+Status Outbox::load() {
+  auto meta = db_.prepare("SELECT key, value FROM meta");
+  if (!meta.is_ok()) return meta.status();
+  int rc;
+  while ((rc = meta->step()) == SQLITE_ROW) meta_[meta->column_text(0)] = meta->column_text(1);
+  if (rc != SQLITE_DONE) return db_.error(rc, "read meta");
+
+  auto number = [this](const char* key) -> std::optional<int64_t> {
+    auto it = meta_.find(key);
+    if (it == meta_.end()) return std::nullopt;
+    return std::stoll(it->second);
+  };
+  auto records = number("queued_records");
+  auto bytes = number("queued_bytes");
+  auto last = number("last_seq");
+  auto dead = number("dead_letters");
+  if (records && bytes && last && dead) {
+    queued_records_ = static_cast<uint64_t>(*records);
+    queued_bytes_ = static_cast<uint64_t>(*bytes);
+    last_seq_ = *last;
+    dead_letter_count_ = static_cast<uint64_t>(*dead);
+  } else {
+    // Counters are kept in meta so that opening a large outbox scans nothing; rebuild them once
+    // for a file that has none (new, or migrated from an older schema).
+    auto count = db_.prepare(std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
+                             "),0), coalesce(max(seq),0) FROM entries");
+    if (!count.is_ok()) return count.status();
+    if (count->step() != SQLITE_ROW) return db_.error(SQLITE_ERROR, "count entries");
+    queued_records_ = static_cast<uint64_t>(count->column_int(0));
+    queued_bytes_ = static_cast<uint64_t>(count->column_int(1));
+    last_seq_ = count->column_int(2);
+    auto dl = db_.prepare("SELECT count(*), coalesce(max(id),0) FROM dead_letters");
+    if (!dl.is_ok()) return dl.status();
+    if (dl->step() != SQLITE_ROW) return db_.error(SQLITE_ERROR, "count dead letters");
+    dead_letter_count_ = static_cast<uint64_t>(dl->column_int(0));
+  }
+  auto batch = db_.prepare(
+      "SELECT id, object, kind, match_key, idempotency_key, body, sources, attempts FROM batches"
+      " ORDER BY id LIMIT 1");
+  if (!batch.is_ok()) return batch.status();
+  if (batch->step() == SQLITE_ROW) {
+    Batch b;
+    b.id = batch->column_int(0);
+    b.object = batch->column_text(1);
+    b.kind = static_cast<WriteKind>(batch->column_int(2));
+    b.match_key = batch->column_text(3);
+    b.idempotency_key = batch->column_text(4);
+    auto body = decode(batch->column_text(5));
+    if (!body.is_ok()) return body.status();
+    b.body = std::move(body).value();
+    b.sources = decode_sources(batch->column_text(6));
+    b.attempts = static_cast<int>(batch->column_int(7));
+    batch_ = std::move(b);
+  }
+  return refresh_oldest();
+}
+
+std::optional<std::string> Outbox::meta(const std::string& key) const {
+  auto it = meta_.find(key);
+  if (it == meta_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string Outbox::encode(const std::string& plain) const {
+  return options_.codec.seal ? options_.codec.seal(plain) : plain;
+}
+
+Result<std::string> Outbox::decode(const std::string& stored) const {
+  if (options_.codec.open) return options_.codec.open(stored);
+  return stored;
+}
+
+Status Outbox::write_counters() {
+  const std::pair<const char*, int64_t> counters[] = {
+      {"queued_records", static_cast<int64_t>(queued_records_)},
+      {"queued_bytes", static_cast<int64_t>(queued_bytes_)},
+      {"last_seq", last_seq_},
+      {"dead_letters", static_cast<int64_t>(dead_letter_count_)},
+  };
+  for (const auto& c : counters) {
+    std::string value = std::to_string(c.second);
+    upsert_meta_.reset();
+    Status status = upsert_meta_.bind(1, c.first).bind(2, value).run(db_, "write counters");
+    if (!status.is_ok()) return status;
+  }
+  return Status::ok();
+}
+
+Status Outbox::refresh_oldest() {
+  auto stmt = db_.prepare("SELECT seq, wall_ms FROM entries ORDER BY seq LIMIT 1");
+  if (!stmt.is_ok()) return stmt.status();
+  int rc = stmt->step();
+  if (rc == SQLITE_ROW) {
+    first_seq_ = stmt->column_int(0);
+    oldest_wall_ms_ = stmt->column_int(1);
+  } else if (rc == SQLITE_DONE) {
+    first_seq_ = 0;
+    oldest_wall_ms_ = 0;
+  } else {
+    return db_.error(rc, "read oldest entry");
+  }
+  return Status::ok();
+}
+
+Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
+  // Counters are restored if the transaction fails, so memory always matches the file.
+  const uint64_t saved_records = queued_records_;
+  const uint64_t saved_bytes = queued_bytes_;
+  const int64_t saved_last = last_seq_;
+  const uint64_t saved_evicted = evicted_total_;
+  auto fail = [&](Status status) {
+    queued_records_ = saved_records;
+    queued_bytes_ = saved_bytes;
+    last_seq_ = saved_last;
+    evicted_total_ = saved_evicted;
+    return status;
+  };
+  Transaction tx(db_);
+  if (!tx.status().is_ok()) return fail(tx.status());
+  for (Entry& e : entries) {
+    e.seq = ++last_seq_;
+    const std::string stored = encode(e.payload);
+    insert_entry_.reset();
+    insert_entry_.bind(1, e.seq)
+        .bind(2, e.object)
+        .bind(3, static_cast<int64_t>(e.kind))
+        .bind(4, e.match_key)
+        .bind_blob(5, stored)
+        .bind(6, e.wall_ms)
+        .bind(7, e.mono_ms)
+        .bind(8, static_cast<int64_t>(e.flags));
+    Status status = insert_entry_.run(db_, "insert entry");
+    if (!status.is_ok()) return fail(status);
+    ++queued_records_;
+    queued_bytes_ += static_cast<uint64_t>(row_bytes(e, stored.size()));
+  }
+  for (const auto& m : meta) {
+    Status status;
+    if (m.second) {
+      upsert_meta_.reset();
+      status = upsert_meta_.bind(1, m.first).bind(2, *m.second).run(db_, "write meta");
+    } else {
+      delete_meta_.reset();
+      status = delete_meta_.bind(1, m.first).run(db_, "delete meta");
+    }
+    if (!status.is_ok()) return fail(status);
+  }
+  Status status = evict_if_needed();
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) return fail(status);
+  for (const auto& m : meta) {
+    if (m.second) {
+      meta_[m.first] = *m.second;
+    } else {
+      meta_.erase(m.first);
+    }
+  }
+  if (first_seq_ == 0 || evicted_total_ != saved_evicted) return refresh_oldest();
+  return Status::ok();
+}
+
+Status Outbox::evict_if_needed() {
+  if (options_.max_bytes <= 0 || queued_bytes_ <= static_cast<uint64_t>(options_.max_bytes)) {
+    return Status::ok();
+  }
+  // Oldest ordinary writes first; identity links and the batch in flight are never evicted.
+  int64_t protect_through = 0;
+  if (batch_) {
+    for (const auto& s : batch_->sources) {
+      for (int64_t seq : s) protect_through = std::max(protect_through, seq);
+    }
+  }
+  auto select = db_.prepare(std::string("SELECT seq, ") + kRowBytesSql +
+                            " FROM entries WHERE seq > ? AND (flags & 1) = 0 ORDER BY seq LIMIT 512");
+  auto remove = db_.prepare("DELETE FROM entries WHERE seq = ?");
+  if (!select.is_ok()) return select.status();
+  if (!remove.is_ok()) return remove.status();
+  while (queued_bytes_ > static_cast<uint64_t>(options_.max_bytes)) {
+    select->reset();
+    select->bind(1, protect_through);
+    std::vector<std::pair<int64_t, int64_t>> victims;
+    int rc;
+    while ((rc = select->step()) == SQLITE_ROW) {
+      victims.emplace_back(select->column_int(0), select->column_int(1));
+    }
+    if (rc != SQLITE_DONE) return db_.error(rc, "select eviction victims");
+    if (victims.empty()) break;  // only identity links left: they stay, over the cap
+    for (const auto& v : victims) {
+      if (queued_bytes_ <= static_cast<uint64_t>(options_.max_bytes)) break;
+      remove->reset();
+      Status status = remove->bind(1, v.first).run(db_, "evict entry");
+      if (!status.is_ok()) return status;
+      --queued_records_;
+      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(v.second));
+      ++evicted_total_;
+      protect_through = v.first;
+    }
+  }
+  return Status::ok();
+}
+
+Result<uint64_t> Outbox::purge_all() {
+  Transaction tx(db_);
+  if (!tx.status().is_ok()) return tx.status();
+  Status status = db_.exec("DELETE FROM entries; DELETE FROM batches;");
+  const uint64_t purged = queued_records_;
+  queued_records_ = 0;
+  queued_bytes_ = 0;
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    load();
+    return status;
+  }
+  batch_.reset();
+  first_seq_ = 0;
+  oldest_wall_ms_ = 0;
+  return purged;
+}
+
+Result<std::vector<Entry>> Outbox::read_entries(int64_t after_seq, size_t limit) {
+  std::vector<Entry> out;
+  read_entries_.reset();
+  read_entries_.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
+  int rc;
+  while ((rc = read_entries_.step()) == SQLITE_ROW) {
+    Entry e;
+    e.seq = read_entries_.column_int(0);
+    e.object = read_entries_.column_text(1);
+    e.kind = static_cast<WriteKind>(read_entries_.column_int(2));
+    e.match_key = read_entries_.column_text(3);
+    auto payload = decode(read_entries_.column_text(4));
+    if (!payload.is_ok()) {
+      read_entries_.reset();
+      return payload.status();
+    }
+    e.payload = std::move(payload).value();
+    e.wall_ms = read_entries_.column_int(5);
+    e.mono_ms = read_entries_.column_int(6);
+    e.flags = static_cast<uint32_t>(read_entries_.column_int(7));
+    out.push_back(std::move(e));
+  }
+  read_entries_.reset();
+  if (rc != SQLITE_DONE) return db_.error(rc, "read entries");
+  return out;
+}
+
+Status Outbox::save_batch(Batch& batch) {
+  auto insert = db_.prepare(
+      "INSERT INTO batches(object, kind, match_key, idempotency_key, body, sources, attempts)"
+      " VALUES(?,?,?,?,?,?,0)");
+  if (!insert.is_ok()) return insert.status();
+  insert->bind(1, batch.object)
+      .bind(2, static_cast<int64_t>(batch.kind))
+      .bind(3, batch.match_key)
+      .bind(4, batch.idempotency_key)
+      .bind_blob(5, encode(batch.body))
+      .bind(6, encode_sources(batch.sources));
+  Status status = insert->run(db_, "save batch");
+  if (!status.is_ok()) return status;
+  batch.id = db_.last_insert_rowid();
+  batch.attempts = 0;
+  batch_ = batch;
+  return Status::ok();
+}
+
+Status Outbox::record_attempt() {
+  if (!batch_) return Status(Code::kWrongState, "no batch in flight");
+  auto update = db_.prepare("UPDATE batches SET attempts = attempts + 1 WHERE id = ?");
+  if (!update.is_ok()) return update.status();
+  Status status = update->bind(1, batch_->id).run(db_, "count attempt");
+  if (status.is_ok()) ++batch_->attempts;
+  return status;
+}
+
+Status Outbox::move_to_dead_letters(
+    const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
+  if (rejected.empty()) return Status::ok();
+  auto copy = db_.prepare(
+      "INSERT INTO dead_letters(object, kind, match_key, payload, wall_ms, mono_ms, flags,"
+      " http_status, code, message, correlation_id, failed_at_ms)"
+      " SELECT object, kind, match_key, payload, wall_ms, mono_ms, flags, ?, ?, ?, ?, ?"
+      " FROM entries WHERE seq = ?");
+  auto remove = db_.prepare(std::string("DELETE FROM entries WHERE seq = ? RETURNING ") +
+                            kRowBytesSql);
+  if (!copy.is_ok()) return copy.status();
+  if (!remove.is_ok()) return remove.status();
+  const int64_t now = now_wall_ms();
+  for (const auto& r : rejected) {
+    if (r.first >= batch_->sources.size()) continue;
+    for (int64_t seq : batch_->sources[r.first]) {
+      copy->reset();
+      copy->bind(1, static_cast<int64_t>(r.second.http_status))
+          .bind(2, r.second.code)
+          .bind(3, r.second.message)
+          .bind(4, r.second.correlation_id)
+          .bind(5, now)
+          .bind(6, seq);
+      Status status = copy->run(db_, "copy to dead letters");
+      if (!status.is_ok()) return status;
+      if (db_.changes() == 0) continue;
+      ++dead_letter_count_;
+      remove->reset();
+      remove->bind(1, seq);
+      int rc = remove->step();
+      if (rc == SQLITE_ROW) {
+        --queued_records_;
+        queued_bytes_ -= std::min<uint64_t>(queued_bytes_,
+                                            static_cast<uint64_t>(remove->column_int(0)));
+        rc = remove->step();
+      }
+      remove->reset();
+      if (rc != SQLITE_DONE) return db_.error(rc, "remove dead-lettered entry");
+    }
+  }
+  if (dead_letter_count_ > options_.max_dead_letters) {
+    const uint64_t excess = dead_letter_count_ - options_.max_dead_letters;
+    auto trim = db_.prepare(
+        "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)");
+    if (!trim.is_ok()) return trim.status();
+    Status status = trim->bind(1, static_cast<int64_t>(excess)).run(db_, "trim dead letters");
+    if (!status.is_ok()) return status;
+    dead_letter_count_ -= excess;
+    dead_letter_dropped_total_ += excess;
+  }
+  return Status::ok();
+}
+
+Status Outbox::delete_batch_row() {
+  auto remove = db_.prepare("DELETE FROM batches WHERE id = ?");
+  if (!remove.is_ok()) return remove.status();
+  return remove->bind(1, batch_->id).run(db_, "delete batch");
+}
+
+Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
+  if (!batch_) return Status(Code::kWrongState, "no batch in flight");
+  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
+                 saved_dead = dead_letter_count_;
+  Transaction tx(db_);
+  Status status = tx.status();
+  if (status.is_ok()) status = move_to_dead_letters(rejected);
+  int64_t first = INT64_MAX, last = 0;
+  for (const auto& s : batch_->sources) {
+    for (int64_t seq : s) {
+      first = std::min(first, seq);
+      last = std::max(last, seq);
+    }
+  }
+  if (status.is_ok() && last > 0) {
+    // A batch is a run of consecutive entries, so its seqs form one range.
+    auto sum = db_.prepare(std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
+                           "),0) FROM entries WHERE seq BETWEEN ? AND ?");
+    auto remove = db_.prepare("DELETE FROM entries WHERE seq BETWEEN ? AND ?");
+    if (!sum.is_ok()) status = sum.status();
+    if (status.is_ok() && !remove.is_ok()) status = remove.status();
+    if (status.is_ok()) {
+      sum->bind(1, first).bind(2, last);
+      if (sum->step() == SQLITE_ROW) {
+        queued_records_ -= std::min<uint64_t>(queued_records_, sum->column_int(0));
+        queued_bytes_ -= std::min<uint64_t>(queued_bytes_, sum->column_int(1));
+      }
+      status = remove->bind(1, first).bind(2, last).run(db_, "delete delivered entries");
+    }
+  }
+  if (status.is_ok()) status = delete_batch_row();
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    queued_records_ = saved_records;
+    queued_bytes_ = saved_bytes;
+    dead_letter_count_ = saved_dead;
+    return status;
+  }
+  batch_.reset();
+  return refresh_oldest();
+}
+
+Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
+  if (!batch_) return Status(Code::kWrongState, "no batch in flight");
+  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
+                 saved_dead = dead_letter_count_;
+  Transaction tx(db_);
+  Status status = tx.status();
+  if (status.is_ok()) status = move_to_dead_letters(rejected);
+  if (status.is_ok()) status = delete_batch_row();
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    queued_records_ = saved_records;
+    queued_bytes_ = saved_bytes;
+    dead_letter_count_ = saved_dead;
+    return status;
+  }
+  batch_.reset();
+  return refresh_oldest();
+}
+
+Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {
+  auto stmt = db_.prepare(
+      "SELECT id, object, match_key, payload, http_status, code, message, correlation_id,"
+      " failed_at_ms FROM dead_letters ORDER BY id LIMIT ?");
+  if (!stmt.is_ok()) return stmt.status();
+  stmt->bind(1, static_cast<int64_t>(limit));
+  std::vector<DeadLetter> out;
+  int rc;
+  while ((rc = stmt->step()) == SQLITE_ROW) {
+    DeadLetter d;
+    d.id = stmt->column_int(0);
+    d.object = stmt->column_text(1);
+    d.match_key = stmt->column_text(2);
+    auto record = decode(stmt->column_text(3));
+    d.record = record.is_ok() ? std::move(record).value() : std::string();
+    d.http_status = static_cast<int>(stmt->column_int(4));
+    d.code = stmt->column_text(5);
+    d.message = stmt->column_text(6);
+    d.correlation_id = stmt->column_text(7);
+    d.failed_at_ms = stmt->column_int(8);
+    out.push_back(std::move(d));
+  }
+  if (rc != SQLITE_DONE) return db_.error(rc, "list dead letters");
+  return out;
+}
+
+Result<uint64_t> Outbox::retry_dead_letters() {
+  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
+                 saved_dead = dead_letter_count_;
+  const int64_t saved_last = last_seq_;
+  Transaction tx(db_);
+  Status status = tx.status();
+  auto select = db_.prepare(
+      "SELECT id, " + std::string(kRowBytesSql) + " FROM dead_letters ORDER BY id");
+  auto copy = db_.prepare(
+      "INSERT INTO entries(seq, object, kind, match_key, payload, wall_ms, mono_ms, flags)"
+      " SELECT ?, object, kind, match_key, payload, wall_ms, mono_ms, flags"
+      " FROM dead_letters WHERE id = ?");
+  if (status.is_ok() && !select.is_ok()) status = select.status();
+  if (status.is_ok() && !copy.is_ok()) status = copy.status();
+  uint64_t moved = 0;
+  if (status.is_ok()) {
+    std::vector<std::pair<int64_t, int64_t>> rows;
+    int rc;
+    while ((rc = select->step()) == SQLITE_ROW) {
+      rows.emplace_back(select->column_int(0), select->column_int(1));
+    }
+    if (rc != SQLITE_DONE) status = db_.error(rc, "list dead letters");
+    for (const auto& row : rows) {
+      if (!status.is_ok()) break;
+      copy->reset();
+      status = copy->bind(1, ++last_seq_).bind(2, row.first).run(db_, "requeue dead letter");
+      ++queued_records_;
+      queued_bytes_ += static_cast<uint64_t>(row.second);
+      ++moved;
+    }
+  }
+  if (status.is_ok()) status = db_.exec("DELETE FROM dead_letters");
+  dead_letter_count_ = 0;
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    queued_records_ = saved_records;
+    queued_bytes_ = saved_bytes;
+    dead_letter_count_ = saved_dead;
+    last_seq_ = saved_last;
+    return status;
+  }
+  Status refreshed = refresh_oldest();
+  if (!refreshed.is_ok()) return refreshed;
+  return moved;
+}
+
+Result<uint64_t> Outbox::purge_dead_letters() {
+  const uint64_t saved_dead = dead_letter_count_;
+  Transaction tx(db_);
+  Status status = tx.status();
+  if (status.is_ok()) status = db_.exec("DELETE FROM dead_letters");
+  dead_letter_count_ = 0;
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    dead_letter_count_ = saved_dead;
+    return status;
+  }
+  return saved_dead;
+}
+
+}  // namespace outbox
+}  // namespace experiture

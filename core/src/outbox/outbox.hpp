@@ -1,0 +1,161 @@
+// The durable outbox: one SQLite file holding queued writes (entries), the batch in flight, dead
+// letters and the SDK's own state (meta). Owned and used by the store thread only.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "experiture/client.hpp"
+#include "experiture/status.hpp"
+#include "outbox/sqlite_db.hpp"
+
+namespace experiture {
+namespace outbox {
+
+enum class WriteKind : int { kUpsert = 0, kAppend = 1 };
+
+// Entry flags, stored as an integer bit set.
+inline constexpr uint32_t kEntryIdentity = 1;       // identity/login link: never evicted
+inline constexpr uint32_t kEntrySdkTimestamps = 2;  // carries timestamps the SDK wrote itself
+
+struct Entry {
+  int64_t seq = 0;  // outbox order; assigned by commit()
+  std::string object;
+  WriteKind kind = WriteKind::kUpsert;
+  std::string match_key;  // "" for appends
+  std::string payload;    // the record, compact JSON (plaintext in memory)
+  int64_t wall_ms = 0;    // device wall clock at capture
+  int64_t mono_ms = 0;    // monotonic clock at capture
+  uint32_t flags = 0;
+};
+
+// A batch persisted before its first send: every retry sends `body` byte for byte with `key`.
+struct Batch {
+  int64_t id = 0;
+  std::string object;
+  WriteKind kind = WriteKind::kUpsert;
+  std::string match_key;
+  std::string idempotency_key;
+  std::string body;
+  // sources[i] = the entry seqs coalesced into record i of the body.
+  std::vector<std::vector<int64_t>> sources;
+  int attempts = 0;
+
+  size_t record_count() const { return sources.size(); }
+};
+
+struct DeadLetterReason {
+  int http_status = 0;
+  std::string code;
+  std::string message;
+  std::string correlation_id;
+};
+
+using MetaUpdates = std::vector<std::pair<std::string, std::optional<std::string>>>;
+
+// Transforms payloads at rest (AES-GCM sealing); identity when absent.
+struct PayloadCodec {
+  std::function<std::string(const std::string& plain)> seal;
+  std::function<Result<std::string>(const std::string& stored)> open;
+};
+
+class Outbox {
+ public:
+  struct Options {
+    std::string path;
+    std::string vfs;               // "" = default VFS
+    int64_t max_bytes = 64LL << 20;
+    size_t max_dead_letters = 10000;
+    PayloadCodec codec;            // optional
+  };
+  struct OpenReport {
+    bool recovered = false;   // the old file was not a usable outbox
+    std::string moved_to;     // where it was moved
+    std::string reason;
+    int from_version = 0;     // schema version found (0 = new file)
+  };
+
+  // Opens, creates or migrates. A file that is not a valid outbox is moved aside and replaced.
+  static Result<std::unique_ptr<Outbox>> open(const Options& options, OpenReport* report);
+  static constexpr int kSchemaVersion = 2;
+
+  ~Outbox();
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Meta values (identity, consent) from the in-memory copy loaded at open.
+  std::optional<std::string> meta(const std::string& key) const;
+
+  // One transaction: appends `entries` (assigning their seq), applies meta updates (nullopt
+  // deletes), then evicts by policy when over the byte cap. On failure nothing changed.
+  Status commit(std::vector<Entry>& entries, const MetaUpdates& meta);
+  // Deletes every queued entry and the batch in flight (consent denied). Returns the count.
+  Result<uint64_t> purge_all();
+
+  // The first `limit` queued entries with seq > after_seq, in order (nothing of the batch).
+  Result<std::vector<Entry>> read_entries(int64_t after_seq, size_t limit);
+  // The persisted batch in flight, if any.
+  const std::optional<Batch>& batch() const { return batch_; }
+  // Persists a new batch (assigns id). There is at most one.
+  Status save_batch(Batch& batch);
+  Status record_attempt();
+  // The batch was delivered: its entries are deleted, `rejected` records (index into the body ->
+  // reason) go to dead letters first. One transaction.
+  Status complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
+  // The batch was not applied: `rejected` records go to dead letters, the batch row is dropped and
+  // every other entry stays queued, to be batched again (with a new key). One transaction.
+  Status abandon_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
+
+  // Dead letters.
+  Result<std::vector<DeadLetter>> dead_letters(size_t limit);
+  // Re-queues every dead letter at the end of the outbox; returns how many.
+  Result<uint64_t> retry_dead_letters();
+  Result<uint64_t> purge_dead_letters();
+
+  uint64_t queued_records() const { return queued_records_; }
+  uint64_t queued_bytes() const { return queued_bytes_; }
+  uint64_t dead_letter_count() const { return dead_letter_count_; }
+  int64_t oldest_wall_ms() const { return oldest_wall_ms_; }  // 0 when empty
+  int64_t last_seq() const { return last_seq_; }
+  int64_t first_seq() const { return first_seq_; }  // 0 when empty
+  uint64_t evicted_total() const { return evicted_total_; }
+  uint64_t dead_letter_dropped_total() const { return dead_letter_dropped_total_; }
+
+ private:
+  Outbox(SqliteDb db, Options options);
+  Status load();
+  Status prepare_statements();
+  Status evict_if_needed();
+  Status move_to_dead_letters(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
+  Status write_counters();
+  Status refresh_oldest();
+  Status delete_batch_row();
+  std::string encode(const std::string& plain) const;
+  Result<std::string> decode(const std::string& stored) const;
+
+  SqliteDb db_;
+  Options options_;
+  std::map<std::string, std::string> meta_;
+  std::optional<Batch> batch_;
+  uint64_t queued_records_ = 0;
+  uint64_t queued_bytes_ = 0;
+  uint64_t dead_letter_count_ = 0;
+  uint64_t evicted_total_ = 0;
+  uint64_t dead_letter_dropped_total_ = 0;
+  int64_t oldest_wall_ms_ = 0;
+  int64_t first_seq_ = 0;
+  int64_t last_seq_ = 0;
+  Statement insert_entry_;
+  Statement upsert_meta_;
+  Statement delete_meta_;
+  Statement read_entries_;
+};
+
+}  // namespace outbox
+}  // namespace experiture
