@@ -274,6 +274,7 @@ bool CurlHttpClient::start(Transfer& transfer) {
 
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYPEER, 1L);
   curl_easy_setopt(easy, CURLOPT_SSL_VERIFYHOST, 2L);
+  curl_easy_setopt(easy, CURLOPT_SSLVERSION, static_cast<long>(CURL_SSLVERSION_TLSv1_2));
   if (!options_.ca_bundle_path.empty()) {
     curl_easy_setopt(easy, CURLOPT_CAINFO, options_.ca_bundle_path.c_str());
     curl_easy_setopt(easy, CURLOPT_CAPATH, nullptr);  // the bundle replaces the system store

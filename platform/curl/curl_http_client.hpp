@@ -16,13 +16,14 @@ namespace platform {
 // Asynchronous HTTP/1.1 (and HTTP/2 where libcurl negotiates it) over libcurl's multi interface.
 // - One worker thread runs every transfer; connections are kept alive and reused across requests
 //   through the multi handle's connection cache.
-// - TLS peer and host verification are always on; there is no way to turn them off.
+// - TLS 1.2 or later; peer and host verification are always on, with no way to turn them off.
 //   options.ca_bundle_path replaces the system CA store; options.pinned_public_keys
 //   ("sha256//<base64>;...") pins the server key (a mismatch completes with kPinning, every other
 //   TLS failure with kTls). options.proxy "" means no proxy, also ignoring *_proxy variables.
 // - HttpRequest::timeout_ms bounds the whole exchange, options.connect_timeout_ms the connect.
 // - Completions run on the worker thread with no lock of the client held; they may call send()
-//   and cancel_all() again. A completion must not destroy the client that runs it.
+//   and cancel_all() again. A completion must not destroy the client that runs it. Once the
+//   destructor has begun, send() completes at once, on the caller's thread, with kCancelled.
 // - error_message carries libcurl's description; it never contains request headers.
 // Thread-safety: send() and cancel_all() may be called from any thread; neither waits on the
 // network.
