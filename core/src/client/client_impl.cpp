@@ -668,6 +668,10 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
       commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
       return;
     }
+    if (config_.logger && !entries.empty()) {
+      log(platform::LogLevel::kDebug,
+          "outbox: committed " + std::to_string(entries.size()) + " writes in one transaction");
+    }
     {
       std::lock_guard<std::mutex> lock(mutex_);
       durable_seq_ = std::max(durable_seq_, items[end - 1].accept_seq);

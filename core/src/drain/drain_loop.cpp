@@ -1,0 +1,364 @@
+#include "drain/drain_loop.hpp"
+
+#include <algorithm>
+
+#include "crypto/uuid.hpp"
+#include "drain/coalescer.hpp"
+#include "drain/request_builder.hpp"
+#include "drain/response_classifier.hpp"
+#include "drain/retry_policy.hpp"
+#include "record/timestamp.hpp"
+
+namespace experiture {
+namespace drain {
+namespace {
+
+// Timestamp fields the SDK writes itself; only these are corrected for device clock skew.
+const char* const kSdkTimestampFields[] = {"last_seen_at", "last_login_at"};
+
+std::string describe(const Classification& c) {
+  std::string out = c.http_status != 0 ? "HTTP " + std::to_string(c.http_status) : "network error";
+  if (!c.code.empty()) out += " " + c.code;
+  if (!c.correlation_id.empty()) out += " (correlation id " + c.correlation_id + ")";
+  return out;
+}
+
+}  // namespace
+
+DrainLoop::DrainLoop(Deps deps) : deps_(std::move(deps)) {
+  record_limit_ = deps_.config->batch_size;
+}
+
+void DrainLoop::set_online(bool online) {
+  online_ = online;
+  // Connectivity back: try at once, unless the server asked us to wait.
+  if (online && !rate_limited_) retry_at_mono_ms_ = 0;
+}
+
+void DrainLoop::set_app_paused(bool paused) {
+  app_paused_ = paused;
+  if (!paused) forbidden_ = false;  // resume() is the app's way to say "try again"
+}
+
+void DrainLoop::set_consent(Consent consent) { consent_ = consent; }
+
+void DrainLoop::request_flush(int64_t through_seq) {
+  flush_through_seq_ = std::max(flush_through_seq_, through_seq);
+  if (no_token_) retry_at_mono_ms_ = 0;  // the app may have a token now
+}
+
+void DrainLoop::abandon_in_flight() {
+  in_flight_attempt_ = 0;
+  retry_at_mono_ms_ = 0;
+  failures_ = 0;
+}
+
+size_t DrainLoop::in_flight_records() const {
+  const auto& batch = deps_.outbox->batch();
+  return in_flight_attempt_ != 0 && batch ? batch->record_count() : 0;
+}
+
+bool DrainLoop::blocked() const {
+  return !online_ || app_paused_ || consent_ != Consent::kGranted || forbidden_ || no_token_;
+}
+
+std::string DrainLoop::pause_reason() const {
+  if (!online_) return "offline";
+  if (app_paused_) return "paused by the app";
+  if (consent_ == Consent::kUnknown) return "consent unknown: nothing is sent until it is granted";
+  if (consent_ == Consent::kDenied) return "consent denied";
+  if (forbidden_) return "forbidden (403): the token may not write to this workspace";
+  if (no_token_) return "no token: the token provider returned none";
+  if (retry_at_mono_ms_ > deps_.clock->mono_ms()) return retry_reason_;
+  return std::string();
+}
+
+std::optional<int64_t> DrainLoop::next_wakeup_mono_ms() const {
+  if (in_flight_attempt_ != 0) return std::nullopt;
+  if (!online_ || app_paused_ || consent_ != Consent::kGranted) return std::nullopt;
+  const int64_t now = deps_.clock->mono_ms();
+  if (retry_at_mono_ms_ > now) return retry_at_mono_ms_;
+  if (forbidden_) return std::nullopt;
+  if (deps_.outbox->batch()) return now;
+  if (deps_.outbox->queued_records() == 0) return std::nullopt;
+  if (deps_.outbox->first_seq() <= flush_through_seq_) return now;
+  if (deps_.outbox->queued_records() >= deps_.config->batch_size) return now;
+  if (first_queued_seen_mono_ms_ < 0) return now;
+  return first_queued_seen_mono_ms_ + deps_.config->flush_interval_ms;
+}
+
+std::vector<DeliveryEvent> DrainLoop::take_events() {
+  std::vector<DeliveryEvent> out;
+  out.swap(events_);
+  return out;
+}
+
+bool DrainLoop::due(bool flush) const {
+  if (deps_.outbox->batch()) return true;  // persisted earlier: resend the same bytes
+  if (deps_.outbox->queued_records() == 0) return false;
+  if (flush || deps_.outbox->first_seq() <= flush_through_seq_) return true;
+  if (deps_.outbox->queued_records() >= deps_.config->batch_size) return true;
+  return deps_.clock->mono_ms() - first_queued_seen_mono_ms_ >= deps_.config->flush_interval_ms;
+}
+
+void DrainLoop::step(bool flush) {
+  const int64_t now = deps_.clock->mono_ms();
+  if (deps_.outbox->queued_records() == 0 && !deps_.outbox->batch()) {
+    first_queued_seen_mono_ms_ = -1;
+  } else if (first_queued_seen_mono_ms_ < 0) {
+    first_queued_seen_mono_ms_ = now;
+  }
+  if (in_flight_attempt_ != 0) return;
+  if (!online_ || app_paused_ || consent_ != Consent::kGranted) return;
+  if (retry_at_mono_ms_ > now) return;
+  rate_limited_ = false;
+  if (!due(flush)) return;
+  if (!deps_.outbox->batch()) {
+    Status status = build_batch();
+    if (!status.is_ok()) {
+      on_storage_error(status);
+      return;
+    }
+    if (!deps_.outbox->batch()) return;
+  }
+  send_batch();
+}
+
+Status DrainLoop::build_batch() {
+  auto read = deps_.outbox->read_entries(0, record_limit_);
+  if (!read.is_ok()) return read.status();
+  std::vector<outbox::Entry>& entries = read.value();
+  if (entries.empty()) return Status::ok();
+  // A run: consecutive entries with the same (object, kind, match_key), within the caps.
+  const outbox::Entry& head = entries.front();
+  size_t run = 0;
+  size_t bytes = 0;
+  while (run < entries.size()) {
+    const outbox::Entry& e = entries[run];
+    if (e.object != head.object || e.kind != head.kind || e.match_key != head.match_key) break;
+    if (run > 0 && bytes + e.payload.size() + 1 > kMaxBatchBodyBytes - kBodyOverheadBytes) break;
+    bytes += e.payload.size() + 1;
+    ++run;
+  }
+  entries.resize(run);
+  if (clock_skew_ms_ != 0) {
+    for (auto& e : entries) {
+      if ((e.flags & outbox::kEntrySdkTimestamps) == 0) continue;
+      auto json = nlohmann::json::parse(e.payload, nullptr, false);
+      if (!json.is_object()) continue;
+      for (const char* field : kSdkTimestampFields) {
+        auto it = json.find(field);
+        if (it == json.end() || !it->is_string()) continue;
+        if (auto ms = record::parse_iso8601_ms(it->get<std::string>())) {
+          *it = record::format_iso8601_utc_ms(*ms + clock_skew_ms_);
+        }
+      }
+      e.payload = json.dump();
+    }
+  }
+
+  outbox::Batch batch;
+  batch.object = head.object;
+  batch.kind = head.kind;
+  batch.match_key = head.match_key;
+  std::vector<std::string> records;
+  if (head.kind == outbox::WriteKind::kUpsert) {
+    std::vector<nlohmann::json> parsed;
+    parsed.reserve(entries.size());
+    for (const auto& e : entries) parsed.push_back(nlohmann::json::parse(e.payload, nullptr, false));
+    const auto& keys = deps_.config->identity_keys.count(head.object)
+                           ? deps_.config->identity_keys.at(head.object)
+                           : deps_.config->default_identity_keys;
+    for (auto& c : coalesce_upserts_with_sources(std::move(parsed), head.match_key, keys)) {
+      records.push_back(c.record.dump());
+      std::vector<int64_t> seqs;
+      for (size_t i : c.sources) seqs.push_back(entries[i].seq);
+      batch.sources.push_back(std::move(seqs));
+    }
+  } else {
+    for (auto& e : entries) {
+      records.push_back(std::move(e.payload));
+      batch.sources.push_back({e.seq});
+    }
+  }
+  batch.body = build_body(head.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert
+                                                                  : BatchKind::kAppend,
+                          records, head.match_key);
+  batch.idempotency_key = crypto::uuid_v4(*deps_.random);
+  return deps_.outbox->save_batch(batch);
+}
+
+std::string DrainLoop::token(bool refresh) {
+  if (deps_.config->token_provider) {
+    if (refresh || cached_token_.empty()) cached_token_ = deps_.config->token_provider(refresh);
+    return cached_token_;
+  }
+  return deps_.config->token;
+}
+
+void DrainLoop::send_batch() {
+  const std::string bearer = token(refresh_token_);
+  refresh_token_ = false;
+  if (bearer.empty()) {
+    no_token_ = true;
+    schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
+                   "no token: the token provider returned none");
+    emit(DeliveryEvent::Type::kPaused, 0, "no token");
+    return;
+  }
+  no_token_ = false;
+  Status status = deps_.outbox->record_attempt();
+  if (!status.is_ok()) {
+    on_storage_error(status);
+    return;
+  }
+  const outbox::Batch& batch = *deps_.outbox->batch();
+  const BatchKind kind =
+      batch.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert : BatchKind::kAppend;
+  auto built = build_request(deps_.config->endpoint, batch.object, kind, batch.record_count(),
+                             batch.body, bearer, batch.idempotency_key);
+  if (!built.is_ok()) {
+    // A token that cannot go in a header is as good as none; the provider is asked again.
+    no_token_ = true;
+    cached_token_.clear();
+    last_error_ = built.status().to_string();
+    schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
+                   "no token: " + built.status().message());
+    return;
+  }
+  platform::HttpRequest request = std::move(built).value();
+  request.timeout_ms = deps_.config->http_timeout_ms;
+  const uint64_t id = ++next_attempt_id_;
+  in_flight_attempt_ = id;
+  auto post = deps_.post_response;
+  deps_.http->send(std::move(request),
+                   [post, id](platform::HttpResponse response) { post(id, std::move(response)); });
+}
+
+void DrainLoop::on_response(uint64_t attempt_id, platform::HttpResponse response) {
+  if (attempt_id != in_flight_attempt_ || !deps_.outbox->batch()) return;  // abandoned
+  in_flight_attempt_ = 0;
+  const int64_t now_wall = deps_.clock->wall_ms();
+  Classification c = classify_response(response, deps_.outbox->batch()->record_count(), now_wall);
+  if (c.server_date_ms) {
+    const int64_t skew = *c.server_date_ms - now_wall;
+    const bool off = skew > deps_.config->clock_skew_threshold_ms ||
+                     -skew > deps_.config->clock_skew_threshold_ms;
+    clock_skew_ms_ = off ? skew : 0;
+  }
+  apply(c);
+}
+
+void DrainLoop::apply(const Classification& c) {
+  const outbox::Batch& batch = *deps_.outbox->batch();
+  const size_t count = batch.record_count();
+  std::vector<std::pair<size_t, outbox::DeadLetterReason>> rejected;
+  auto reason_for = [&c](const std::string& code, const std::string& message) {
+    outbox::DeadLetterReason r;
+    r.http_status = c.http_status;
+    r.code = code.empty() ? c.code : code;
+    r.message = message.empty() ? c.message : message;
+    r.correlation_id = c.correlation_id;
+    return r;
+  };
+  for (const auto& r : c.rejected) rejected.emplace_back(r.index, reason_for(r.code, r.message));
+  const int64_t now = deps_.clock->mono_ms();
+  Status status;
+  switch (c.outcome) {
+    case Outcome::kDelivered: {
+      status = deps_.outbox->complete_batch(rejected);
+      if (!status.is_ok()) break;
+      failures_ = 0;
+      record_limit_ = deps_.config->batch_size;
+      uint64_t delivered = 0;
+      for (const auto& sources : batch.sources) delivered += sources.size();
+      for (const auto& r : rejected) {
+        if (r.first < count) delivered -= std::min<uint64_t>(delivered, batch.sources[r.first].size());
+      }
+      delivered_total_ += delivered;
+      emit(DeliveryEvent::Type::kDelivered, delivered, "");
+      if (!rejected.empty()) {
+        emit(DeliveryEvent::Type::kDeadLettered, rejected.size(), describe(c) + ": " + c.message);
+      }
+      first_queued_seen_mono_ms_ = deps_.outbox->queued_records() > 0 ? now : -1;
+      return;
+    }
+    case Outcome::kRetry:
+      schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
+                     "retrying after " + describe(c));
+      return;
+    case Outcome::kRateLimited:
+      rate_limited_ = true;
+      schedule_retry(rate_limit_delay_ms(c.retry_after_ms, deps_.config->retry,
+                                         deps_.random->next_u64()),
+                     "rate limited (429): waiting as the server asked");
+      emit(DeliveryEvent::Type::kPaused, 0, "rate limited");
+      return;
+    case Outcome::kUnauthorized:
+      refresh_token_ = true;
+      cached_token_.clear();
+      // The first 401 retries at once with a new token; repeated ones back off.
+      schedule_retry(failures_ == 0 ? 0
+                                    : full_jitter_delay_ms(deps_.config->retry, failures_,
+                                                           deps_.random->next_u64()),
+                     "unauthorized (401): getting a new token");
+      ++failures_;
+      return;
+    case Outcome::kForbidden:
+      forbidden_ = true;
+      last_error_ = describe(c);
+      // Checked again after the longest backoff, or at once after resume().
+      schedule_retry(deps_.config->retry.cap_ms, "forbidden (403)");
+      emit(DeliveryEvent::Type::kPaused, 0, "forbidden (403): " + c.message);
+      return;
+    case Outcome::kRejectRecords:
+    case Outcome::kDeadLetterAll: {
+      if (c.outcome == Outcome::kDeadLetterAll) {
+        rejected.clear();
+        for (size_t i = 0; i < count; ++i) rejected.emplace_back(i, reason_for("", ""));
+      }
+      status = deps_.outbox->abandon_batch(rejected);
+      if (!status.is_ok()) break;
+      failures_ = 0;
+      last_error_ = describe(c);
+      emit(DeliveryEvent::Type::kDeadLettered, rejected.size(), describe(c) + ": " + c.message);
+      return;
+    }
+    case Outcome::kBisect:
+    case Outcome::kSplit: {
+      // Not applied: try again with half as many records until the bad one stands alone.
+      size_t entries = 0;
+      for (const auto& s : batch.sources) entries += s.size();
+      record_limit_ = std::max<size_t>(1, entries / 2);
+      status = deps_.outbox->abandon_batch({});
+      if (!status.is_ok()) break;
+      return;
+    }
+  }
+  on_storage_error(status);
+}
+
+void DrainLoop::schedule_retry(int64_t delay_ms, const std::string& why) {
+  retry_at_mono_ms_ = deps_.clock->mono_ms() + std::max<int64_t>(0, delay_ms);
+  retry_reason_ = why;
+  if (why.rfind("retrying", 0) == 0) last_error_ = why.substr(std::string("retrying after ").size());
+}
+
+void DrainLoop::on_storage_error(const Status& status) {
+  last_error_ = status.to_string();
+  log_warn("drain: " + status.to_string());
+  schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
+                 "storage error: " + status.message());
+}
+
+void DrainLoop::emit(DeliveryEvent::Type type, uint64_t count, const std::string& reason) {
+  if (type != DeliveryEvent::Type::kPaused && count == 0) return;
+  events_.push_back(DeliveryEvent{type, count, reason});
+}
+
+void DrainLoop::log_warn(const std::string& message) {
+  if (deps_.logger != nullptr) deps_.logger->log(platform::LogLevel::kWarn, message);
+}
+
+}  // namespace drain
+}  // namespace experiture
