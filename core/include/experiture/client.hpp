@@ -15,6 +15,9 @@
 
 namespace experiture {
 
+// The SDK's version, e.g. "0.1.0".
+EXPERITURE_API const char* sdk_version() noexcept;
+
 struct LoginInfo {
   std::string email;        // optional; normalised (trim + lower-case)
   std::string customer_id;  // optional

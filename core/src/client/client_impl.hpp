@@ -26,7 +26,7 @@
 
 namespace experiture {
 
-class Client::Impl {
+class EXPERITURE_HIDDEN Client::Impl {
  public:
   explicit Impl(Config config);
   ~Impl();
