@@ -1,0 +1,284 @@
+// experiture_client_*: the C face of experiture::Client.
+#include <nlohmann/json.hpp>
+
+#include "capi/capi_guard.hpp"
+#include "capi/capi_types.hpp"
+
+namespace experiture {
+namespace capi {
+namespace {
+
+// Runs f(Client&) unless the handle is NULL or closed.
+template <typename F>
+experiture_status_t with_client(experiture_client_t* client, F&& f) {
+  return guarded([&] {
+    if (client == nullptr) return Status(Code::kInvalidArgument, "client is NULL");
+    if (client->closed.load()) return Status(Code::kClosed, "the client is closed");
+    return f(*client->client);
+  });
+}
+
+const char* consent_name(Consent consent) {
+  switch (consent) {
+    case Consent::kGranted:
+      return "granted";
+    case Consent::kDenied:
+      return "denied";
+    case Consent::kUnknown:
+      return "unknown";
+  }
+  return "unknown";
+}
+
+nlohmann::json stats_json(const Stats& s) {
+  return {{"accepted", s.accepted},
+          {"pending_durable", s.pending_durable},
+          {"queued_records", s.queued_records},
+          {"queued_bytes", s.queued_bytes},
+          {"oldest_queued_age_ms", s.oldest_queued_age_ms},
+          {"in_flight", s.in_flight},
+          {"delivered", s.delivered},
+          {"dead_letters", s.dead_letters},
+          {"dropped_queue_full", s.dropped_queue_full},
+          {"dropped_evicted", s.dropped_evicted},
+          {"dropped_consent", s.dropped_consent},
+          {"dropped_dead_letter_overflow", s.dropped_dead_letter_overflow},
+          {"pause_reason", s.pause_reason},
+          {"last_error", s.last_error},
+          {"consent", consent_name(s.consent)},
+          {"device_id", s.device_id}};
+}
+
+nlohmann::json dead_letter_json(const DeadLetter& d) {
+  nlohmann::json record = nlohmann::json::parse(d.record, nullptr, false);
+  if (record.is_discarded()) record = d.record;  // stored text that is not JSON stays visible
+  return {{"id", d.id},
+          {"object", d.object},
+          {"match_key", d.match_key},
+          {"record", std::move(record)},
+          {"http_status", d.http_status},
+          {"code", d.code},
+          {"message", d.message},
+          {"correlation_id", d.correlation_id},
+          {"failed_at_ms", d.failed_at_ms}};
+}
+
+// Record texts from apps may hold invalid UTF-8 in error messages; never throw on dump.
+std::string dump(const nlohmann::json& doc) {
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+}  // namespace capi
+}  // namespace experiture
+
+using experiture::Client;
+using experiture::Code;
+using experiture::Status;
+namespace capi = experiture::capi;
+
+extern "C" {
+
+EXPERITURE_API const char* experiture_version(void) {
+  return experiture::sdk_version();
+}
+
+EXPERITURE_API experiture_status_t experiture_client_open(const experiture_config_t* config,
+                                                          experiture_client_t** client_out) {
+  return capi::guarded([&] {
+    if (client_out == nullptr) return Status(Code::kInvalidArgument, "client_out is NULL");
+    *client_out = nullptr;
+    if (config == nullptr) return Status(Code::kInvalidArgument, "config is NULL");
+    auto opened = Client::open(config->config);
+    if (!opened.is_ok()) return opened.status();
+    auto handle = std::make_unique<experiture_client_t>();
+    handle->client = std::move(opened).value();
+    *client_out = handle.release();
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_close(experiture_client_t* client,
+                                                           int64_t timeout_ms) {
+  return capi::guarded([&] {
+    if (client == nullptr) return Status::ok();
+    client->closed.store(true);
+    return client->client->close(timeout_ms);
+  });
+}
+
+EXPERITURE_API void experiture_client_free(experiture_client_t* client) {
+  capi::guarded([&] {
+    delete client;  // ~Client closes with the default timeout when still open
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_upsert(
+    experiture_client_t* client, const char* object, size_t object_length, const char* record_json,
+    size_t record_length, const char* match_key, size_t match_key_length) {
+  return capi::with_client(client, [&](Client& c) {
+    std::string_view o, r, k;
+    if (!capi::to_view(object, object_length, &o)) return capi::bad_string("object");
+    if (!capi::to_view(record_json, record_length, &r)) return capi::bad_string("record_json");
+    if (!capi::to_view(match_key, match_key_length, &k)) return capi::bad_string("match_key");
+    return c.upsert(o, r, k);
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_append(experiture_client_t* client,
+                                                            const char* object,
+                                                            size_t object_length,
+                                                            const char* record_json,
+                                                            size_t record_length) {
+  return capi::with_client(client, [&](Client& c) {
+    std::string_view o, r;
+    if (!capi::to_view(object, object_length, &o)) return capi::bad_string("object");
+    if (!capi::to_view(record_json, record_length, &r)) return capi::bad_string("record_json");
+    return c.append(o, r);
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_login(experiture_client_t* client,
+                                                           const char* email, size_t email_length,
+                                                           const char* customer_id,
+                                                           size_t customer_id_length,
+                                                           const char* phone, size_t phone_length) {
+  return capi::with_client(client, [&](Client& c) {
+    std::string_view e, id, p;
+    if (!capi::to_view(email, email_length, &e)) return capi::bad_string("email");
+    if (!capi::to_view(customer_id, customer_id_length, &id)) {
+      return capi::bad_string("customer_id");
+    }
+    if (!capi::to_view(phone, phone_length, &p)) return capi::bad_string("phone");
+    experiture::LoginInfo info;
+    info.email = std::string(e);
+    info.customer_id = std::string(id);
+    info.phone = std::string(p);
+    return c.login(info);
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_logout(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) { return c.logout(); });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_set_push_token(experiture_client_t* client,
+                                                                    const char* token,
+                                                                    size_t length) {
+  return capi::with_client(client, [&](Client& c) {
+    std::string_view t;
+    if (!capi::to_view(token, length, &t)) return capi::bad_string("token");
+    return c.set_push_token(t);
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_device_id(experiture_client_t* client,
+                                                               char** id_out, size_t* length_out) {
+  if (id_out != nullptr) *id_out = nullptr;
+  return capi::with_client(
+      client, [&](Client& c) { return capi::copy_out(c.device_id(), id_out, length_out); });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_set_consent(experiture_client_t* client,
+                                                                 experiture_consent_t consent) {
+  return capi::with_client(client, [&](Client& c) {
+    if (consent < EXPERITURE_CONSENT_STATE_UNKNOWN || consent > EXPERITURE_CONSENT_STATE_DENIED) {
+      return Status(Code::kInvalidArgument, "consent: unknown value");
+    }
+    return c.set_consent(static_cast<experiture::Consent>(consent));
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_consent(experiture_client_t* client,
+                                                             experiture_consent_t* consent_out) {
+  return capi::with_client(client, [&](Client& c) {
+    if (consent_out == nullptr) return Status(Code::kInvalidArgument, "consent_out is NULL");
+    *consent_out = static_cast<experiture_consent_t>(c.consent());
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_persist(experiture_client_t* client,
+                                                             int64_t timeout_ms) {
+  return capi::with_client(client, [&](Client& c) { return c.persist(timeout_ms); });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_flush(experiture_client_t* client,
+                                                           int64_t timeout_ms) {
+  return capi::with_client(client, [&](Client& c) { return c.flush(timeout_ms); });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_pump(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) { return c.pump(); });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_on_background(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) {
+    c.on_background();
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_on_foreground(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) {
+    c.on_foreground();
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_set_online(experiture_client_t* client,
+                                                                int online) {
+  return capi::with_client(client, [&](Client& c) {
+    c.set_online(online != 0);
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_pause(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) {
+    c.pause();
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_resume(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) {
+    c.resume();
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_stats(experiture_client_t* client,
+                                                           char** json_out, size_t* length_out) {
+  if (json_out != nullptr) *json_out = nullptr;
+  return capi::with_client(client, [&](Client& c) {
+    return capi::copy_out(capi::dump(capi::stats_json(c.stats())), json_out, length_out);
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_client_dead_letters(experiture_client_t* client,
+                                                                  size_t limit, char** json_out,
+                                                                  size_t* length_out) {
+  if (json_out != nullptr) *json_out = nullptr;
+  return capi::with_client(client, [&](Client& c) {
+    if (json_out == nullptr) return Status(Code::kInvalidArgument, "json_out is NULL");
+    auto letters = c.dead_letters(limit);
+    if (!letters.is_ok()) return letters.status();
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& letter : letters.value()) list.push_back(capi::dead_letter_json(letter));
+    return capi::copy_out(capi::dump(list), json_out, length_out);
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_client_retry_dead_letters(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) { return c.retry_dead_letters(); });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_client_purge_dead_letters(experiture_client_t* client) {
+  return capi::with_client(client, [&](Client& c) { return c.purge_dead_letters(); });
+}
+
+}  // extern "C"

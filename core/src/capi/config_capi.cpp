@@ -1,0 +1,351 @@
+// experiture_config_*: a builder over experiture::Config.
+#include <nlohmann/json.hpp>
+
+#include "capi/c_callbacks.hpp"
+#include "capi/capi_guard.hpp"
+#include "capi/capi_types.hpp"
+
+namespace experiture {
+namespace capi {
+namespace {
+
+template <typename F>
+experiture_status_t with_config(experiture_config_t* config, F&& f) {
+  return guarded([&] {
+    if (config == nullptr) return Status(Code::kInvalidArgument, "config is NULL");
+    return f(config->config);
+  });
+}
+
+experiture_status_t set_string(experiture_config_t* config, const char* data, size_t length,
+                               const char* name, std::string Config::*member) {
+  return with_config(config, [&](Config& c) {
+    std::string_view view;
+    if (!to_view(data, length, &view)) return bad_string(name);
+    c.*member = std::string(view);
+    return Status::ok();
+  });
+}
+
+experiture_status_t set_tls_string(experiture_config_t* config, const char* data, size_t length,
+                                   const char* name, std::string TlsOptions::*member) {
+  return with_config(config, [&](Config& c) {
+    std::string_view view;
+    if (!to_view(data, length, &view)) return bad_string(name);
+    c.tls.*member = std::string(view);
+    return Status::ok();
+  });
+}
+
+Status non_negative(int64_t value, const char* name) {
+  if (value < 0) return Status(Code::kInvalidArgument, std::string(name) + " must be >= 0");
+  return Status::ok();
+}
+
+// Parses a JSON array of non-empty strings.
+Status parse_keys(const char* data, size_t length, std::vector<std::string>* keys) {
+  std::string_view view;
+  if (!to_view(data, length, &view)) return bad_string("keys_json");
+  nlohmann::json doc = nlohmann::json::parse(view.begin(), view.end(), nullptr, false);
+  if (!doc.is_array()) {
+    return Status(Code::kInvalidArgument, "keys_json must be a JSON array of field names");
+  }
+  keys->clear();
+  for (const auto& key : doc) {
+    if (!key.is_string() || key.get_ref<const std::string&>().empty()) {
+      return Status(Code::kInvalidArgument, "keys_json must hold only non-empty strings");
+    }
+    keys->push_back(key.get<std::string>());
+  }
+  return Status::ok();
+}
+
+// Installs a callback table: user_data is taken even when this fails.
+template <typename Table, typename Apply>
+experiture_status_t set_table(experiture_config_t* config, const Table* table, const char* name,
+                              Apply apply) {
+  if (table != nullptr && (config == nullptr || !is_valid(*table))) {
+    if (table->destroy != nullptr) table->destroy(table->user_data);
+    return fail(EXPERITURE_INVALID_ARGUMENT,
+                config == nullptr ? "config is NULL"
+                                  : "callback table: unknown version or a required member is NULL");
+  }
+  (void)name;
+  return with_config(config, [&](Config& c) {
+    apply(c, table);
+    return Status::ok();
+  });
+}
+
+}  // namespace
+}  // namespace capi
+}  // namespace experiture
+
+using experiture::Code;
+using experiture::Config;
+using experiture::Status;
+using experiture::TlsOptions;
+namespace capi = experiture::capi;
+
+extern "C" {
+
+EXPERITURE_API experiture_status_t experiture_config_new(experiture_config_t** config_out) {
+  return capi::guarded([&] {
+    if (config_out == nullptr) return Status(Code::kInvalidArgument, "config_out is NULL");
+    *config_out = new experiture_config_t();
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API void experiture_config_free(experiture_config_t* config) {
+  capi::guarded([&] {
+    delete config;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_storage_path(experiture_config_t* config,
+                                                                      const char* path,
+                                                                      size_t length) {
+  return capi::set_string(config, path, length, "path", &Config::storage_path);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_endpoint(experiture_config_t* config,
+                                                                  const char* url, size_t length) {
+  return capi::set_string(config, url, length, "url", &Config::endpoint);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_token(experiture_config_t* config,
+                                                               const char* token, size_t length) {
+  return capi::set_string(config, token, length, "token", &Config::token);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_batch_size(experiture_config_t* config,
+                                                                    size_t records) {
+  return capi::with_config(config, [&](Config& c) {
+    c.batch_size = records;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_flush_interval_ms(experiture_config_t* config, int64_t interval_ms) {
+  return capi::with_config(config, [&](Config& c) {
+    Status s = capi::non_negative(interval_ms, "interval_ms");
+    if (s.is_ok()) c.flush_interval_ms = interval_ms;
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_max_outbox_bytes(experiture_config_t* config, int64_t bytes) {
+  return capi::with_config(config, [&](Config& c) {
+    Status s = capi::non_negative(bytes, "bytes");
+    if (s.is_ok()) c.max_outbox_bytes = bytes;
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_max_record_bytes(experiture_config_t* config, size_t bytes) {
+  return capi::with_config(config, [&](Config& c) {
+    c.max_record_bytes = bytes;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_ingress_capacity(experiture_config_t* config, size_t writes) {
+  return capi::with_config(config, [&](Config& c) {
+    c.ingress_capacity = writes;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_commit_window_ms(experiture_config_t* config, int64_t window_ms) {
+  return capi::with_config(config, [&](Config& c) {
+    Status s = capi::non_negative(window_ms, "window_ms");
+    if (s.is_ok()) c.commit_window_ms = window_ms;
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_default_phone_region(
+    experiture_config_t* config, const char* region, size_t length) {
+  return capi::set_string(config, region, length, "region", &Config::default_phone_region);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_manual_mode(experiture_config_t* config,
+                                                                     int manual) {
+  return capi::with_config(config, [&](Config& c) {
+    c.manual_mode = manual != 0;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_initial_consent(experiture_config_t* config, experiture_consent_t consent) {
+  return capi::with_config(config, [&](Config& c) {
+    if (consent < EXPERITURE_CONSENT_STATE_UNKNOWN || consent > EXPERITURE_CONSENT_STATE_DENIED) {
+      return Status(Code::kInvalidArgument, "consent: unknown value");
+    }
+    c.initial_consent = static_cast<experiture::Consent>(consent);
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_profile_object(experiture_config_t* config,
+                                                                        const char* object,
+                                                                        size_t length) {
+  return capi::set_string(config, object, length, "object", &Config::profile_object);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_default_identity_keys(
+    experiture_config_t* config, const char* keys_json, size_t length) {
+  return capi::with_config(config, [&](Config& c) {
+    std::vector<std::string> keys;
+    Status s = capi::parse_keys(keys_json, length, &keys);
+    if (s.is_ok()) c.default_identity_keys = std::move(keys);
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_identity_keys(experiture_config_t* config,
+                                                                       const char* object,
+                                                                       size_t object_length,
+                                                                       const char* keys_json,
+                                                                       size_t keys_length) {
+  return capi::with_config(config, [&](Config& c) {
+    std::string_view name;
+    if (!capi::to_view(object, object_length, &name)) return capi::bad_string("object");
+    if (name.empty()) return Status(Code::kInvalidArgument, "object must not be empty");
+    std::vector<std::string> keys;
+    Status s = capi::parse_keys(keys_json, keys_length, &keys);
+    if (s.is_ok()) c.identity_keys[std::string(name)] = std::move(keys);
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_platform_name(experiture_config_t* config,
+                                                                       const char* name,
+                                                                       size_t length) {
+  return capi::set_string(config, name, length, "name", &Config::platform_name);
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_logout_clears_push_token(experiture_config_t* config, int enabled) {
+  return capi::with_config(config, [&](Config& c) {
+    c.logout_clears_push_token = enabled != 0;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_logout_new_device_id(experiture_config_t* config, int enabled) {
+  return capi::with_config(config, [&](Config& c) {
+    c.logout_new_device_id = enabled != 0;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_retry_policy(experiture_config_t* config,
+                                                                      int64_t base_ms,
+                                                                      double factor,
+                                                                      int64_t cap_ms) {
+  return capi::with_config(config, [&](Config& c) {
+    if (base_ms < 0 || cap_ms < 0 || !(factor >= 1.0)) {
+      return Status(Code::kInvalidArgument,
+                    "retry policy: base_ms and cap_ms must be >= 0 and factor >= 1");
+    }
+    c.retry.base_ms = base_ms;
+    c.retry.factor = factor;
+    c.retry.cap_ms = cap_ms;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_http_timeout_ms(experiture_config_t* config, int64_t timeout_ms) {
+  return capi::with_config(config, [&](Config& c) {
+    Status s = capi::non_negative(timeout_ms, "timeout_ms");
+    if (s.is_ok()) c.http_timeout_ms = timeout_ms;
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_clock_skew_threshold_ms(experiture_config_t* config, int64_t threshold_ms) {
+  return capi::with_config(config, [&](Config& c) {
+    Status s = capi::non_negative(threshold_ms, "threshold_ms");
+    if (s.is_ok()) c.clock_skew_threshold_ms = threshold_ms;
+    return s;
+  });
+}
+
+EXPERITURE_API experiture_status_t
+experiture_config_set_max_dead_letters(experiture_config_t* config, size_t count) {
+  return capi::with_config(config, [&](Config& c) {
+    c.max_dead_letters = count;
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_encryption_key(experiture_config_t* config,
+                                                                        const void* key,
+                                                                        size_t length) {
+  return capi::with_config(config, [&](Config& c) {
+    if (key == nullptr && length > 0) return capi::bad_string("key");
+    c.encryption_key.assign(static_cast<const char*>(key), length);
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_tls_ca_bundle_path(
+    experiture_config_t* config, const char* path, size_t length) {
+  return capi::set_tls_string(config, path, length, "path", &TlsOptions::ca_bundle_path);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_tls_pinned_public_keys(
+    experiture_config_t* config, const char* pins, size_t length) {
+  return capi::set_tls_string(config, pins, length, "pins", &TlsOptions::pinned_public_keys);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_tls_proxy(experiture_config_t* config,
+                                                                   const char* proxy,
+                                                                   size_t length) {
+  return capi::set_tls_string(config, proxy, length, "proxy", &TlsOptions::proxy);
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_http_client(
+    experiture_config_t* config, const experiture_http_client_t* table) {
+  return capi::set_table(config, table, "http_client",
+                         [](Config& c, const experiture_http_client_t* t) {
+                           c.http = t != nullptr ? capi::make_http_client(*t) : nullptr;
+                         });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_logger(experiture_config_t* config,
+                                                                const experiture_logger_t* table) {
+  return capi::set_table(config, table, "logger", [](Config& c, const experiture_logger_t* t) {
+    c.logger = t != nullptr ? capi::make_logger(*t) : nullptr;
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_token_provider(
+    experiture_config_t* config, const experiture_token_provider_t* table) {
+  return capi::set_table(
+      config, table, "token_provider", [](Config& c, const experiture_token_provider_t* t) {
+        c.token_provider = t != nullptr ? capi::make_token_provider(*t) : nullptr;
+      });
+}
+
+EXPERITURE_API experiture_status_t experiture_config_set_delivery_listener(
+    experiture_config_t* config, const experiture_delivery_listener_t* table) {
+  return capi::set_table(config, table, "delivery_listener",
+                         [](Config& c, const experiture_delivery_listener_t* t) {
+                           c.listener = t != nullptr ? capi::make_delivery_listener(*t) : nullptr;
+                         });
+}
+
+}  // extern "C"
