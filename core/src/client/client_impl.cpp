@@ -124,6 +124,7 @@ Status Client::Impl::open() {
     log(platform::LogLevel::kError, stats_.last_error);
   }
 
+  durable_outbox_seq_ = outbox_->last_seq();
   identity_ = identity::load_identity(*outbox_);
   consent_ = config_.initial_consent;
   if (auto stored = outbox_->meta(kConsentKey)) consent_ = consent_from(*stored).value_or(consent_);
