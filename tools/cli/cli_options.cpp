@@ -1,0 +1,253 @@
+#include "cli_options.hpp"
+
+#include <cstdlib>
+
+namespace experiture {
+namespace cli {
+namespace {
+
+// Walks argv; options take their value as the next word or after '='.
+class ArgReader {
+ public:
+  ArgReader(int argc, const char* const* argv) : argc_(argc), argv_(argv) {}
+
+  bool done() const { return index_ >= argc_; }
+  const std::string& current() const { return word_; }
+  void next() { word_ = index_ < argc_ ? argv_[index_++] : ""; }
+  bool load() {
+    if (done()) return false;
+    next();
+    return true;
+  }
+
+  // True when the current word is `--name` or `--name=...`.
+  bool is(const char* name) const {
+    const std::string n = name;
+    return word_ == n || word_.compare(0, n.size() + 1, n + "=") == 0;
+  }
+
+  bool value(std::string* out, std::string* error) {
+    const size_t eq = word_.find('=');
+    if (word_.compare(0, 2, "--") == 0 && eq != std::string::npos) {
+      *out = word_.substr(eq + 1);
+      return true;
+    }
+    if (done()) {
+      *error = word_ + " needs a value";
+      return false;
+    }
+    *out = argv_[index_++];
+    return true;
+  }
+
+ private:
+  int argc_;
+  const char* const* argv_;
+  int index_ = 1;
+  std::string word_;
+};
+
+bool parse_command(const std::string& name, Command* out) {
+  static const struct {
+    const char* name;
+    Command command;
+  } kCommands[] = {
+      {"upsert", Command::kUpsert},         {"append", Command::kAppend},
+      {"login", Command::kLogin},           {"logout", Command::kLogout},
+      {"push-token", Command::kPushToken},  {"drain", Command::kDrain},
+      {"status", Command::kStatus},         {"dead-letters", Command::kDeadLetters},
+      {"help", Command::kHelp},
+  };
+  for (const auto& c : kCommands) {
+    if (name == c.name) {
+      *out = c.command;
+      return true;
+    }
+  }
+  return false;
+}
+
+size_t expected_positionals(Command command) {
+  switch (command) {
+    case Command::kUpsert:
+      return 3;
+    case Command::kAppend:
+      return 2;
+    case Command::kPushToken:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+const char* positional_names(Command command) {
+  switch (command) {
+    case Command::kUpsert:
+      return "upsert OBJECT MATCH_KEY JSON";
+    case Command::kAppend:
+      return "append OBJECT JSON";
+    case Command::kPushToken:
+      return "push-token TOKEN";
+    default:
+      return "";
+  }
+}
+
+bool parse_seconds(const std::string& text, double* out) {
+  char* end = nullptr;
+  const double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(value >= 0) || value > 7 * 24 * 3600) return false;
+  *out = value;
+  return true;
+}
+
+bool parse_command_args(ArgReader& reader, CliOptions* out, std::string* error) {
+  std::string sub;
+  while (reader.load()) {
+    const std::string& word = reader.current();
+    if (word.size() > 1 && word[0] == '-') {
+      std::string value;
+      if (out->command == Command::kLogin && reader.is("--email")) {
+        if (!reader.value(&out->login.email, error)) return false;
+      } else if (out->command == Command::kLogin && reader.is("--customer-id")) {
+        if (!reader.value(&out->login.customer_id, error)) return false;
+      } else if (out->command == Command::kLogin && reader.is("--phone")) {
+        if (!reader.value(&out->login.phone, error)) return false;
+      } else if (out->command == Command::kDrain && reader.is("--timeout")) {
+        if (!reader.value(&value, error)) return false;
+        if (!parse_seconds(value, &out->timeout_s)) {
+          *error = "--timeout must be a number of seconds >= 0";
+          return false;
+        }
+      } else if ((out->command == Command::kStatus || out->command == Command::kDeadLetters) &&
+                 word == "--json") {
+        out->json = true;
+      } else {
+        *error = "unknown option " + word + " for this command";
+        return false;
+      }
+    } else if (out->command == Command::kDeadLetters && sub.empty() && out->args.empty()) {
+      sub = word;
+    } else {
+      out->args.push_back(word);
+    }
+  }
+  if (out->command == Command::kDeadLetters && !sub.empty()) {
+    if (sub == "retry" || sub == "purge") {
+      if (out->json) {
+        *error = "--json goes with the dead-letters list only";
+        return false;
+      }
+      out->command = sub == "retry" ? Command::kDeadLettersRetry : Command::kDeadLettersPurge;
+    } else if (sub != "list") {
+      *error = "dead-letters takes retry, purge or nothing, not '" + sub + "'";
+      return false;
+    }
+  }
+  if (out->args.size() != expected_positionals(out->command)) {
+    *error = out->args.size() < expected_positionals(out->command)
+                 ? std::string("usage: experiture-cli ") + positional_names(out->command)
+                 : "unexpected argument '" + out->args[expected_positionals(out->command)] + "'";
+    return false;
+  }
+  if (out->command == Command::kLogin && out->login.email.empty() &&
+      out->login.customer_id.empty() && out->login.phone.empty()) {
+    *error = "login needs at least one of --email, --customer-id, --phone";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, CliOptions* out,
+                    std::string* error) {
+  ArgReader reader(argc, argv);
+  bool have_db = false;
+  bool have_endpoint = false;
+  bool have_token = false;
+  bool have_command = false;
+  while (reader.load()) {
+    const std::string& word = reader.current();
+    if (word == "--help" || word == "-h") {
+      out->command = Command::kHelp;
+      return true;
+    } else if (reader.is("--db")) {
+      if (!reader.value(&out->db_path, error)) return false;
+      have_db = true;
+    } else if (reader.is("--endpoint")) {
+      if (!reader.value(&out->endpoint, error)) return false;
+      have_endpoint = true;
+    } else if (reader.is("--token")) {
+      if (!reader.value(&out->token, error)) return false;
+      have_token = true;
+    } else if (reader.is("--token-command")) {
+      if (!reader.value(&out->token_command, error)) return false;
+      have_token = true;
+    } else if (word.size() > 1 && word[0] == '-') {
+      *error = "unknown option " + word;
+      return false;
+    } else {
+      if (!parse_command(word, &out->command)) {
+        *error = "unknown command '" + word + "'";
+        return false;
+      }
+      have_command = true;
+      break;
+    }
+  }
+  if (!have_command) {
+    *error = "no command given";
+    return false;
+  }
+  if (!out->token.empty() && !out->token_command.empty()) {
+    *error = "--token and --token-command exclude each other";
+    return false;
+  }
+  auto from_env = [&env](const char* name, std::string* target) {
+    const char* value = env ? env(name) : nullptr;
+    if (value != nullptr && *value != '\0') *target = value;
+  };
+  if (!have_db) from_env("EXPERITURE_DB", &out->db_path);
+  if (!have_endpoint) from_env("EXPERITURE_ENDPOINT", &out->endpoint);
+  if (!have_token) {
+    from_env("EXPERITURE_TOKEN", &out->token);
+    from_env("EXPERITURE_TOKEN_COMMAND", &out->token_command);
+    if (!out->token.empty() && !out->token_command.empty()) {
+      *error = "EXPERITURE_TOKEN and EXPERITURE_TOKEN_COMMAND exclude each other";
+      return false;
+    }
+  }
+  if (out->db_path.empty()) {
+    *error = "--db must not be empty";
+    return false;
+  }
+  if (out->command == Command::kHelp) return true;
+  return parse_command_args(reader, out, error);
+}
+
+const char* cli_usage() {
+  return "usage: experiture-cli [--db PATH] [--endpoint URL] [--token T | --token-command CMD]\n"
+         "                      COMMAND [ARGS]\n"
+         "Commands:\n"
+         "  upsert OBJECT MATCH_KEY JSON   accept one upsert; returns once it is durable\n"
+         "  append OBJECT JSON             accept one event row\n"
+         "  login [--email E] [--customer-id C] [--phone P]\n"
+         "  logout\n"
+         "  push-token TOKEN\n"
+         "  drain [--timeout SECONDS]      deliver until the outbox is empty (default 60 s)\n"
+         "  status [--json]                device_id, queued, in flight, dead letters, pause\n"
+         "  dead-letters [--json]          list dead letters\n"
+         "  dead-letters retry|purge       re-queue or delete every dead letter\n"
+         "Options (environment):\n"
+         "  --db PATH            (EXPERITURE_DB)  outbox file, default ./experiture-outbox.db\n"
+         "  --endpoint URL       (EXPERITURE_ENDPOINT)  default "
+         "https://api.experiture.ai/public/v1\n"
+         "  --token T            (EXPERITURE_TOKEN)  bearer token\n"
+         "  --token-command CMD  (EXPERITURE_TOKEN_COMMAND)  prints the token; run again on 401\n"
+         "Exit codes: 0 ok, 1 outbox failure, 2 usage, 3 input rejected, 4 drain timed out,\n"
+         "            5 delivery paused by a permanent problem (auth, forbidden)\n";
+}
+
+}  // namespace cli
+}  // namespace experiture
