@@ -1,0 +1,437 @@
+/* The C ABI driven from C99 (this file is compiled as C): open / login / upsert / flush / close
+ * against the real experiture-emulator, a C HTTP client table, NULL arguments and calls in the
+ * wrong order. Usage: capi_test <path to experiture-emulator>. Exits non-zero on any failure. */
+#define _POSIX_C_SOURCE 200809L
+
+#include <curl/curl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "experiture/experiture.h"
+
+static int g_failures = 0;
+static int g_checks = 0;
+static pid_t g_emulator_pid = 0;
+
+#define CHECK(cond)                                                            \
+  do {                                                                         \
+    ++g_checks;                                                                \
+    if (!(cond)) {                                                             \
+      ++g_failures;                                                            \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+    }                                                                          \
+  } while (0)
+
+#define CHECK_STATUS(expr, expected)                                                          \
+  do {                                                                                        \
+    experiture_status_t got_ = (expr);                                                        \
+    ++g_checks;                                                                               \
+    if (got_ != (expected)) {                                                                 \
+      ++g_failures;                                                                           \
+      fprintf(stderr, "%s:%d: %s returned %s (%s), expected %s\n", __FILE__, __LINE__, #expr, \
+              experiture_status_name(got_), experiture_last_error(NULL),                      \
+              experiture_status_name(expected));                                              \
+    }                                                                                         \
+  } while (0)
+
+#define S(literal) literal, strlen(literal)
+
+static void stop_emulator(void) {
+  if (g_emulator_pid > 0) {
+    kill(g_emulator_pid, SIGTERM);
+    waitpid(g_emulator_pid, NULL, 0);
+    g_emulator_pid = 0;
+  }
+}
+
+/* Starts `emulator --port 0` and returns its port (first stdout line), or -1. */
+static int start_emulator(const char* path) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) return -1;
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    execl(path, path, "--port", "0", (char*)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  g_emulator_pid = pid;
+  atexit(stop_emulator);
+  FILE* out = fdopen(fds[0], "r");
+  char line[64] = {0};
+  int port = -1;
+  if (out != NULL && fgets(line, sizeof line, out) != NULL) port = atoi(line);
+  if (out != NULL) fclose(out);
+  return port > 0 ? port : -1;
+}
+
+struct buffer {
+  char* data;
+  size_t size;
+};
+
+static size_t append_bytes(char* ptr, size_t size, size_t count, void* user) {
+  struct buffer* b = (struct buffer*)user;
+  size_t n = size * count;
+  char* grown = realloc(b->data, b->size + n + 1);
+  if (grown == NULL) return 0;
+  memcpy(grown + b->size, ptr, n);
+  b->size += n;
+  grown[b->size] = '\0';
+  b->data = grown;
+  return n;
+}
+
+/* GET http://127.0.0.1:port/path; returns the malloc'ed body (or NULL) and the status. */
+static char* http_get(int port, const char* path, long* status) {
+  char url[512];
+  struct buffer body = {NULL, 0};
+  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", port, path);
+  CURL* curl = curl_easy_init();
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_bytes);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  *status = 0;
+  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+  curl_easy_cleanup(curl);
+  return body.data;
+}
+
+/* ---- callback tables ---- */
+
+struct counters {
+  int token_calls;
+  int delivered_events;
+  unsigned long long delivered_records;
+  int log_lines;
+  int destroyed;
+};
+
+static void count_destroy(void* user_data) {
+  ((struct counters*)user_data)->destroyed++;
+}
+
+static void give_token(void* user_data, int refresh, experiture_token_sink_t* sink) {
+  (void)refresh;
+  ((struct counters*)user_data)->token_calls++;
+  experiture_token_sink_write(sink, S("c-api-test-token"));
+}
+
+static void on_event(void* user_data, const experiture_delivery_event_t* event) {
+  struct counters* c = (struct counters*)user_data;
+  if (event->type == EXPERITURE_EVENT_DELIVERED) {
+    c->delivered_events++;
+    c->delivered_records += event->count;
+  }
+}
+
+static void on_log(void* user_data, int level, const char* message, size_t length) {
+  (void)level;
+  (void)message;
+  (void)length;
+  ((struct counters*)user_data)->log_lines++;
+}
+
+/* An HTTP client that answers every request at once, from inside send(), with 503. */
+struct fake_http {
+  int sends;
+  int cancels;
+  int destroyed;
+};
+
+static void fake_send(void* user_data, const experiture_http_request_t* request,
+                      experiture_http_completion_t* completion) {
+  struct fake_http* fake = (struct fake_http*)user_data;
+  experiture_http_header_t header = {S("X-Correlation-Id"), S("c-test")};
+  experiture_http_response_t response;
+  memset(&response, 0, sizeof response);
+  fake->sends++;
+  CHECK(request->url_length > 0 && strncmp(request->url, "http://127.0.0.1:9/", 19) == 0);
+  CHECK(request->body_length > 0);
+  response.status = 503;
+  response.headers = &header;
+  response.header_count = 1;
+  response.body = "{}";
+  response.body_length = 2;
+  CHECK_STATUS(experiture_http_complete(completion, &response), EXPERITURE_OK);
+}
+
+static void fake_cancel_all(void* user_data) {
+  ((struct fake_http*)user_data)->cancels++;
+}
+
+static void fake_destroy(void* user_data) {
+  ((struct fake_http*)user_data)->destroyed++;
+}
+
+/* ---- tests ---- */
+
+static void test_null_arguments(void) {
+  experiture_config_t* config = NULL;
+  experiture_client_t* client = NULL;
+  char* text = NULL;
+  size_t length = 0;
+  struct counters counters;
+  experiture_logger_t bad_logger;
+
+  CHECK(strcmp(experiture_status_name(EXPERITURE_OK), "OK") == 0);
+  CHECK(strcmp(experiture_status_name(EXPERITURE_MATCH_KEY_NOT_IDENTITY),
+               "MATCH_KEY_NOT_IDENTITY") == 0);
+  CHECK(strcmp(experiture_status_name(EXPERITURE_INTERNAL), "INTERNAL") == 0);
+  CHECK(strcmp(experiture_status_name((experiture_status_t)9999), "UNKNOWN") == 0);
+  CHECK(strlen(experiture_version()) > 0);
+
+  CHECK_STATUS(experiture_config_new(NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(strlen(experiture_last_error(&length)) > 0 && length > 0);
+  CHECK_STATUS(experiture_config_set_storage_path(NULL, S("x")), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_config_set_batch_size(NULL, 1), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_open(NULL, &client), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(client == NULL);
+  CHECK_STATUS(experiture_client_open(NULL, NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_upsert(NULL, S("profiles"), S("{}"), S("email")),
+               EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_append(NULL, S("events"), S("{}")), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_login(NULL, S("a@b.co"), NULL, 0, NULL, 0),
+               EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_logout(NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_flush(NULL, 10), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_persist(NULL, 10), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_pump(NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_set_online(NULL, 1), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_stats(NULL, &text, &length), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(text == NULL);
+  CHECK_STATUS(experiture_client_dead_letters(NULL, 10, &text, NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_device_id(NULL, &text, NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_close(NULL, 10), EXPERITURE_OK);
+  experiture_client_free(NULL);
+  experiture_config_free(NULL);
+  experiture_string_free(NULL);
+  CHECK_STATUS(experiture_http_complete(NULL, NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_token_sink_write(NULL, S("t")), EXPERITURE_INVALID_ARGUMENT);
+
+  /* NULL with a length, a table without its required member (user_data still released). */
+  CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_storage_path(config, NULL, 3), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_config_set_default_identity_keys(config, S("{\"not\":\"a list\"}")),
+               EXPERITURE_INVALID_ARGUMENT);
+  memset(&counters, 0, sizeof counters);
+  memset(&bad_logger, 0, sizeof bad_logger);
+  bad_logger.version = EXPERITURE_LOGGER_VERSION;
+  bad_logger.user_data = &counters;
+  bad_logger.destroy = count_destroy;
+  CHECK_STATUS(experiture_config_set_logger(config, &bad_logger), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(counters.destroyed == 1);
+  bad_logger.log = on_log;
+  CHECK_STATUS(experiture_config_set_logger(NULL, &bad_logger), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(counters.destroyed == 2);
+  /* Opening without a storage path names the field. */
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_INVALID_CONFIG);
+  CHECK(client == NULL);
+  CHECK(strstr(experiture_last_error(NULL), "storage_path") != NULL);
+  experiture_config_free(config);
+}
+
+static void test_end_to_end(const char* dir, int port) {
+  char path[512];
+  char endpoint[128];
+  char query[256];
+  char* device_id = NULL;
+  char* stats = NULL;
+  char* letters = NULL;
+  char* profile = NULL;
+  char* closed_stats = NULL;
+  long http_status = 0;
+  struct counters counters;
+  experiture_config_t* config = NULL;
+  experiture_client_t* client = NULL;
+  experiture_token_provider_t provider;
+  experiture_delivery_listener_t listener;
+  experiture_logger_t logger;
+  const char* record =
+      "{\"email\":\"Ada@Example.com\",\"first_name\":\"Ada \xF0\x9F\x98\x80\",\"tier\":\"gold\"}";
+
+  memset(&counters, 0, sizeof counters);
+  snprintf(path, sizeof path, "%s/outbox.db", dir);
+  snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d/public/v1", port);
+  CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_storage_path(config, path, strlen(path)), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_endpoint(config, endpoint, strlen(endpoint)), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_platform_name(config, S("c99")), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_flush_interval_ms(config, 50), EXPERITURE_OK);
+  memset(&provider, 0, sizeof provider);
+  provider.version = EXPERITURE_TOKEN_PROVIDER_VERSION;
+  provider.user_data = &counters;
+  provider.destroy = count_destroy;
+  provider.get_token = give_token;
+  CHECK_STATUS(experiture_config_set_token_provider(config, &provider), EXPERITURE_OK);
+  memset(&listener, 0, sizeof listener);
+  listener.version = EXPERITURE_DELIVERY_LISTENER_VERSION;
+  listener.user_data = &counters;
+  listener.destroy = count_destroy;
+  listener.on_event = on_event;
+  CHECK_STATUS(experiture_config_set_delivery_listener(config, &listener), EXPERITURE_OK);
+  memset(&logger, 0, sizeof logger);
+  logger.version = EXPERITURE_LOGGER_VERSION;
+  logger.user_data = &counters;
+  logger.destroy = count_destroy;
+  logger.log = on_log;
+  CHECK_STATUS(experiture_config_set_logger(config, &logger), EXPERITURE_OK);
+
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_OK);
+  experiture_config_free(config); /* the client keeps what it needs */
+  CHECK(counters.destroyed == 0);
+  if (client == NULL) return;
+
+  CHECK_STATUS(experiture_client_device_id(client, &device_id, NULL), EXPERITURE_OK);
+  CHECK(device_id != NULL && strlen(device_id) == 36);
+  CHECK_STATUS(experiture_client_pump(client), EXPERITURE_WRONG_STATE); /* not manual mode */
+  CHECK_STATUS(experiture_client_set_push_token(client, S("push-c99")), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), record, strlen(record), S("email")),
+               EXPERITURE_OK);
+
+  /* Bad input: a status naming the rule; nothing accepted before is lost. */
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), S("{\"email\":"), S("email")),
+               EXPERITURE_INVALID_JSON);
+  CHECK(strlen(experiture_last_error(NULL)) > 0);
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), S("{\"tier\":\"x\"}"), S("email")),
+               EXPERITURE_MATCH_KEY_MISSING);
+  CHECK(strstr(experiture_last_error(NULL), "email") != NULL);
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), S("[1]"), S("email")),
+               EXPERITURE_RECORD_NOT_OBJECT);
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), NULL, 5, S("email")),
+               EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_login(client, S("not an email"), NULL, 0, NULL, 0),
+               EXPERITURE_INVALID_EMAIL);
+  CHECK_STATUS(experiture_client_stats(client, NULL, NULL), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_client_set_consent(client, (experiture_consent_t)7),
+               EXPERITURE_INVALID_ARGUMENT);
+
+  CHECK_STATUS(experiture_client_login(client, S(" ADA@example.com "), S("cust-c99"), NULL, 0),
+               EXPERITURE_OK);
+  CHECK(strcmp(experiture_last_error(NULL), "") == 0);
+  CHECK_STATUS(experiture_client_append(client, S("events"),
+                                        S("{\"event\":\"checkin\",\"customer_id\":\"cust-c99\"}")),
+               EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_persist(client, 10000), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_on_background(client), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_on_foreground(client), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_set_online(client, 1), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_flush(client, 20000), EXPERITURE_OK);
+
+  CHECK_STATUS(experiture_client_stats(client, &stats, NULL), EXPERITURE_OK);
+  CHECK(stats != NULL && strstr(stats, "\"queued_records\":0") != NULL);
+  CHECK(stats != NULL && strstr(stats, device_id) != NULL);
+  CHECK_STATUS(experiture_client_dead_letters(client, 10, &letters, NULL), EXPERITURE_OK);
+  CHECK(letters != NULL && strcmp(letters, "[]") == 0);
+  CHECK(counters.token_calls > 0);
+  CHECK(counters.delivered_events > 0 && counters.delivered_records >= 3);
+
+  /* The emulator's profile: the upsert, the normalised email, the login link, the device. */
+  profile = http_get(port, "/_emulator/profile?key=customer_id&value=cust-c99", &http_status);
+  CHECK(http_status == 200);
+  CHECK(profile != NULL && strstr(profile, "\"email\":\"ada@example.com\"") != NULL);
+  CHECK(profile != NULL && strstr(profile, "\"first_name\":\"Ada \xF0\x9F\x98\x80\"") != NULL);
+  CHECK(profile != NULL && strstr(profile, device_id) != NULL);
+  CHECK(profile != NULL && strstr(profile, "\"push_token\":\"push-c99\"") != NULL);
+  if (g_failures > 0 && profile != NULL) fprintf(stderr, "profile: %s\n", profile);
+  free(profile);
+  snprintf(query, sizeof query, "/_emulator/profile?key=device_id&value=%s", device_id);
+  profile = http_get(port, query, &http_status);
+  CHECK(http_status == 200 && profile != NULL && strstr(profile, "cust-c99") != NULL);
+  free(profile);
+
+  /* Wrong order: everything after close is CLOSED; close is idempotent. */
+  CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), record, strlen(record), S("email")),
+               EXPERITURE_CLOSED);
+  CHECK(strlen(experiture_last_error(NULL)) > 0);
+  CHECK_STATUS(experiture_client_login(client, S("a@b.co"), NULL, 0, NULL, 0), EXPERITURE_CLOSED);
+  CHECK_STATUS(experiture_client_flush(client, 10), EXPERITURE_CLOSED);
+  CHECK_STATUS(experiture_client_on_background(client), EXPERITURE_CLOSED);
+  CHECK_STATUS(experiture_client_stats(client, &closed_stats, NULL), EXPERITURE_CLOSED);
+  CHECK(closed_stats == NULL);
+  CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+  experiture_client_free(client);
+  CHECK(counters.destroyed == 3); /* token provider, listener, logger: once each */
+
+  experiture_string_free(device_id);
+  experiture_string_free(stats);
+  experiture_string_free(letters);
+}
+
+/* A C HTTP client table: each request goes to send() and completes through
+ * experiture_http_complete(); free() cancels and releases it exactly once. */
+static void test_c_http_client(const char* dir) {
+  char path[512];
+  struct fake_http fake;
+  experiture_http_client_t table;
+  experiture_config_t* config = NULL;
+  experiture_client_t* client = NULL;
+
+  memset(&fake, 0, sizeof fake);
+  snprintf(path, sizeof path, "%s/fake-http.db", dir);
+  CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_storage_path(config, path, strlen(path)), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_endpoint(config, S("http://127.0.0.1:9/public/v1")),
+               EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_token(config, S("fixed")), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_manual_mode(config, 1), EXPERITURE_OK);
+  memset(&table, 0, sizeof table);
+  table.version = EXPERITURE_HTTP_CLIENT_VERSION;
+  table.user_data = &fake;
+  table.destroy = fake_destroy;
+  table.send = fake_send;
+  table.cancel_all = fake_cancel_all;
+  CHECK_STATUS(experiture_config_set_http_client(config, &table), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_OK);
+  experiture_config_free(config);
+  CHECK(fake.destroyed == 0);
+  if (client == NULL) return;
+  CHECK_STATUS(
+      experiture_client_upsert(client, S("profiles"), S("{\"email\":\"x@y.co\"}"), S("email")),
+      EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_flush(client, 0), EXPERITURE_TIMEOUT);
+  for (int i = 0; i < 20 && fake.sends == 0; ++i) {
+    CHECK_STATUS(experiture_client_pump(client), EXPERITURE_OK);
+  }
+  CHECK(fake.sends >= 1);
+  experiture_client_free(client);
+  CHECK(fake.destroyed == 1);
+  CHECK(fake.cancels >= 1);
+}
+
+int main(int argc, char** argv) {
+  char dir[] = "/tmp/experiture-capi-XXXXXX";
+  char command[600];
+  int port;
+  if (argc != 2) {
+    fprintf(stderr, "usage: capi_test <experiture-emulator>\n");
+    return 2;
+  }
+  if (mkdtemp(dir) == NULL) return 2;
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  port = start_emulator(argv[1]);
+  if (port < 0) {
+    fprintf(stderr, "cannot start %s\n", argv[1]);
+    return 2;
+  }
+
+  test_null_arguments();
+  test_end_to_end(dir, port);
+  test_c_http_client(dir);
+
+  stop_emulator();
+  curl_global_cleanup();
+  snprintf(command, sizeof command, "rm -rf '%s'", dir);
+  if (system(command) != 0) fprintf(stderr, "could not remove %s\n", dir);
+  printf("%d checks, %d failed\n", g_checks, g_failures);
+  return g_failures == 0 ? 0 : 1;
+}
