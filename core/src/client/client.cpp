@@ -100,7 +100,7 @@ Status Client::pump() {
 }
 
 void Client::on_background() {
-  impl_->hint([](drain::DrainLoop& d) { d.request_flush(INT64_MAX); }, true);
+  impl_->hint([](drain::DrainLoop& d) { d.request_flush(-1); }, true);
 }
 
 void Client::on_foreground() {

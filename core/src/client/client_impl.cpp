@@ -574,8 +574,7 @@ void Client::Impl::run() {
     persist_requested_ = false;
     const bool stopping = stopping_;
     lock.unlock();
-    for (auto& h : hints) h(*drain_);
-    step(std::move(items), std::move(commands), std::move(responses), false);
+    step(std::move(items), std::move(commands), std::move(responses), std::move(hints));
     lock.lock();
     ++store_round_;
     waiters_cv_.notify_all();
@@ -604,8 +603,7 @@ Status Client::Impl::pump() {
     hints.swap(hints_);
     persist_requested_ = false;
   }
-  for (auto& h : hints) h(*drain_);
-  step(std::move(items), std::move(commands), std::move(responses), false);
+  step(std::move(items), std::move(commands), std::move(responses), std::move(hints));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++store_round_;
@@ -615,12 +613,14 @@ Status Client::Impl::pump() {
 }
 
 void Client::Impl::step(std::vector<IngressItem> items, std::vector<Command> commands,
-                        std::vector<Response> responses, bool flush) {
+                        std::vector<Response> responses, std::vector<Hint> hints) {
   const uint64_t evicted_before = outbox_->evicted_total();
   commit_ingress(items);
+  // After the commit, so that "flush what is queued" includes writes accepted before the hint.
+  for (auto& h : hints) h(*drain_);
   for (auto& command : commands) command();
   for (auto& r : responses) drain_->on_response(r.attempt_id, std::move(r.response));
-  drain_->step(flush);
+  drain_->step(false);
   std::vector<DeliveryEvent> events = drain_->take_events();
   const uint64_t evicted = outbox_->evicted_total() - evicted_before;
   if (evicted > 0) {

@@ -63,6 +63,7 @@ class EXPERITURE_HIDDEN Client::Impl {
     platform::HttpResponse response;
   };
   using Command = std::function<void()>;  // runs on the store thread
+  using Hint = std::function<void(drain::DrainLoop&)>;
 
   Status check_open() const;
   outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
@@ -77,9 +78,10 @@ class EXPERITURE_HIDDEN Client::Impl {
                     const std::function<std::optional<Status>()>& give_up);
 
   void run();
-  // One round of store work: commit ingress, run commands, apply responses, drain, publish.
+  // One round of store work: commit ingress, apply hints, run commands, apply responses,
+  // drain, publish.
   void step(std::vector<IngressItem> items, std::vector<Command> commands,
-            std::vector<Response> responses, bool flush);
+            std::vector<Response> responses, std::vector<Hint> hints);
   void commit_ingress(std::vector<IngressItem>& items);
   void publish();
   void log(platform::LogLevel level, const std::string& message);

@@ -37,12 +37,17 @@ void DrainLoop::set_online(bool online) {
 
 void DrainLoop::set_app_paused(bool paused) {
   app_paused_ = paused;
-  if (!paused) forbidden_ = false;  // resume() is the app's way to say "try again"
+  if (!paused && forbidden_) {
+    // resume() is the app's way to say "try again now" after a 403.
+    forbidden_ = false;
+    retry_at_mono_ms_ = 0;
+  }
 }
 
 void DrainLoop::set_consent(Consent consent) { consent_ = consent; }
 
 void DrainLoop::request_flush(int64_t through_seq) {
+  if (through_seq < 0) through_seq = deps_.outbox->last_seq();
   flush_through_seq_ = std::max(flush_through_seq_, through_seq);
   if (no_token_) retry_at_mono_ms_ = 0;  // the app may have a token now
 }
@@ -250,7 +255,8 @@ void DrainLoop::on_response(uint64_t attempt_id, platform::HttpResponse response
 }
 
 void DrainLoop::apply(const Classification& c) {
-  const outbox::Batch& batch = *deps_.outbox->batch();
+  // A copy: completing or abandoning the batch drops the outbox's own.
+  const outbox::Batch batch = *deps_.outbox->batch();
   const size_t count = batch.record_count();
   std::vector<std::pair<size_t, outbox::DeadLetterReason>> rejected;
   auto reason_for = [&c](const std::string& code, const std::string& message) {

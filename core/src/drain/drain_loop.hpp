@@ -51,8 +51,8 @@ class DrainLoop {
   void set_online(bool online);
   void set_app_paused(bool paused);
   void set_consent(Consent consent);
-  // Send everything queued up to and including outbox seq `through_seq` without waiting for a
-  // full batch or the interval.
+  // Send everything queued up to and including outbox seq `through_seq` (-1: everything
+  // committed so far) without waiting for a full batch or the interval.
   void request_flush(int64_t through_seq);
   // Consent denied or close: forget the request in flight (its response is ignored).
   void abandon_in_flight();
