@@ -1,0 +1,223 @@
+package com.experiture.sdk;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.ConnectException;
+import java.net.HttpURLConnection;
+import java.net.NoRouteToHostException;
+import java.net.Proxy;
+import java.net.SocketTimeoutException;
+import java.net.URL;
+import java.net.UnknownHostException;
+import java.nio.charset.StandardCharsets;
+import java.util.AbstractMap;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLException;
+
+/**
+ * {@link HttpClient} over {@link HttpURLConnection} (Android's and the JDK's stack) on an executor:
+ * one blocking exchange per worker thread, a timer for the total timeout, and cancellation by
+ * disconnecting. Keep-alive comes from HttpURLConnection's connection cache (bodies are read fully).
+ * Bodies use fixed-length streaming, so HttpURLConnection never silently re-sends a POST.
+ */
+public final class UrlConnectionHttpClient implements HttpClient {
+  private static final AtomicInteger CLIENTS = new AtomicInteger();
+
+  private final ExecutorService workers;
+  private final ScheduledExecutorService timer;
+  private final Set<Call> inFlight = ConcurrentHashMap.newKeySet();
+  private final long connectTimeoutMs;
+  private volatile boolean closed;
+
+  public UrlConnectionHttpClient() {
+    this(10_000);
+  }
+
+  /** @param connectTimeoutMs upper bound for connecting (the request's own timeout also applies) */
+  public UrlConnectionHttpClient(long connectTimeoutMs) {
+    this.connectTimeoutMs = connectTimeoutMs;
+    int id = CLIENTS.incrementAndGet();
+    workers = Executors.newCachedThreadPool(daemonThreads("experiture-http-" + id));
+    timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("experiture-http-timer-" + id));
+  }
+
+  @Override
+  public void send(HttpRequest request, HttpCompletion completion) {
+    Call call = new Call(request, completion);
+    inFlight.add(call);
+    if (closed) {
+      call.abort(TransportError.CANCELLED, "the HTTP client is closed");
+      return;
+    }
+    try {
+      workers.execute(call::run);
+    } catch (RejectedExecutionException e) {
+      call.abort(TransportError.CANCELLED, "the HTTP client is closed");
+    }
+  }
+
+  @Override
+  public void cancelAll() {
+    for (Call call : inFlight.toArray(new Call[0])) {
+      call.abort(TransportError.CANCELLED, "cancelled");
+    }
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    cancelAll();
+    workers.shutdown();
+    try {
+      // Workers finish fast once disconnected; completions already running are waited for.
+      workers.awaitTermination(30, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    timer.shutdownNow();
+  }
+
+  private static ThreadFactory daemonThreads(String name) {
+    AtomicInteger count = new AtomicInteger();
+    return runnable -> {
+      Thread thread = new Thread(runnable, name + "-" + count.incrementAndGet());
+      thread.setDaemon(true);
+      return thread;
+    };
+  }
+
+  /** The JDK reads response header bytes as ISO-8859-1: back to the UTF-8 they were. */
+  private static String latin1AsUtf8(String text) {
+    return new String(text.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
+  }
+
+  private final class Call {
+    private final HttpRequest request;
+    private final HttpCompletion completion;
+    private final AtomicBoolean finished = new AtomicBoolean();
+    private volatile HttpURLConnection connection;
+    private volatile ScheduledFuture<?> deadline;
+
+    Call(HttpRequest request, HttpCompletion completion) {
+      this.request = request;
+      this.completion = completion;
+    }
+
+    /** Completes exactly once; later answers are dropped. */
+    private void finish(HttpResponse response) {
+      if (!finished.compareAndSet(false, true)) return;
+      inFlight.remove(this);
+      ScheduledFuture<?> timeout = deadline;
+      if (timeout != null) timeout.cancel(false);
+      try {
+        completion.complete(response);
+      } catch (RuntimeException e) {
+        // The completion's own problem; the exchange is over either way.
+      }
+    }
+
+    void abort(TransportError error, String message) {
+      if (finished.get()) return;
+      finish(HttpResponse.failure(error, message));
+      HttpURLConnection open = connection;
+      if (open != null) open.disconnect();  // unblocks the worker
+    }
+
+    void run() {
+      if (finished.get()) return;
+      long timeoutMs = Math.max(1, request.timeoutMs());
+      try {
+        deadline = timer.schedule(() -> abort(TransportError.TIMEOUT, "timed out after "
+            + timeoutMs + " ms"), timeoutMs, TimeUnit.MILLISECONDS);
+      } catch (RejectedExecutionException e) {
+        abort(TransportError.CANCELLED, "the HTTP client is closed");
+        return;
+      }
+      boolean connected = false;
+      try {
+        HttpURLConnection conn =
+            (HttpURLConnection) new URL(request.url()).openConnection(Proxy.NO_PROXY);
+        connection = conn;
+        if (finished.get()) return;
+        int timeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
+        conn.setConnectTimeout((int) Math.min(timeout, connectTimeoutMs));
+        conn.setReadTimeout(timeout);
+        conn.setUseCaches(false);
+        conn.setInstanceFollowRedirects(false);
+        conn.setRequestMethod(request.method());
+        for (Map.Entry<String, String> header : request.headers()) {
+          // The JDK writes request header values as UTF-8.
+          conn.addRequestProperty(header.getKey(), header.getValue());
+        }
+        byte[] body = request.body();
+        boolean hasBody = body.length > 0 || "POST".equals(request.method())
+            || "PUT".equals(request.method());
+        if (hasBody) {
+          conn.setDoOutput(true);
+          conn.setFixedLengthStreamingMode(body.length);
+        }
+        conn.connect();
+        connected = true;
+        if (hasBody) {
+          try (OutputStream out = conn.getOutputStream()) {
+            out.write(body);
+          }
+        }
+        int status = conn.getResponseCode();
+        List<Map.Entry<String, String>> headers = new ArrayList<>();
+        for (int i = 0;; ++i) {
+          String value = conn.getHeaderField(i);
+          String name = conn.getHeaderFieldKey(i);
+          if (value == null && name == null && i > 0) break;
+          if (name == null) continue;  // the status line
+          headers.add(new AbstractMap.SimpleImmutableEntry<>(
+              name.toLowerCase(Locale.ROOT), latin1AsUtf8(value == null ? "" : value)));
+        }
+        InputStream in = status >= 400 ? conn.getErrorStream() : conn.getInputStream();
+        byte[] responseBody = in == null ? new byte[0] : readAll(in);
+        finish(new HttpResponse(status, headers, responseBody));
+      } catch (SocketTimeoutException e) {
+        finish(HttpResponse.failure(TransportError.TIMEOUT, describe(e)));
+      } catch (SSLException e) {
+        finish(HttpResponse.failure(TransportError.TLS, describe(e)));
+      } catch (ConnectException | NoRouteToHostException | UnknownHostException e) {
+        finish(HttpResponse.failure(TransportError.CONNECT, describe(e)));
+      } catch (IOException e) {
+        finish(HttpResponse.failure(connected ? TransportError.RESET : TransportError.CONNECT,
+            describe(e)));
+      } catch (RuntimeException e) {
+        finish(HttpResponse.failure(TransportError.OTHER, describe(e)));
+      }
+    }
+  }
+
+  private static byte[] readAll(InputStream in) throws IOException {
+    try (InputStream stream = in) {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      byte[] chunk = new byte[16384];
+      for (int n; (n = stream.read(chunk)) >= 0;) out.write(chunk, 0, n);
+      return out.toByteArray();
+    }
+  }
+
+  /** Exception class and message: never holds request headers, so never the token. */
+  private static String describe(Exception e) {
+    return e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+  }
+}
