@@ -34,7 +34,8 @@ bool parse_batch_mode(const std::string& text, BatchMode* out) {
 const char* emulator_usage() {
   return "usage: experiture-emulator [--host H] [--port P] [--tls-cert F --tls-key F]\n"
          "         [--state FILE] [--batch-mode results|bare|job] [--seed N] [--tokens a,b]\n"
-         "         [--faults JSON|@FILE] [--schema FILE] [--threads N] [--verbose]\n"
+         "         [--faults JSON|@FILE] [--schema FILE] [--threads N] [--read-timeout-ms N]\n"
+         "         [--verbose]\n"
          "       experiture-emulator --self-bench [--bench-seconds S] [--bench-clients N]\n"
          "Prints the bound port alone on the first stdout line, then serves until SIGTERM.\n";
 }
@@ -113,6 +114,13 @@ bool parse_emulator_args(int argc, char** argv, EmulatorConfig* config, std::str
         return false;
       }
       config->threads = static_cast<int>(number);
+    } else if (arg == "--read-timeout-ms") {
+      if (!value(&text)) return false;
+      if (!parse_int(text, 1, 3600000, &number)) {
+        *error = "--read-timeout-ms must be 1..3600000";
+        return false;
+      }
+      config->read_timeout_ms = static_cast<int>(number);
     } else if (arg == "--verbose") {
       config->verbose = true;
     } else if (arg == "--self-bench") {

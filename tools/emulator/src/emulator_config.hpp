@@ -26,6 +26,7 @@ struct EmulatorConfig {
   std::string faults_json;            // initial fault script ("" for none, "@file" to read a file)
   std::string schema_path;            // empty: built-in default schema
   int threads = 32;                   // HTTP worker threads
+  int read_timeout_ms = 5000;         // a request that stalls longer gets 400
   bool verbose = false;               // log each request to stderr
   bool self_bench = false;            // run the load benchmark and exit
   int bench_seconds = 5;

@@ -182,6 +182,7 @@ int EmulatorServer::start(std::string* error) {
   server_->set_keep_alive_max_count(100000);
   server_->set_payload_max_length(kMaxBodyBytes);
   server_->set_tcp_nodelay(true);
+  server_->set_read_timeout(config_.read_timeout_ms / 1000, (config_.read_timeout_ms % 1000) * 1000);
   install_routes();
   int port = config_.port == 0 ? server_->bind_to_any_port(config_.host)
                                : (server_->bind_to_port(config_.host, config_.port)
@@ -195,10 +196,24 @@ int EmulatorServer::start(std::string* error) {
   return port;
 }
 
-void EmulatorServer::run() { server_->listen_after_bind(); }
+void EmulatorServer::run() {
+  // Dekker-style handshake with stop(): both flags are seq_cst atomics, so either run() sees
+  // the stop request or stop() sees run() and waits until httplib is listening to stop it.
+  in_run_ = true;
+  if (!stop_requested_) server_->listen_after_bind();
+  in_run_ = false;
+}
 
 void EmulatorServer::stop() {
-  if (server_) server_->stop();
+  stop_requested_ = true;
+  if (!server_) return;
+  while (in_run_) {
+    if (server_->is_running()) {
+      server_->stop();
+      return;
+    }
+    std::this_thread::yield();
+  }
 }
 
 void EmulatorServer::load_idempotency() {

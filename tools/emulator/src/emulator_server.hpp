@@ -42,7 +42,8 @@ class EmulatorServer {
   int start(std::string* error);
   // Serves on the calling thread until stop(). Call after a successful start().
   void run();
-  // Stops serving; run() returns. Any thread, idempotent.
+  // Stops serving; run() returns (or never starts listening). Any thread, idempotent; waits
+  // until a concurrent run() has started listening so a stop is never lost.
   void stop();
   int port() const { return port_; }
 
@@ -103,6 +104,8 @@ class EmulatorServer {
   EmulatedClock clock_;
   FaultPlan faults_;
   std::atomic<int> port_{-1};
+  std::atomic<bool> in_run_{false};
+  std::atomic<bool> stop_requested_{false};
 
   std::mutex state_mutex_;  // guards everything below
   Schema initial_schema_;
