@@ -62,15 +62,13 @@ Status parse_keys(const char* data, size_t length, std::vector<std::string>* key
 
 // Installs a callback table: user_data is taken even when this fails.
 template <typename Table, typename Apply>
-experiture_status_t set_table(experiture_config_t* config, const Table* table, const char* name,
-                              Apply apply) {
+experiture_status_t set_table(experiture_config_t* config, const Table* table, Apply apply) {
   if (table != nullptr && (config == nullptr || !is_valid(*table))) {
     if (table->destroy != nullptr) table->destroy(table->user_data);
     return fail(EXPERITURE_INVALID_ARGUMENT,
                 config == nullptr ? "config is NULL"
                                   : "callback table: unknown version or a required member is NULL");
   }
-  (void)name;
   return with_config(config, [&](Config& c) {
     apply(c, table);
     return Status::ok();
@@ -319,33 +317,30 @@ EXPERITURE_API experiture_status_t experiture_config_set_tls_proxy(experiture_co
 
 EXPERITURE_API experiture_status_t experiture_config_set_http_client(
     experiture_config_t* config, const experiture_http_client_t* table) {
-  return capi::set_table(config, table, "http_client",
-                         [](Config& c, const experiture_http_client_t* t) {
-                           c.http = t != nullptr ? capi::make_http_client(*t) : nullptr;
-                         });
+  return capi::set_table(config, table, [](Config& c, const experiture_http_client_t* t) {
+    c.http = t != nullptr ? capi::make_http_client(*t) : nullptr;
+  });
 }
 
 EXPERITURE_API experiture_status_t experiture_config_set_logger(experiture_config_t* config,
                                                                 const experiture_logger_t* table) {
-  return capi::set_table(config, table, "logger", [](Config& c, const experiture_logger_t* t) {
+  return capi::set_table(config, table, [](Config& c, const experiture_logger_t* t) {
     c.logger = t != nullptr ? capi::make_logger(*t) : nullptr;
   });
 }
 
 EXPERITURE_API experiture_status_t experiture_config_set_token_provider(
     experiture_config_t* config, const experiture_token_provider_t* table) {
-  return capi::set_table(
-      config, table, "token_provider", [](Config& c, const experiture_token_provider_t* t) {
-        c.token_provider = t != nullptr ? capi::make_token_provider(*t) : nullptr;
-      });
+  return capi::set_table(config, table, [](Config& c, const experiture_token_provider_t* t) {
+    c.token_provider = t != nullptr ? capi::make_token_provider(*t) : nullptr;
+  });
 }
 
 EXPERITURE_API experiture_status_t experiture_config_set_delivery_listener(
     experiture_config_t* config, const experiture_delivery_listener_t* table) {
-  return capi::set_table(config, table, "delivery_listener",
-                         [](Config& c, const experiture_delivery_listener_t* t) {
-                           c.listener = t != nullptr ? capi::make_delivery_listener(*t) : nullptr;
-                         });
+  return capi::set_table(config, table, [](Config& c, const experiture_delivery_listener_t* t) {
+    c.listener = t != nullptr ? capi::make_delivery_listener(*t) : nullptr;
+  });
 }
 
 }  // extern "C"
