@@ -87,8 +87,13 @@ struct Config {
   int64_t http_timeout_ms = 30000;
   int64_t clock_skew_threshold_ms = 5 * 60 * 1000;
   size_t max_dead_letters = 10000;
-  // 32 bytes from the platform keystore: payloads at rest sealed with AES-256-GCM. "" = off.
+  // 32 bytes from the platform keystore: payloads and identity values at rest sealed with
+  // AES-256-GCM. "" = off. To rotate, pass the new key here and the old one as
+  // previous_encryption_key until the outbox has drained: rows sealed with either open.
   std::string encryption_key;
+  std::string previous_encryption_key;
+  // SQLite VFS name for the outbox ("" = default). A seam for fault-injection tests.
+  std::string sqlite_vfs;
   TlsOptions tls;
 
   // Seams; null means the built-in default (curl when built in, else no network; system clock;

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <utility>
 
+#include "crypto/sealer.hpp"
 #include "crypto/uuid.hpp"
 #include "experiture/platform/backends.hpp"
 #include "record/timestamp.hpp"
@@ -16,6 +17,8 @@ namespace experiture {
 namespace {
 
 constexpr const char* kConsentKey = "consent";
+// Associated data for sealed payloads: binds them to this use.
+constexpr const char* kSealContext = "experiture-outbox-v1";
 // Commit at once, without waiting out the commit window, when this many writes are waiting.
 constexpr size_t kGroupCommitTarget = 4096;
 constexpr int64_t kCommitRetryMs = 1000;
@@ -59,6 +62,10 @@ Status validate_config(const Config& c) {
   if (c.max_record_bytes < 16) return bad("max_record_bytes", "must be at least 16");
   if (!c.encryption_key.empty() && c.encryption_key.size() != 32) {
     return bad("encryption_key", "must be exactly 32 bytes (or empty for no sealing)");
+  }
+  if (!c.previous_encryption_key.empty() &&
+      (c.previous_encryption_key.size() != 32 || c.encryption_key.empty())) {
+    return bad("previous_encryption_key", "must be 32 bytes, and needs encryption_key set");
   }
   if (c.retry.base_ms <= 0 || c.retry.cap_ms < c.retry.base_ms || c.retry.factor < 1.0) {
     return bad("retry", "needs base_ms > 0, cap_ms >= base_ms and factor >= 1");
@@ -112,6 +119,26 @@ Status Client::Impl::open() {
 
   outbox::Outbox::Options options;
   options.path = config_.storage_path;
+  options.vfs = config_.sqlite_vfs;
+  if (!config_.encryption_key.empty()) {
+    auto sealer = crypto::Sealer::create(config_.encryption_key, *random_);
+    if (!sealer.is_ok()) return sealer.status();
+    sealer_ = std::move(sealer).value();
+    if (!config_.previous_encryption_key.empty()) {
+      auto previous = crypto::Sealer::create(config_.previous_encryption_key, *random_);
+      if (!previous.is_ok()) return previous.status();
+      previous_sealer_ = std::move(previous).value();
+    }
+    options.codec.seal = [this](const std::string& plain) {
+      auto sealed = sealer_->seal(plain, kSealContext);
+      return sealed.is_ok() ? std::move(sealed).value() : std::string();
+    };
+    options.codec.open = [this](const std::string& stored) -> Result<std::string> {
+      auto opened = sealer_->open(stored, kSealContext);
+      if (!opened.is_ok() && previous_sealer_) opened = previous_sealer_->open(stored, kSealContext);
+      return opened;
+    };
+  }
   options.max_bytes = config_.max_outbox_bytes;
   options.max_dead_letters = config_.max_dead_letters;
   outbox::Outbox::OpenReport report;

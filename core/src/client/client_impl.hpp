@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "crypto/random.hpp"
+#include "crypto/sealer.hpp"
 #include "drain/drain_loop.hpp"
 #include "experiture/client.hpp"
 #include "identity/identity.hpp"
@@ -93,6 +94,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   std::shared_ptr<platform::HttpClient> http_;
   std::unique_ptr<record::RecordValidator> validator_;
   std::unique_ptr<crypto::Random> random_;
+  std::unique_ptr<crypto::Sealer> sealer_;           // when config_.encryption_key is set
+  std::unique_ptr<crypto::Sealer> previous_sealer_;  // key rotation: opens older rows
   identity::IdentityOptions identity_options_;
 
   std::mutex identity_mutex_;

@@ -59,6 +59,9 @@ int64_t now_wall_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
+// Identity values (email, phone, push token) are personal data: sealed like payloads.
+bool is_private_meta(const std::string& key) { return key.rfind("identity.", 0) == 0; }
+
 bool is_not_an_outbox(const Status& status) {
   const std::string& m = status.message();
   return m.find("not a database") != std::string::npos ||
@@ -156,7 +159,16 @@ Status Outbox::load() {
   auto meta = db_.prepare("SELECT key, value FROM meta");
   if (!meta.is_ok()) return meta.status();
   int rc;
-  while ((rc = meta->step()) == SQLITE_ROW) meta_[meta->column_text(0)] = meta->column_text(1);
+  while ((rc = meta->step()) == SQLITE_ROW) {
+    std::string key = meta->column_text(0);
+    std::string value = meta->column_text(1);
+    if (is_private_meta(key)) {
+      auto opened = decode(value);
+      if (!opened.is_ok()) continue;  // unreadable with this key: treated as absent
+      value = std::move(opened).value();
+    }
+    meta_[key] = std::move(value);
+  }
   if (rc != SQLITE_DONE) return db_.error(rc, "read meta");
 
   auto number = [this](const char* key) -> std::optional<int64_t> {
@@ -292,7 +304,8 @@ Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
     Status status;
     if (m.second) {
       upsert_meta_.reset();
-      status = upsert_meta_.bind(1, m.first).bind(2, *m.second).run(db_, "write meta");
+      const std::string value = is_private_meta(m.first) ? encode(*m.second) : *m.second;
+      status = upsert_meta_.bind(1, m.first).bind_blob(2, value).run(db_, "write meta");
     } else {
       delete_meta_.reset();
       status = delete_meta_.bind(1, m.first).run(db_, "delete meta");
@@ -374,30 +387,83 @@ Result<uint64_t> Outbox::purge_all() {
 }
 
 Result<std::vector<Entry>> Outbox::read_entries(int64_t after_seq, size_t limit) {
-  std::vector<Entry> out;
-  read_entries_.reset();
-  read_entries_.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
-  int rc;
-  while ((rc = read_entries_.step()) == SQLITE_ROW) {
-    Entry e;
-    e.seq = read_entries_.column_int(0);
-    e.object = read_entries_.column_text(1);
-    e.kind = static_cast<WriteKind>(read_entries_.column_int(2));
-    e.match_key = read_entries_.column_text(3);
-    auto payload = decode(read_entries_.column_text(4));
-    if (!payload.is_ok()) {
-      read_entries_.reset();
-      return payload.status();
+  for (;;) {
+    std::vector<Entry> out;
+    std::vector<int64_t> unreadable;
+    read_entries_.reset();
+    read_entries_.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
+    int rc;
+    while ((rc = read_entries_.step()) == SQLITE_ROW) {
+      Entry e;
+      e.seq = read_entries_.column_int(0);
+      auto payload = decode(read_entries_.column_text(4));
+      if (!payload.is_ok()) {
+        unreadable.push_back(e.seq);
+        continue;
+      }
+      e.object = read_entries_.column_text(1);
+      e.kind = static_cast<WriteKind>(read_entries_.column_int(2));
+      e.match_key = read_entries_.column_text(3);
+      e.payload = std::move(payload).value();
+      e.wall_ms = read_entries_.column_int(5);
+      e.mono_ms = read_entries_.column_int(6);
+      e.flags = static_cast<uint32_t>(read_entries_.column_int(7));
+      out.push_back(std::move(e));
     }
-    e.payload = std::move(payload).value();
-    e.wall_ms = read_entries_.column_int(5);
-    e.mono_ms = read_entries_.column_int(6);
-    e.flags = static_cast<uint32_t>(read_entries_.column_int(7));
-    out.push_back(std::move(e));
+    read_entries_.reset();
+    if (rc != SQLITE_DONE) return db_.error(rc, "read entries");
+    if (unreadable.empty()) return out;
+    // A row whose seal does not verify (tampered, or sealed with a key we no longer have) is never
+    // sent: it goes to dead letters, sealed bytes kept, with the reason.
+    Status status = quarantine(unreadable);
+    if (!status.is_ok()) return status;
   }
-  read_entries_.reset();
-  if (rc != SQLITE_DONE) return db_.error(rc, "read entries");
-  return out;
+}
+
+Status Outbox::quarantine(const std::vector<int64_t>& seqs) {
+  Transaction tx(db_);
+  if (!tx.status().is_ok()) return tx.status();
+  auto copy = db_.prepare(
+      "INSERT INTO dead_letters(object, kind, match_key, payload, wall_ms, mono_ms, flags,"
+      " http_status, code, message, correlation_id, failed_at_ms)"
+      " SELECT object, kind, match_key, payload, wall_ms, mono_ms, flags, 0,"
+      " 'SDK.STORAGE.SEAL_INVALID', 'sealed payload failed authentication (tampered, or wrong key)',"
+      " '', ? FROM entries WHERE seq = ?");
+  auto remove = db_.prepare(std::string("DELETE FROM entries WHERE seq = ? RETURNING ") +
+                            kRowBytesSql);
+  if (!copy.is_ok()) return copy.status();
+  if (!remove.is_ok()) return remove.status();
+  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
+                 saved_dead = dead_letter_count_;
+  Status status;
+  for (int64_t seq : seqs) {
+    copy->reset();
+    status = copy->bind(1, now_wall_ms()).bind(2, seq).run(db_, "quarantine entry");
+    if (!status.is_ok()) break;
+    ++dead_letter_count_;
+    remove->reset();
+    remove->bind(1, seq);
+    int rc = remove->step();
+    if (rc == SQLITE_ROW) {
+      --queued_records_;
+      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(remove->column_int(0)));
+      rc = remove->step();
+    }
+    remove->reset();
+    if (rc != SQLITE_DONE) {
+      status = db_.error(rc, "remove quarantined entry");
+      break;
+    }
+  }
+  if (status.is_ok()) status = write_counters();
+  if (status.is_ok()) status = tx.commit();
+  if (!status.is_ok()) {
+    queued_records_ = saved_records;
+    queued_bytes_ = saved_bytes;
+    dead_letter_count_ = saved_dead;
+    return status;
+  }
+  return refresh_oldest();
 }
 
 Status Outbox::save_batch(Batch& batch) {

@@ -98,7 +98,8 @@ class Outbox {
   // Deletes every queued entry and the batch in flight (consent denied). Returns the count.
   Result<uint64_t> purge_all();
 
-  // The first `limit` queued entries with seq > after_seq, in order (nothing of the batch).
+  // The first `limit` queued entries with seq > after_seq, in order. Entries whose sealed
+  // payload does not verify are moved to dead letters (code SDK.STORAGE.SEAL_INVALID) first.
   Result<std::vector<Entry>> read_entries(int64_t after_seq, size_t limit);
   // The persisted batch in flight, if any.
   const std::optional<Batch>& batch() const { return batch_; }
@@ -132,6 +133,7 @@ class Outbox {
   Status load();
   Status prepare_statements();
   Status evict_if_needed();
+  Status quarantine(const std::vector<int64_t>& seqs);
   Status move_to_dead_letters(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
   Status write_counters();
   Status refresh_oldest();
