@@ -1,0 +1,160 @@
+import Dispatch
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// The platform HTTP stack for Apple platforms (and Linux through FoundationNetworking): an
+/// `HttpClient` over one `URLSession`, so requests share its connection pool (keep-alive).
+///
+/// Every request completes exactly once: the first of (URLSession's answer, the request's total
+/// timeout, `cancelAll`/`close`) removes it from the in-flight table under the lock and completes
+/// it outside the lock; the later ones find it gone. Thread-safe.
+public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
+  private struct Pending {
+    let task: URLSessionDataTask
+    let completion: @Sendable (HttpResponse) -> Void
+  }
+
+  private let session: URLSession
+  private let lock = NSLock()
+  private var inFlight: [UInt64: Pending] = [:]  // guarded by lock
+  private var nextId: UInt64 = 0  // guarded by lock
+  private var closed = false  // guarded by lock
+
+  /// `configuration` is copied; caches and cookies are turned off (the SDK's requests are not
+  /// cacheable and carry their own auth).
+  public init(configuration: URLSessionConfiguration = .ephemeral) {
+    // swiftlint:disable:next force_cast
+    let config = configuration.copy() as! URLSessionConfiguration
+    config.urlCache = nil
+    config.requestCachePolicy = .reloadIgnoringLocalCacheData
+    config.httpCookieStorage = nil
+    config.httpShouldSetCookies = false
+    session = URLSession(configuration: config)
+  }
+
+  deinit {
+    close()
+  }
+
+  public func send(_ request: HttpRequest,
+                   completion: @escaping @Sendable (HttpResponse) -> Void) {
+    guard let url = URL(string: request.url) else {
+      completion(HttpResponse(error: .other, message: "malformed URL"))
+      return
+    }
+    var urlRequest = URLRequest(url: url)
+    urlRequest.httpMethod = request.method
+    urlRequest.httpBody = request.body
+    // The timer below enforces timeout_ms for the whole exchange. URLSession's own timeout is an
+    // idle timeout, and FoundationNetworking truncates it to whole seconds (0.3 s fires at once),
+    // so it only backs the timer up.
+    urlRequest.timeoutInterval = (Double(max(request.timeoutMs, 1)) / 1000).rounded(.up) + 1
+    for header in request.headers {
+      urlRequest.addValue(header.value, forHTTPHeaderField: header.name)
+    }
+
+    lock.lock()
+    if closed {
+      lock.unlock()
+      completion(HttpResponse(error: .cancelled, message: "the HTTP client is closed"))
+      return
+    }
+    nextId += 1
+    let id = nextId
+    let task = session.dataTask(with: urlRequest) { [weak self] data, response, error in
+      self?.finish(id, URLSessionHttpClient.response(data, response, error))
+    }
+    inFlight[id] = Pending(task: task, completion: completion)
+    lock.unlock()
+
+    // URLRequest.timeoutInterval is an idle timeout; the SDK's timeout is for the whole exchange.
+    DispatchQueue.global().asyncAfter(
+      deadline: .now() + .milliseconds(Int(clamping: max(request.timeoutMs, 1)))
+    ) { [weak self] in
+      self?.finish(id, HttpResponse(error: .timeout, message: "no response within the timeout"))
+    }
+    task.resume()
+  }
+
+  public func cancelAll() {
+    completeAll(message: "cancelled")
+  }
+
+  /// Completes every request in flight with `.cancelled` before it returns; later sends complete
+  /// at once with `.cancelled`. Idempotent; also run by deinit.
+  public func close() {
+    lock.lock()
+    let first = !closed
+    closed = true
+    lock.unlock()
+    completeAll(message: "the HTTP client is closed")
+    if first { session.invalidateAndCancel() }
+  }
+
+  private func completeAll(message: String) {
+    lock.lock()
+    let pending = inFlight
+    inFlight.removeAll()
+    lock.unlock()
+    for (_, request) in pending.sorted(by: { $0.key < $1.key }) {
+      request.task.cancel()
+      request.completion(HttpResponse(error: .cancelled, message: message))
+    }
+  }
+
+  private func finish(_ id: UInt64, _ response: HttpResponse) {
+    lock.lock()
+    let pending = inFlight.removeValue(forKey: id)
+    lock.unlock()
+    guard let pending = pending else { return }  // completed already
+    if response.error != .none { pending.task.cancel() }
+    pending.completion(response)
+  }
+
+  private static func response(_ data: Data?, _ response: URLResponse?,
+                               _ error: Error?) -> HttpResponse {
+    if let error = error {
+      return HttpResponse(error: transportError(error), message: describe(error))
+    }
+    guard let http = response as? HTTPURLResponse else {
+      return HttpResponse(error: .other, message: "not an HTTP response")
+    }
+    var headers: [HttpHeader] = []
+    for (name, value) in http.allHeaderFields {
+      headers.append(HttpHeader(String(describing: name).lowercased(),
+                                String(describing: value)))
+    }
+    return HttpResponse(status: http.statusCode, headers: headers, body: data ?? Data())
+  }
+
+  static func transportError(_ error: Error) -> TransportError {
+    guard let urlError = error as? URLError else { return .other }
+    switch urlError.code {
+    case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet,
+         .internationalRoamingOff, .dataNotAllowed:
+      return .connect
+    case .timedOut:
+      return .timeout
+    case .networkConnectionLost, .badServerResponse, .zeroByteResource:
+      return .reset
+    case .cancelled:
+      return .cancelled
+    case .secureConnectionFailed, .serverCertificateHasBadDate, .serverCertificateUntrusted,
+         .serverCertificateHasUnknownRoot, .serverCertificateNotYetValid,
+         .clientCertificateRejected, .clientCertificateRequired:
+      return .tls
+    default:
+      return .other
+    }
+  }
+
+  // The code and the system's text only: never the request (its headers hold the token).
+  private static func describe(_ error: Error) -> String {
+    if let urlError = error as? URLError {
+      return "URLError \(urlError.code.rawValue): \(urlError.localizedDescription)"
+    }
+    return String(describing: type(of: error))
+  }
+}
