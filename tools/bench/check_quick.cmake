@@ -1,0 +1,10 @@
+# Runs `experiture-bench --quick --json` and fails when it fails or any line says "pass": false.
+execute_process(COMMAND ${BENCH} --quick --json RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+message("${out}")
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "experiture-bench exited with ${rc}")
+endif()
+string(FIND "${out}" "\"pass\":false" failed)
+if(NOT failed EQUAL -1)
+  message(FATAL_ERROR "a figure missed its target")
+endif()
