@@ -307,6 +307,10 @@ experiture_config_set_max_dead_letters(experiture_config_t* config, size_t count
 EXPERITURE_API experiture_status_t experiture_config_set_encryption_key(experiture_config_t* config,
                                                                         const void* key,
                                                                         size_t length);
+/* Key rotation: the key rows were sealed with before encryption_key (32 bytes; 0 = none). Rows
+ * sealed with either key open; new rows use encryption_key. Keep it until the outbox drained. */
+EXPERITURE_API experiture_status_t experiture_config_set_previous_encryption_key(
+    experiture_config_t* config, const void* key, size_t length);
 /* Built-in curl transport only (ignored with a custom HTTP client). */
 EXPERITURE_API experiture_status_t experiture_config_set_tls_ca_bundle_path(
     experiture_config_t* config, const char* path, size_t length);

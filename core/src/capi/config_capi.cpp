@@ -299,6 +299,15 @@ EXPERITURE_API experiture_status_t experiture_config_set_encryption_key(experitu
   });
 }
 
+EXPERITURE_API experiture_status_t experiture_config_set_previous_encryption_key(
+    experiture_config_t* config, const void* key, size_t length) {
+  return capi::with_config(config, [&](Config& c) {
+    if (key == nullptr && length > 0) return capi::bad_string("key");
+    c.previous_encryption_key.assign(static_cast<const char*>(key), length);
+    return Status::ok();
+  });
+}
+
 EXPERITURE_API experiture_status_t experiture_config_set_tls_ca_bundle_path(
     experiture_config_t* config, const char* path, size_t length) {
   return capi::set_tls_string(config, path, length, "path", &TlsOptions::ca_bundle_path);
