@@ -1,0 +1,18 @@
+// swift-tools-version:5.9
+// The iOS sample's app flow on the Swift binding, runnable on Linux/macOS against the emulator:
+//   swift run -Xcc -I<core/include> -Xlinker -L<lib dir> experiture-ios-sample --start-emulator
+// (see README.md).
+import PackageDescription
+
+let package = Package(
+  name: "ExperitureSample",
+  dependencies: [
+    .package(name: "Experiture", path: "../../bindings/swift"),
+  ],
+  targets: [
+    .executableTarget(
+      name: "experiture-ios-sample",
+      dependencies: [.product(name: "Experiture", package: "Experiture")],
+      path: "Sources/ExperitureSample"),
+  ]
+)
