@@ -5,8 +5,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 #include <vector>
 
 #include <httplib.h>
@@ -15,6 +17,7 @@ namespace kiosk {
 namespace {
 
 constexpr int kStartTimeoutMs = 15000;
+constexpr int kStopTimeoutMs = 5000;
 
 }  // namespace
 
@@ -56,7 +59,9 @@ bool LocalEmulator::start(int port, std::string* error) {
   }
   ::close(out[0]);
   port_ = std::atoi(line.c_str());
-  if (port_ <= 0) {
+  // The port is printed before the accept loop runs, and a SIGTERM in that gap is lost: wait
+  // for an answer before anything may stop it.
+  if (port_ <= 0 || get_json("/_emulator/config").is_null()) {
     stop();
     *error = "experiture-emulator (" + binary_path_ + ") did not start";
     return false;
@@ -68,7 +73,15 @@ void LocalEmulator::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   int status = 0;
-  ::waitpid(pid_, &status, 0);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStopTimeoutMs);
+  while (::waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   pid_ = -1;
 }
 

@@ -1,0 +1,41 @@
+// CliRunner: runs a program (experiture-cli, experiture-kiosk) as a child process with a clean
+// EXPERITURE_* environment, and collects its exit code, stdout and stderr. Test-only code:
+// failures to spawn throw std::runtime_error.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace experiture {
+namespace test {
+
+struct ProcessResult {
+  int exit_code = -1;  // -1 when the child did not exit normally
+  std::string out;     // stdout (with `terminal`, stdout and stderr interleaved)
+  std::string err;     // stderr (empty with `terminal`)
+};
+
+class CliRunner {
+ public:
+  // `program` is the binary; `base_args` go before each call's arguments.
+  explicit CliRunner(std::string program, std::vector<std::string> base_args = {});
+
+  // Sets (or, with an empty value, removes) an environment variable for later runs. The
+  // parent's EXPERITURE_* variables are never passed on.
+  void set_env(const std::string& name, const std::string& value);
+
+  // Runs the program and waits for it. With `terminal`, its stdout and stderr are a
+  // pseudo-terminal (isatty() is true in the child).
+  ProcessResult run(const std::vector<std::string>& args, bool terminal = false) const;
+
+ private:
+  std::vector<std::string> environment() const;
+
+  std::string program_;
+  std::vector<std::string> base_args_;
+  std::map<std::string, std::string> env_;
+};
+
+}  // namespace test
+}  // namespace experiture
