@@ -137,6 +137,7 @@ CurlHttpClient::~CurlHttpClient() {
     stopping_ = true;
     if (multi_ != nullptr) curl_multi_wakeup(as_multi(multi_));
   }
+  idle_cv_.notify_all();
   if (worker_.joinable()) worker_.join();
   active_.clear();
   if (multi_ != nullptr) curl_multi_cleanup(as_multi(multi_));
@@ -154,8 +155,11 @@ void CurlHttpClient::send(HttpRequest request, HttpCompletion completion) {
       // Thread-safe; wakes curl_multi_poll now or makes the next one return at once, so a
       // request submitted while the worker is between polls is never left waiting.
       curl_multi_wakeup(as_multi(multi_));
-      return;
     }
+  }
+  if (!transfer) {
+    idle_cv_.notify_one();
+    return;
   }
   if (multi_ == nullptr) {
     transfer->fail(TransportError::kOther, "curl_multi_init failed");
@@ -166,9 +170,12 @@ void CurlHttpClient::send(HttpRequest request, HttpCompletion completion) {
 }
 
 void CurlHttpClient::cancel_all() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  ++cancel_generation_;
-  if (multi_ != nullptr) curl_multi_wakeup(as_multi(multi_));
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++cancel_generation_;
+    if (multi_ != nullptr) curl_multi_wakeup(as_multi(multi_));
+  }
+  idle_cv_.notify_one();
 }
 
 void CurlHttpClient::run() {
@@ -177,7 +184,10 @@ void CurlHttpClient::run() {
     uint64_t cancel_generation = 0;
     bool stopping = false;
     {
-      std::lock_guard<std::mutex> lock(mutex_);
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (active_.empty()) {
+        idle_cv_.wait(lock, [this] { return stopping_ || !submitted_.empty(); });
+      }
       incoming.swap(submitted_);
       cancel_generation = cancel_generation_;
       stopping = stopping_;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -55,6 +56,9 @@ class CurlHttpClient final : public HttpClient {
   std::deque<std::unique_ptr<Transfer>> submitted_;  // guarded by mutex_
   uint64_t cancel_generation_ = 0;                   // guarded by mutex_
   bool stopping_ = false;                            // guarded by mutex_
+  // The worker sleeps here, not in curl_multi_poll, while nothing is in flight: an idle client
+  // never wakes up (no polling loop).
+  std::condition_variable idle_cv_;
 
   std::deque<std::unique_ptr<Transfer>> active_;  // worker thread only
   std::thread worker_;
