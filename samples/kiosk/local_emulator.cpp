@@ -21,7 +21,9 @@ constexpr int kStopTimeoutMs = 5000;
 
 }  // namespace
 
-LocalEmulator::~LocalEmulator() { stop(); }
+LocalEmulator::~LocalEmulator() {
+  stop();
+}
 
 bool LocalEmulator::start(int port, std::string* error) {
   int out[2];
@@ -31,7 +33,7 @@ bool LocalEmulator::start(int port, std::string* error) {
   }
   const std::string port_text = std::to_string(port);
   std::vector<const char*> argv = {binary_path_.c_str(), "--host", "127.0.0.1", "--port",
-                                   port_text.c_str(), nullptr};
+                                   port_text.c_str(),    nullptr};
   const pid_t pid = ::fork();
   if (pid < 0) {
     *error = std::string("fork: ") + std::strerror(errno);
@@ -73,7 +75,8 @@ void LocalEmulator::stop() {
   if (pid_ <= 0) return;
   ::kill(pid_, SIGTERM);
   int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kStopTimeoutMs);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(kStopTimeoutMs);
   while (::waitpid(pid_, &status, WNOHANG) == 0) {
     if (std::chrono::steady_clock::now() >= deadline) {
       ::kill(pid_, SIGKILL);
@@ -94,8 +97,8 @@ nlohmann::json LocalEmulator::get_json(const std::string& path,
   httplib::Client client("127.0.0.1", port_);
   client.set_connection_timeout(5);
   client.set_read_timeout(10);
-  auto response = client.Get(path.c_str(), httplib::Params(query.begin(), query.end()),
-                             httplib::Headers());
+  auto response =
+      client.Get(path.c_str(), httplib::Params(query.begin(), query.end()), httplib::Headers());
   if (!response || response->status != 200) return nlohmann::json();
   nlohmann::json doc = nlohmann::json::parse(response->body, nullptr, false);
   return doc.is_discarded() ? nlohmann::json() : doc;

@@ -29,7 +29,7 @@ struct KioskOptions {
   std::string emulator_path = EXPERITURE_KIOSK_EMULATOR_PATH;
   std::string endpoint;  // "" = the local emulator
   std::string token;
-  std::string db_path;   // "" = a fresh temporary outbox, removed at exit
+  std::string db_path;  // "" = a fresh temporary outbox, removed at exit
 };
 
 const char* kUsage =
@@ -121,8 +121,8 @@ void print_stats(const experiture::Stats& s) {
 // A fresh outbox path in a new temporary directory.
 std::string temporary_outbox(std::string* dir) {
   const char* base = std::getenv("TMPDIR");
-  std::string pattern = std::string(base != nullptr && *base != '\0' ? base : "/tmp") +
-                        "/experiture-kiosk-XXXXXX";
+  std::string pattern =
+      std::string(base != nullptr && *base != '\0' ? base : "/tmp") + "/experiture-kiosk-XXXXXX";
   if (::mkdtemp(&pattern[0]) == nullptr) return std::string();
   *dir = pattern;
   return pattern + "/outbox.db";

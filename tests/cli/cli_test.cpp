@@ -67,7 +67,8 @@ TEST_CASE("input the SDK rejects exits 3 and stderr names the field and the rule
       {{"upsert", "profiles", "email", "[1,2]"}, "object"},
       {{"upsert", "profiles", "email", "{not json"}, "JSON"},
       {{"upsert", "profiles", "first_name", R"({"first_name":"Ana"})"}, "first_name"},
-      {{"upsert", "profiles", "email", R"({"email":"a@b.co","last_seen_at":"2026-01-01T10:00:00"})"},
+      {{"upsert", "profiles", "email",
+        R"({"email":"a@b.co","last_seen_at":"2026-01-01T10:00:00"})"},
        "last_seen_at"},
       {{"append", "events", "{}"}, "at least one field"},
       {{"login", "--email", "nope"}, "email"},
@@ -94,9 +95,9 @@ TEST_CASE("push-token, login, append and drain deliver one linked profile and th
                    "+12125550142"})
               .exit_code == 0);
   const std::string device_id = status_json(cli)["device_id"];
-  REQUIRE(cli.run({"append", "events", R"({"event":"check_in","device_id":")" + device_id +
-                                           R"("})"})
-              .exit_code == 0);
+  REQUIRE(
+      cli.run({"append", "events", R"({"event":"check_in","device_id":")" + device_id + R"("})"})
+          .exit_code == 0);
   ProcessResult r = cli.run({"drain", "--timeout", "30"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -254,8 +255,8 @@ TEST_CASE("the token command runs again after a 401 and its new token delivers",
   const std::string runs = dir.file("runs.txt");
   const std::string command =
       "echo run >> '" + runs + "'; echo \"  token-$(wc -l < '" + runs + "')  \"";
-  REQUIRE(cli.run({"upsert", "profiles", "email", R"({"email":"fresh@example.com"})"})
-              .exit_code == 0);
+  REQUIRE(cli.run({"upsert", "profiles", "email", R"({"email":"fresh@example.com"})"}).exit_code ==
+          0);
   ProcessResult r = cli.run({"--token-command", command, "drain", "--timeout", "30"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
@@ -324,13 +325,13 @@ TEST_CASE("status prints the device, counts, pause reason and last error", "[cli
   CliRunner cli = cli_for(dir, emulator);
   ProcessResult r = cli.run({"status"});
   REQUIRE(r.exit_code == 0);
-  for (const char* label : {"device_id", "queued", "in flight", "dead letters", "paused",
-                            "last error"}) {
+  for (const char* label :
+       {"device_id", "queued", "in flight", "dead letters", "paused", "last error"}) {
     CHECK(r.out.find(label) != std::string::npos);
   }
   nlohmann::json json = status_json(cli);
-  for (const char* key : {"device_id", "queued", "in_flight", "dead_letters", "pause_reason",
-                          "last_error"}) {
+  for (const char* key :
+       {"device_id", "queued", "in_flight", "dead_letters", "pause_reason", "last_error"}) {
     CHECK(json.contains(key));
   }
 }

@@ -21,7 +21,8 @@ namespace {
 void check_unified(const nlohmann::json& fields) {
   INFO(fields.dump(2));
   CHECK(fields["device_id"].is_string());
-  CHECK(fields["push_token"] == "kiosk-push-" + fields["device_id"].get<std::string>().substr(0, 8));
+  CHECK(fields["push_token"] ==
+        "kiosk-push-" + fields["device_id"].get<std::string>().substr(0, 8));
   CHECK(fields["email"] == "ana.silva@example.com");
   CHECK(fields["phone"] == "+12125550142");
   CHECK(fields["customer_id"] == "C-1042");

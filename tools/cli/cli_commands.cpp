@@ -88,7 +88,7 @@ nlohmann::json stats_json(const Stats& s) {
           {"dead_letters", s.dead_letters},
           {"pause_reason", s.pause_reason},
           {"last_error", s.last_error},
-          {"consent", s.consent == Consent::kGranted   ? "granted"
+          {"consent", s.consent == Consent::kGranted  ? "granted"
                       : s.consent == Consent::kDenied ? "denied"
                                                       : "unknown"},
           {"dropped",
@@ -199,10 +199,10 @@ ExitCode run_drain(Session& session, double timeout_s) {
                   (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
       return ExitCode::kTimeout;
     case Code::kPaused:
-      print_error(status.message() + (session.tokens->exhausted()
-                                          ? " (the server refused the token: 401)"
-                                          : std::string()) +
-                  (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
+      print_error(
+          status.message() +
+          (session.tokens->exhausted() ? " (the server refused the token: 401)" : std::string()) +
+          (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
       return ExitCode::kPaused;
     default:
       return fail(status);

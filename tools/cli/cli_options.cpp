@@ -52,10 +52,14 @@ bool parse_command(const std::string& name, Command* out) {
     const char* name;
     Command command;
   } kCommands[] = {
-      {"upsert", Command::kUpsert},         {"append", Command::kAppend},
-      {"login", Command::kLogin},           {"logout", Command::kLogout},
-      {"push-token", Command::kPushToken},  {"drain", Command::kDrain},
-      {"status", Command::kStatus},         {"dead-letters", Command::kDeadLetters},
+      {"upsert", Command::kUpsert},
+      {"append", Command::kAppend},
+      {"login", Command::kLogin},
+      {"logout", Command::kLogout},
+      {"push-token", Command::kPushToken},
+      {"drain", Command::kDrain},
+      {"status", Command::kStatus},
+      {"dead-letters", Command::kDeadLetters},
       {"help", Command::kHelp},
   };
   for (const auto& c : kCommands) {

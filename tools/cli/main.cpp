@@ -10,8 +10,8 @@ int main(int argc, char** argv) {
   using experiture::cli::ExitCode;
   experiture::cli::CliOptions options;
   std::string error;
-  if (!experiture::cli::parse_cli_args(argc, argv, [](const char* name) { return std::getenv(name); },
-                                       &options, &error)) {
+  if (!experiture::cli::parse_cli_args(
+          argc, argv, [](const char* name) { return std::getenv(name); }, &options, &error)) {
     std::fprintf(stderr, "experiture-cli: %s\n", error.c_str());
     std::fprintf(stderr, "run 'experiture-cli --help' for usage\n");
     return static_cast<int>(ExitCode::kUsage);

@@ -36,8 +36,8 @@ class TokenSource {
   mutable std::mutex mutex_;
   const std::string token_;
   const std::string command_;
-  std::string last_;                // the token most recently handed out
-  std::set<std::string> refused_;   // tokens the server answered 401 for
+  std::string last_;               // the token most recently handed out
+  std::set<std::string> refused_;  // tokens the server answered 401 for
   bool exhausted_ = false;
 };
 
