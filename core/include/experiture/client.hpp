@@ -75,9 +75,22 @@ class EXPERITURE_API Client {
   // kConsentDenied, kClosed.
   Status upsert(std::string_view object, const nlohmann::json& record, std::string_view match_key);
   Status upsert(std::string_view object, std::string_view record_json, std::string_view match_key);
+  // JSON text as std::string or a C string (both would otherwise also convert to json).
+  Status upsert(std::string_view object, const std::string& record_json, std::string_view match_key) {
+    return upsert(object, std::string_view(record_json), match_key);
+  }
+  Status upsert(std::string_view object, const char* record_json, std::string_view match_key) {
+    return upsert(object, std::string_view(record_json), match_key);
+  }
   // Accepts an event row (never merged by the server).
   Status append(std::string_view object, const nlohmann::json& record);
   Status append(std::string_view object, std::string_view record_json);
+  Status append(std::string_view object, const std::string& record_json) {
+    return append(object, std::string_view(record_json));
+  }
+  Status append(std::string_view object, const char* record_json) {
+    return append(object, std::string_view(record_json));
+  }
 
   // Identity (see ARCHITECTURE.md "Identity"). Non-blocking like upsert.
   Status set_push_token(std::string_view token);

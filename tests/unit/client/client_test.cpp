@@ -399,3 +399,15 @@ TEST_CASE("stats report queued records, bytes and the age of the oldest", "[clie
   CHECK(s.accepted == 2);
   CHECK(s.device_id == client->device_id());
 }
+
+TEST_CASE("a record can be passed as json, std::string or a C string", "[client][unit]") {
+  Harness h;
+  auto client = h.open(h.config());
+  const std::string text = "{\"email\":\"s@example.com\"}";
+  CHECK(client->upsert("profiles", text, "email").is_ok());
+  CHECK(client->upsert("profiles", "{\"email\":\"c@example.com\"}", "email").is_ok());
+  CHECK(client->upsert("profiles", {{"email", "j@example.com"}}, "email").is_ok());
+  CHECK(client->append("events", std::string("{\"event\":\"x\"}")).is_ok());
+  CHECK(client->append("events", "{\"event\":\"y\"}").is_ok());
+  CHECK(client->stats().accepted == 6);
+}
