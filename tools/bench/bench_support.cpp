@@ -35,8 +35,8 @@ std::string make_record(uint64_t profile, uint64_t run) {
       {"last_name", "Johnson-Smith"},
       {"city", "Springfield"},
       {"country", "US"},
-      {"plan", "premium-annual"},
-      {"favourite_store", "Lobby kiosk #7, north entrance"},
+      {"tier", "premium-annual"},
+      {"device_model", "Lobby kiosk #7, north entrance"},
   };
   return r.dump();
 }

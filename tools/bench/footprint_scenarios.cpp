@@ -129,7 +129,9 @@ std::vector<Figure> offline_week(Context& ctx) {
   double value;
   while (out >> key >> value) values[key] = value;
   const double delivered = values["delivered"];
-  if (delivered < static_cast<double>(ctx.fixture_records)) die("offline_week: not all delivered");
+  if (delivered < static_cast<double>(ctx.fixture_records)) {
+    die("offline_week: not all delivered: " + std::to_string(delivered));
+  }
 
   Figure rss;
   rss.name = "offline_week_peak_rss";

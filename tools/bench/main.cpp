@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
   experiture::bench::print_summary(all, ctx.options.json);
   emulator.reset();
   std::error_code ec;
-  std::filesystem::remove_all(ctx.work_dir, ec);
+  if (std::getenv("EXPERITURE_BENCH_KEEP") == nullptr) std::filesystem::remove_all(ctx.work_dir, ec);
   for (const auto& f : all) {
     if (!f.pass) return 1;
   }

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <cstdio>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -154,8 +155,14 @@ double http_baseline_per_s(Context& ctx, const std::vector<std::string>& bodies,
   const std::string url = ctx.endpoint() + "/records/" + kObject + "/upsert-batch";
   const int64_t start = now_ns();
   for (size_t i = 0; i < bodies.size(); ++i) {
-    const std::string key = "bench-" + std::to_string(run) + "-" + std::to_string(i);
-    if (probe.post(url, bodies[i], key) != 200) die("http baseline: POST failed");
+    char key[40];
+    std::snprintf(key, sizeof key, "%08llx-0000-4000-8000-%012llx",
+                  static_cast<unsigned long long>(run), static_cast<unsigned long long>(i));
+    std::string response;
+    const long status = probe.post(url, bodies[i], key, &response);
+    if (status != 200) {
+      die("http baseline: POST answered " + std::to_string(status) + ": " + response.substr(0, 300));
+    }
   }
   const int64_t end = now_ns();
   return static_cast<double>(records) * 1e9 / static_cast<double>(end - start);
@@ -232,8 +239,9 @@ std::vector<Figure> coalescing(Context& ctx) {
   std::vector<std::string> records;
   for (size_t i = 0; i < writes; ++i) {
     nlohmann::json r = {{"email", "p" + std::to_string(i % profiles) + "@example.com"},
-                        {"visits", i},
-                        {"field_" + std::to_string(i % 6), "value-" + std::to_string(i)}};
+                        {"order_count", i},
+                        {"tier", "tier-" + std::to_string(i % 7)},
+                        {"lifetime_value", static_cast<double>(i) / 4}};
     records.push_back(r.dump());
   }
   // Without coalescing: every write sent as stored, 500 per request.
