@@ -1,0 +1,327 @@
+// Storage faults through the real client: the outbox runs on FaultyVfs, which fails writes (disk
+// full), syncs (I/O error) or locks (busy) on demand, and delivery goes to the real emulator.
+// Each test asserts a clear status, stats().last_error and a log line, no crash, nothing durable
+// lost, nothing delivered twice, and normal operation once the fault clears.
+#include <catch2/catch.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "emulator_process.hpp"
+#include "experiture/client.hpp"
+#include "experiture/platform/backends.hpp"
+#include "fakes.hpp"
+#include "faulty_vfs.hpp"
+#include "temp_dir.hpp"
+
+using experiture::Client;
+using experiture::Code;
+using experiture::Config;
+using experiture::test::CapturingLogger;
+using experiture::test::EmulatorProcess;
+using experiture::test::FakeClock;
+using experiture::test::FaultyVfs;
+using experiture::test::TempDir;
+using nlohmann::json;
+namespace platform = experiture::platform;
+
+namespace {
+
+// The built-in curl client, with a hook that runs (on the store thread) before each send and a
+// record of the requests sent.
+class HookedHttpClient final : public platform::HttpClient {
+ public:
+  HookedHttpClient() : inner_(platform::make_default_http_client(platform::HttpClientOptions())) {}
+
+  void send(platform::HttpRequest request, platform::HttpCompletion completion) override {
+    std::function<void()> hook;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      hook.swap(before_next_send_);
+      requests_.push_back(request);
+    }
+    if (hook) hook();
+    inner_->send(std::move(request), std::move(completion));
+  }
+  void cancel_all() override { inner_->cancel_all(); }
+
+  // Runs `hook` once, just before the next request leaves.
+  void before_next_send(std::function<void()> hook) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    before_next_send_ = std::move(hook);
+  }
+  std::vector<platform::HttpRequest> requests() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return requests_;
+  }
+
+ private:
+  std::unique_ptr<platform::HttpClient> inner_;
+  mutable std::mutex mutex_;
+  std::function<void()> before_next_send_;
+  std::vector<platform::HttpRequest> requests_;
+};
+
+std::string header(const platform::HttpRequest& request, const std::string& name) {
+  for (const auto& h : request.headers) {
+    if (h.first == name) return h.second;
+  }
+  return std::string();
+}
+
+struct Harness {
+  EmulatorProcess emulator;
+  TempDir dir;
+  FaultyVfs vfs;
+  std::shared_ptr<CapturingLogger> logger = std::make_shared<CapturingLogger>();
+  std::shared_ptr<FakeClock> clock =
+      std::make_shared<FakeClock>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                      std::chrono::system_clock::now().time_since_epoch())
+                                      .count());
+  std::shared_ptr<HookedHttpClient> http = std::make_shared<HookedHttpClient>();
+
+  // Manual mode on the fake clock: nothing is sent until a flush, and retries wait for advance().
+  Config config() const {
+    Config c;
+    c.storage_path = dir.file("outbox.db");
+    c.endpoint = emulator.base_url();
+    c.token = "test-token";
+    c.sqlite_vfs = vfs.name();
+    c.manual_mode = true;
+    c.retry.base_ms = 20;
+    c.retry.cap_ms = 200;
+    c.http_timeout_ms = 5000;
+    c.logger = logger;
+    c.clock = clock;
+    c.http = http;
+    return c;
+  }
+};
+
+std::unique_ptr<Client> open_client(const Config& c) {
+  auto opened = Client::open(c);
+  REQUIRE(opened.is_ok());
+  return std::move(opened).value();
+}
+
+const char* expected_code(FaultyVfs::Operation op) {
+  return op == FaultyVfs::Operation::kWrite ? "STORAGE_FULL" : "STORAGE_ERROR";
+}
+
+const char* op_name(FaultyVfs::Operation op) {
+  switch (op) {
+    case FaultyVfs::Operation::kWrite:
+      return "write (disk full)";
+    case FaultyVfs::Operation::kSync:
+      return "sync (I/O error)";
+    case FaultyVfs::Operation::kLock:
+      return "lock (busy)";
+  }
+  return "?";
+}
+
+bool starts_with(const std::string& s, const std::string& prefix) {
+  return s.rfind(prefix, 0) == 0;
+}
+
+// Every appended row (sequence n) in [0, total) arrived exactly once, in order, and no key was
+// applied twice.
+void check_events_once_in_order(const EmulatorProcess& emulator, int total) {
+  const json events = emulator.events("events");
+  REQUIRE(events.size() == static_cast<size_t>(total));
+  for (int i = 0; i < total; ++i) CHECK(events[static_cast<size_t>(i)]["fields"]["sequence"] == i);
+  const json counters = emulator.counters();
+  INFO(counters.dump());
+  for (const auto& item : counters["applications_by_idempotency_key"].items()) {
+    INFO("idempotency key " << item.key());
+    CHECK(item.value().get<int64_t>() == 1);
+  }
+}
+
+void append_range(Client& client, int from, int to) {
+  for (int i = from; i < to; ++i)
+    REQUIRE(client.append("events", json{{"event", "scan"}, {"sequence", i}}).is_ok());
+}
+
+}  // namespace
+
+TEST_CASE(
+    "a storage fault while committing ingress keeps every accepted write and delivers it once",
+    "[fault][storage]") {
+  const auto op = GENERATE(FaultyVfs::Operation::kWrite, FaultyVfs::Operation::kSync);
+  INFO("failing " << op_name(op));
+  Harness h;
+  auto client = open_client(h.config());
+  append_range(*client, 0, 50);
+  REQUIRE(client->persist(5000).is_ok());
+
+  h.vfs.arm(op, 0);
+  append_range(*client, 50, 100);
+  const auto status = client->persist(300);
+  CHECK(status.code() == Code::kTimeout);
+  CHECK(status.message().find(expected_code(op)) != std::string::npos);
+  auto stats = client->stats();
+  CHECK(stats.pending_durable == 50);
+  CHECK(starts_with(stats.last_error, expected_code(op)));
+  CHECK(h.logger->count_containing(std::string("outbox commit failed: ") + expected_code(op)) >= 1);
+  CHECK(h.vfs.failures(op) >= 1);
+  // Still accepting (in memory) while the disk is full.
+  append_range(*client, 100, 110);
+
+  h.vfs.disarm_all();
+  REQUIRE(client->persist(5000).is_ok());
+  stats = client->stats();
+  CHECK(stats.pending_durable == 0);
+  CHECK(stats.last_error.empty());
+  REQUIRE(client->flush(10000).is_ok());
+  CHECK(client->stats().queued_records == 0);
+  check_events_once_in_order(h.emulator, 110);
+}
+
+// Disk full only: the acknowledgement is committed without an fsync (losing it to a power cut
+// only re-sends the same key), so a sync fault cannot hit it.
+TEST_CASE("disk full while acknowledging a batch re-sends the same key, applied once",
+          "[fault][storage]") {
+  const auto op = FaultyVfs::Operation::kWrite;
+  INFO("failing " << op_name(op));
+  Harness h;
+  auto client = open_client(h.config());
+  REQUIRE(client->flush(10000).is_ok());  // the anonymous profile
+  append_range(*client, 0, 100);
+  REQUIRE(client->persist(5000).is_ok());
+  const size_t sent_before = h.http->requests().size();
+
+  // The batch is persisted and its attempt counted; the fault starts as the request leaves, so
+  // the server applies the batch and the SDK cannot record that it did.
+  FaultyVfs* vfs = &h.vfs;
+  h.http->before_next_send([vfs, op] { vfs->arm(op, 0); });
+  const auto status = client->flush(1000);
+  CHECK(status.code() == Code::kTimeout);
+  CHECK(h.emulator.events("events").size() == 100);
+  auto stats = client->stats();
+  CHECK(starts_with(stats.last_error, expected_code(op)));
+  CHECK(stats.queued_records == 100);  // not acknowledged: still durable in the outbox
+  CHECK(h.logger->count_containing(std::string("drain: ") + expected_code(op)) >= 1);
+  CHECK(h.vfs.failures(op) >= 1);
+
+  h.vfs.disarm_all();
+  h.clock->advance(1000);  // past the backoff
+  REQUIRE(client->flush(10000).is_ok());
+  CHECK(client->stats().queued_records == 0);
+  CHECK(client->stats().delivered >= 100);
+
+  const auto requests = h.http->requests();
+  REQUIRE(requests.size() == sent_before + 2);
+  const auto& first = requests[sent_before];
+  const auto& retry = requests[sent_before + 1];
+  CHECK(header(retry, "Idempotency-Key") == header(first, "Idempotency-Key"));
+  CHECK(retry.body == first.body);
+  CHECK(h.emulator.counters()["replays"].get<int64_t>() >= 1);
+  check_events_once_in_order(h.emulator, 100);
+}
+
+TEST_CASE("SQLITE_BUSY on every lock delays commits and delivery but loses nothing",
+          "[fault][storage]") {
+  Harness h;
+  h.vfs.set_instant_sleep(true);  // SQLite's busy_timeout passes on virtual time
+  auto client = open_client(h.config());
+  append_range(*client, 0, 20);
+  REQUIRE(client->persist(5000).is_ok());
+
+  h.vfs.arm(FaultyVfs::Operation::kLock, 0);
+  append_range(*client, 20, 40);
+  const auto status = client->persist(300);
+  CHECK(status.code() == Code::kTimeout);
+  CHECK(starts_with(client->stats().last_error, "STORAGE_ERROR"));
+  CHECK(client->stats().last_error.find("locked") != std::string::npos);
+  CHECK(h.logger->count_containing("outbox commit failed: STORAGE_ERROR") >= 1);
+  // The drain cannot read the outbox either: it reports and backs off, sends nothing.
+  CHECK(client->flush(300).code() == Code::kTimeout);
+  CHECK(h.emulator.events("events").size() == 0);
+
+  h.vfs.disarm_all();
+  h.clock->advance(1000);
+  REQUIRE(client->persist(5000).is_ok());
+  REQUIRE(client->flush(10000).is_ok());
+  check_events_once_in_order(h.emulator, 40);
+}
+
+TEST_CASE("another connection holding the write lock delays commits but loses nothing",
+          "[fault][storage]") {
+  Harness h;
+  auto client = open_client(h.config());
+  append_range(*client, 0, 10);
+  REQUIRE(client->persist(5000).is_ok());
+
+  sqlite3* other = nullptr;
+  REQUIRE(sqlite3_open(h.dir.file("outbox.db").c_str(), &other) == SQLITE_OK);
+  REQUIRE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) == SQLITE_OK);
+  append_range(*client, 10, 20);
+  // One commit attempt waits out the outbox's busy_timeout, then reports.
+  CHECK(client->persist(100).code() == Code::kTimeout);
+  CHECK(starts_with(client->stats().last_error, "STORAGE_ERROR"));
+  CHECK(client->stats().last_error.find("locked") != std::string::npos);
+  CHECK(h.logger->count_containing("outbox commit failed") >= 1);
+  REQUIRE(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr) == SQLITE_OK);
+  sqlite3_close(other);
+
+  REQUIRE(client->persist(5000).is_ok());
+  REQUIRE(client->flush(10000).is_ok());
+  check_events_once_in_order(h.emulator, 20);
+}
+
+TEST_CASE("an app closed during a disk-full spell keeps every write that was durable",
+          "[fault][storage]") {
+  const auto op = GENERATE(FaultyVfs::Operation::kWrite, FaultyVfs::Operation::kSync);
+  INFO("failing " << op_name(op));
+  Harness h;
+  {
+    auto client = open_client(h.config());
+    append_range(*client, 0, 30);
+    REQUIRE(client->persist(5000).is_ok());
+    h.vfs.arm(op, 0);
+    append_range(*client, 30, 60);
+    // Not durable: close reports it; the durable ones stay in the file.
+    CHECK(client->close(200).code() == Code::kTimeout);
+    h.vfs.disarm_all();
+  }
+  auto client = open_client(h.config());
+  const auto stats = client->stats();
+  CHECK(stats.queued_records >= 31);  // the anonymous profile + the 30 durable writes
+  REQUIRE(client->flush(10000).is_ok());
+  const json events = h.emulator.events("events");
+  // The 30 durable ones, in order and once; a write whose commit failed may have reached the
+  // disk anyway (SQLite's WAL), so at most the next few follow, each once and in order.
+  REQUIRE(events.size() >= 30);
+  for (size_t i = 0; i < events.size(); ++i)
+    CHECK(events[i]["fields"]["sequence"] == static_cast<int>(i));
+  for (const auto& item : h.emulator.counters()["applications_by_idempotency_key"].items()) {
+    CHECK(item.value().get<int64_t>() == 1);
+  }
+}
+
+TEST_CASE("the store thread retries a failed commit by itself once the disk has room",
+          "[fault][storage]") {
+  Harness h;
+  Config c = h.config();
+  c.manual_mode = false;
+  c.clock = nullptr;  // the real clock: the store thread's 1 s retry timer runs
+  auto client = open_client(c);
+  h.vfs.arm(FaultyVfs::Operation::kWrite, 0);
+  append_range(*client, 0, 25);
+  CHECK(client->persist(300).code() == Code::kTimeout);
+  CHECK(starts_with(client->stats().last_error, "STORAGE_FULL"));
+  CHECK(h.logger->count_containing("outbox commit failed: STORAGE_FULL") >= 1);
+  h.vfs.disarm_all();
+  REQUIRE(client->persist(10000).is_ok());
+  CHECK(client->stats().last_error.empty());
+  REQUIRE(client->flush(10000).is_ok());
+  check_events_once_in_order(h.emulator, 25);
+}

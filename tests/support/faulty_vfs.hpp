@@ -1,0 +1,78 @@
+// FaultyVfs: a SQLite VFS shim for fault tests. It registers under its own name, forwards every
+// call to the default VFS, and fails chosen calls on a countdown: SQLITE_FULL from xWrite (disk
+// full), SQLITE_IOERR_FSYNC from xSync, SQLITE_BUSY from locks. Pass name() as
+// Config::sqlite_vfs (or Outbox::Options::vfs).
+//
+// State is per instance: the countdowns live in this object, reached through sqlite3_vfs::pAppData
+// and from each open file. The only process-wide state is SQLite's own list of registered VFSes
+// (sqlite3_vfs_register/unregister); the I/O method table is a constant. The default name is
+// derived from the object's address, so instances never collide.
+//
+// Thread-safe: arm()/disarm() from the test thread while the SDK's store thread does I/O.
+// Test-only code: a failed registration throws std::runtime_error.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <array>
+#include <cstdint>
+#include <mutex>
+#include <string>
+
+namespace experiture {
+namespace test {
+
+class FaultyVfs {
+ public:
+  enum class Operation : int {
+    kWrite = 0,  // xWrite on any file -> SQLITE_FULL
+    kSync = 1,   // xSync on any file -> SQLITE_IOERR_FSYNC
+    kLock = 2,   // xLock, and exclusive xShmLock (the WAL write lock) -> SQLITE_BUSY
+  };
+  static constexpr int kForever = -1;
+
+  // Registers the shim (not as the default VFS). `name` "" = a name unique to this object.
+  explicit FaultyVfs(std::string name = std::string());
+  // Unregisters. Every connection opened through the shim must be closed first.
+  ~FaultyVfs();
+  FaultyVfs(const FaultyVfs&) = delete;
+  FaultyVfs& operator=(const FaultyVfs&) = delete;
+
+  const std::string& name() const { return name_; }
+
+  // After `after_calls` more calls of `op` succeed, the next `fail_count` calls fail (kForever:
+  // until disarm()). Re-arming replaces the previous countdown of `op`.
+  void arm(Operation op, int after_calls, int fail_count = kForever);
+  void disarm(Operation op);
+  void disarm_all();
+  // true: xSleep returns at once, so SQLite's busy handler runs its timeout on virtual time (a
+  // test with an injected SQLITE_BUSY then does not wait out busy_timeout for real).
+  void set_instant_sleep(bool instant);
+
+  // Calls of `op` seen since construction, and how many of them were failed.
+  uint64_t calls(Operation op) const;
+  uint64_t failures(Operation op) const;
+
+  // Called by the shim's I/O methods: counts the call and says whether to fail it.
+  bool should_fail(Operation op);
+  bool instant_sleep() const;
+  sqlite3_vfs* real() const { return real_; }
+
+ private:
+  struct Countdown {
+    int after_calls = 0;
+    int fail_count = 0;  // 0 = disarmed
+    uint64_t calls = 0;
+    uint64_t failures = 0;
+  };
+
+  std::string name_;
+  sqlite3_vfs* real_ = nullptr;
+  sqlite3_vfs vfs_{};
+  mutable std::mutex mutex_;
+  std::array<Countdown, 3> countdowns_{};
+  bool instant_sleep_ = false;
+};
+
+}  // namespace test
+}  // namespace experiture
