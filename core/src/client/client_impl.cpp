@@ -586,12 +586,10 @@ void Client::Impl::run() {
     if (commit_retry_at_mono_ms_ != 0 && clock_->mono_ms() >= commit_retry_at_mono_ms_) {
       commit_retry_at_mono_ms_ = 0;
     }
-    std::vector<IngressItem> items;
-    if (commit_retry_at_mono_ms_ == 0 || stopping_ || persist_requested_) {
-      items.assign(std::make_move_iterator(ingress_.begin()),
-                   std::make_move_iterator(ingress_.end()));
-      ingress_.clear();
-    }
+    // Swapped, not moved item by item: app threads wait on mutex_ in upsert(), so the lock is
+    // held O(1) here; the items are moved out after unlocking.
+    std::deque<IngressItem> taken;
+    if (commit_retry_at_mono_ms_ == 0 || stopping_ || persist_requested_) taken.swap(ingress_);
     std::vector<Command> commands;
     commands.swap(commands_);
     std::vector<Response> responses;
@@ -601,6 +599,9 @@ void Client::Impl::run() {
     persist_requested_ = false;
     const bool stopping = stopping_;
     lock.unlock();
+    std::vector<IngressItem> items(std::make_move_iterator(taken.begin()),
+                                   std::make_move_iterator(taken.end()));
+    taken.clear();
     step(std::move(items), std::move(commands), std::move(responses), std::move(hints));
     lock.lock();
     ++store_round_;
