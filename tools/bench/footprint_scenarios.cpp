@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 #include <cmath>
 #include <map>
 #include <sstream>
@@ -193,8 +194,14 @@ std::vector<Figure> idle_wakeups(Context& ctx) {
     const uint64_t n = end.at(tid).voluntary + end.at(tid).involuntary -
                        start.at(tid).voluntary - start.at(tid).involuntary;
     total += n;
-    detail += (detail.empty() ? "" : ", ") + std::string("thread ") + std::to_string(tid) + ": " +
-              std::to_string(n);
+    // What the thread blocks in tells which it is: futex = the store thread's condition
+    // variable, poll = the transport's event loop.
+    std::ifstream syscall("/proc/self/task/" + std::to_string(tid) + "/syscall");
+    int number = -1;
+    syscall >> number;
+    const char* in = number == 202 ? "futex" : number == 7 || number == 271 ? "poll" : "?";
+    detail += (detail.empty() ? "" : ", ") + std::string("thread ") + std::to_string(tid) +
+              " (in " + in + "): " + std::to_string(n);
   }
   Figure f;
   f.name = "idle_wakeups";
