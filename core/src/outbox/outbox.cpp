@@ -440,40 +440,16 @@ Result<std::vector<Entry>> Outbox::read_entries(int64_t after_seq, size_t limit)
 }
 
 Status Outbox::quarantine(const std::vector<int64_t>& seqs) {
-  Transaction tx(db_);
-  if (!tx.status().is_ok()) return tx.status();
-  auto copy = db_.prepare(
-      "INSERT INTO dead_letters(object, kind, match_key, payload, wall_ms, mono_ms, flags,"
-      " http_status, code, message, correlation_id, failed_at_ms)"
-      " SELECT object, kind, match_key, payload, wall_ms, mono_ms, flags, 0,"
-      " 'SDK.STORAGE.SEAL_INVALID', 'sealed payload failed authentication (tampered, or wrong key)',"
-      " '', ? FROM entries WHERE seq = ?");
-  auto remove = db_.prepare(std::string("DELETE FROM entries WHERE seq = ? RETURNING ") +
-                            kRowBytesSql);
-  if (!copy.is_ok()) return copy.status();
-  if (!remove.is_ok()) return remove.status();
+  DeadLetterReason reason;
+  reason.code = "SDK.STORAGE.SEAL_INVALID";
+  reason.message = "sealed payload failed authentication (tampered, or wrong key)";
+  std::vector<std::pair<int64_t, DeadLetterReason>> rows;
+  for (int64_t seq : seqs) rows.emplace_back(seq, reason);
   const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
                  saved_dead = dead_letter_count_;
-  Status status;
-  for (int64_t seq : seqs) {
-    copy->reset();
-    status = copy->bind(1, now_wall_ms()).bind(2, seq).run(db_, "quarantine entry");
-    if (!status.is_ok()) break;
-    ++dead_letter_count_;
-    remove->reset();
-    remove->bind(1, seq);
-    int rc = remove->step();
-    if (rc == SQLITE_ROW) {
-      --queued_records_;
-      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(remove->column_int(0)));
-      rc = remove->step();
-    }
-    remove->reset();
-    if (rc != SQLITE_DONE) {
-      status = db_.error(rc, "remove quarantined entry");
-      break;
-    }
-  }
+  Transaction tx(db_);
+  Status status = tx.status();
+  if (status.is_ok()) status = dead_letter_entries(rows);
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
@@ -516,7 +492,16 @@ Status Outbox::record_attempt() {
 
 Status Outbox::move_to_dead_letters(
     const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
-  if (rejected.empty()) return Status::ok();
+  std::vector<std::pair<int64_t, DeadLetterReason>> rows;
+  for (const auto& r : rejected) {
+    if (r.first >= batch_->sources.size()) continue;
+    for (int64_t seq : batch_->sources[r.first]) rows.emplace_back(seq, r.second);
+  }
+  return dead_letter_entries(rows);
+}
+
+Status Outbox::dead_letter_entries(const std::vector<std::pair<int64_t, DeadLetterReason>>& rows) {
+  if (rows.empty()) return Status::ok();
   auto copy = db_.prepare(
       "INSERT INTO dead_letters(object, kind, match_key, payload, wall_ms, mono_ms, flags,"
       " http_status, code, message, correlation_id, failed_at_ms)"
@@ -527,32 +512,28 @@ Status Outbox::move_to_dead_letters(
   if (!copy.is_ok()) return copy.status();
   if (!remove.is_ok()) return remove.status();
   const int64_t now = now_wall_ms();
-  for (const auto& r : rejected) {
-    if (r.first >= batch_->sources.size()) continue;
-    for (int64_t seq : batch_->sources[r.first]) {
-      copy->reset();
-      copy->bind(1, static_cast<int64_t>(r.second.http_status))
-          .bind(2, r.second.code)
-          .bind(3, r.second.message)
-          .bind(4, r.second.correlation_id)
-          .bind(5, now)
-          .bind(6, seq);
-      Status status = copy->run(db_, "copy to dead letters");
-      if (!status.is_ok()) return status;
-      if (db_.changes() == 0) continue;
-      ++dead_letter_count_;
-      remove->reset();
-      remove->bind(1, seq);
-      int rc = remove->step();
-      if (rc == SQLITE_ROW) {
-        --queued_records_;
-        queued_bytes_ -= std::min<uint64_t>(queued_bytes_,
-                                            static_cast<uint64_t>(remove->column_int(0)));
-        rc = remove->step();
-      }
-      remove->reset();
-      if (rc != SQLITE_DONE) return db_.error(rc, "remove dead-lettered entry");
+  for (const auto& row : rows) {
+    copy->reset();
+    copy->bind(1, static_cast<int64_t>(row.second.http_status))
+        .bind(2, row.second.code)
+        .bind(3, row.second.message)
+        .bind(4, row.second.correlation_id)
+        .bind(5, now)
+        .bind(6, row.first);
+    Status status = copy->run(db_, "copy to dead letters");
+    if (!status.is_ok()) return status;
+    if (db_.changes() == 0) continue;
+    ++dead_letter_count_;
+    remove->reset();
+    remove->bind(1, row.first);
+    int rc = remove->step();
+    if (rc == SQLITE_ROW) {
+      --queued_records_;
+      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(remove->column_int(0)));
+      rc = remove->step();
     }
+    remove->reset();
+    if (rc != SQLITE_DONE) return db_.error(rc, "remove dead-lettered entry");
   }
   if (dead_letter_count_ > options_.max_dead_letters) {
     const uint64_t excess = dead_letter_count_ - options_.max_dead_letters;

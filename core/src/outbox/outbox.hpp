@@ -134,7 +134,11 @@ class Outbox {
   Status prepare_statements();
   Status evict_if_needed();
   Status quarantine(const std::vector<int64_t>& seqs);
+  // Batch record indexes -> their entries -> dead_letter_entries().
   Status move_to_dead_letters(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
+  // Moves entries (by seq) to dead letters with their reason, then trims to the bound. Runs
+  // inside the caller's transaction.
+  Status dead_letter_entries(const std::vector<std::pair<int64_t, DeadLetterReason>>& rows);
   Status write_counters();
   Status refresh_oldest();
   Status delete_batch_row();
