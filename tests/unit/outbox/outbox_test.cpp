@@ -256,3 +256,24 @@ TEST_CASE("purge_all drops every queued entry and the batch", "[outbox][unit]") 
   CHECK(outbox->queued_records() == 0);
   CHECK_FALSE(outbox->batch());
 }
+
+TEST_CASE("dead letters are bounded and every one dropped is counted", "[outbox][unit]") {
+  TempDir dir;
+  Outbox::Options options;
+  options.path = dir.file("o.db");
+  options.max_dead_letters = 2;
+  auto opened = Outbox::open(options, nullptr);
+  REQUIRE(opened.is_ok());
+  auto& outbox = *opened.value();
+  std::vector<Entry> entries{entry("{\"n\":1}"), entry("{\"n\":2}"), entry("{\"n\":3}")};
+  REQUIRE(outbox.commit(entries, {}).is_ok());
+  Batch batch = batch_of(entries);
+  REQUIRE(outbox.save_batch(batch).is_ok());
+  DeadLetterReason reason{404, "CDP_ETL.NOT_FOUND", "no", ""};
+  REQUIRE(outbox.abandon_batch({{0, reason}, {1, reason}, {2, reason}}).is_ok());
+  CHECK(outbox.dead_letter_count() == 2);
+  CHECK(outbox.dead_letter_dropped_total() == 1);
+  auto dead = outbox.dead_letters(10).value();
+  REQUIRE(dead.size() == 2);
+  CHECK(dead[0].record == "{\"n\":2}");  // the oldest went first
+}
