@@ -20,6 +20,9 @@ namespace experiture {
 namespace bench {
 namespace {
 
+// A week offline holds more than the default 64 MiB cap: raised so that nothing is evicted.
+constexpr int64_t kFixtureCapBytes = 1LL << 30;
+
 void ensure_fixture(Context& ctx) {
   if (!ctx.fixture_path.empty()) return;
   ctx.fixture_records = ctx.pick(1000000, 200000);
@@ -94,7 +97,9 @@ std::vector<Figure> startup_1m(Context& ctx) {
   std::vector<double> ms;
   for (int r = 0; r < ctx.runs(); ++r) {
     const int64_t start = now_ns();
-    auto client = open_client(bench_config(ctx.fixture_path, refusing_endpoint(listener)));
+    Config config = bench_config(ctx.fixture_path, refusing_endpoint(listener));
+    config.max_outbox_bytes = kFixtureCapBytes;
+    auto client = open_client(std::move(config));
     Status s = client->upsert(kObject, std::string_view(make_record(r, 999)), kMatchKey);
     const int64_t end = now_ns();
     if (!s.is_ok()) die("upsert after open failed: " + s.to_string());
@@ -159,7 +164,9 @@ std::vector<Figure> offline_week(Context& ctx) {
 
 int child_drain(const std::string& path, const std::string& endpoint) {
   const int64_t start = now_ns();
-  auto client = open_client(bench_config(path, endpoint));
+  Config config = bench_config(path, endpoint);
+  config.max_outbox_bytes = kFixtureCapBytes;
+  auto client = open_client(std::move(config));
   Status s = client->flush(1800000);
   const int64_t end = now_ns();
   if (!s.is_ok()) {
