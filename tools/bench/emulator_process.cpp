@@ -6,12 +6,23 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <string>
 
 #include "bench_support.hpp"
 
 namespace experiture {
 namespace bench {
+namespace {
+
+// die() exits without unwinding: the emulator is stopped from an exit handler then.
+pid_t g_running_pid = -1;
+
+void stop_at_exit() {
+  if (g_running_pid > 0) kill(g_running_pid, SIGTERM);
+}
+
+}  // namespace
 
 EmulatorProcess::EmulatorProcess(const std::string& binary) {
   int fds[2];
@@ -37,11 +48,14 @@ EmulatorProcess::EmulatorProcess(const std::string& binary) {
   }
   close(fds[0]);  // the emulator's later output goes nowhere (SIGPIPE-safe: it writes one line)
   port_ = std::atoi(line.c_str());
+  g_running_pid = pid_;
+  std::atexit(stop_at_exit);
   if (port_ <= 0) die("experiture-emulator did not print its port (" + binary + ")");
 }
 
 EmulatorProcess::~EmulatorProcess() {
   if (pid_ <= 0) return;
+  g_running_pid = -1;
   kill(pid_, SIGTERM);
   int status = 0;
   while (waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
