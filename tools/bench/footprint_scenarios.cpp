@@ -25,7 +25,7 @@ constexpr int64_t kFixtureCapBytes = 1LL << 30;
 
 void ensure_fixture(Context& ctx) {
   if (!ctx.fixture_path.empty()) return;
-  ctx.fixture_records = ctx.pick(1000000, 200000);
+  ctx.fixture_records = ctx.pick(1000000, 50000);
   ctx.fixture_path = ctx.fresh_path("fixture");
   const double seconds = write_outbox_fixture(ctx.fixture_path, ctx.fixture_records, 50000);
   if (!ctx.options.json) {
