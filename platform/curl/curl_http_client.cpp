@@ -225,6 +225,8 @@ void CurlHttpClient::run() {
     int running = 0;
     curl_multi_perform(as_multi(multi_), &running);
     finish_done_transfers();
+    // Nothing in flight: sleep on idle_cv_ at the top of the loop, not in a timed poll.
+    if (active_.empty()) continue;
     curl_multi_poll(as_multi(multi_), nullptr, 0, kMaxPollWaitMs, nullptr);
   }
 }
