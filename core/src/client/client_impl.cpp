@@ -705,6 +705,9 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
       std::lock_guard<std::mutex> lock(mutex_);
       durable_seq_ = std::max(durable_seq_, items[end - 1].accept_seq);
       durable_outbox_seq_ = outbox_->last_seq();
+      // Together with durable_outbox_seq_: a flush() reading both must never see the new target
+      // with the old (empty) queue.
+      first_queued_seq_ = outbox_->first_seq();
       if (stats_.last_error.rfind("STORAGE", 0) == 0) stats_.last_error.clear();
     }
     begin = end;

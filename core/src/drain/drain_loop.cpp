@@ -175,13 +175,16 @@ void DrainLoop::step(bool flush) {
   } else if (first_queued_seen_mono_ms_ < 0) {
     first_queued_seen_mono_ms_ = now;
   }
-  if (in_flight_attempt_ != 0) return;
+  if (in_flight_attempt_ != 0) {
+    prepare_next_batch();
+    return;
+  }
   if (!online_ || app_paused_ || consent_ != Consent::kGranted) return;
   if (retry_at_mono_ms_ > now) return;
   rate_limited_ = false;
   if (!due(flush)) return;
   if (!deps_.outbox->batch()) {
-    Status status = build_batch();
+    Status status = build_batch(false);
     if (!status.is_ok()) {
       on_storage_error(status);
       return;
@@ -189,10 +192,22 @@ void DrainLoop::step(bool flush) {
     if (!deps_.outbox->batch()) return;
   }
   send_batch();
+  prepare_next_batch();
 }
 
-Status DrainLoop::build_batch() {
-  auto read = deps_.outbox->read_entries(0, record_limit_);
+void DrainLoop::prepare_next_batch() {
+  // Pipelining: while one batch is on the wire, the next is built and persisted (its fsync
+  // overlaps the network). Still one batch in flight: it is sent when the first completes.
+  if (in_flight_attempt_ == 0 || prepared_for_attempt_ == in_flight_attempt_) return;
+  if (deps_.outbox->next_batch() != nullptr) return;
+  prepared_for_attempt_ = in_flight_attempt_;
+  Status status = build_batch(true);
+  if (!status.is_ok()) log_warn("drain: preparing the next batch failed: " + status.to_string());
+}
+
+Status DrainLoop::build_batch(bool only_if_complete) {
+  const int64_t after = deps_.outbox->batched_through_seq();
+  auto read = deps_.outbox->read_entries(after, record_limit_);
   if (!read.is_ok()) return read.status();
   std::vector<outbox::Entry>& entries = read.value();
   if (entries.empty()) return Status::ok();
@@ -207,6 +222,11 @@ Status DrainLoop::build_batch() {
     bytes += e.payload.size() + 1;
     ++run;
   }
+  // A prepared batch must be one the normal path would build too: a run that cannot grow
+  // (ended by another run or a cap, or full) or one a flush asked for.
+  const bool complete = run < entries.size() || run == record_limit_ ||
+                        entries.front().seq <= flush_through_seq_;
+  if (only_if_complete && !complete) return Status::ok();
   entries.resize(run);
   if (clock_skew_ms_ != 0) {
     for (auto& e : entries) {

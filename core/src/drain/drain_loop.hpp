@@ -71,7 +71,10 @@ class DrainLoop {
 
  private:
   bool due(bool flush) const;
-  Status build_batch();
+  // Builds and persists the batch after those already persisted; with only_if_complete, only a
+  // run that can no longer grow.
+  Status build_batch(bool only_if_complete);
+  void prepare_next_batch();
   void send_batch();
   std::string token(bool refresh);
   void apply(const Classification& c);
@@ -90,6 +93,7 @@ class DrainLoop {
   bool refresh_token_ = false;
   uint64_t next_attempt_id_ = 0;
   uint64_t in_flight_attempt_ = 0;  // 0 = nothing in flight
+  uint64_t prepared_for_attempt_ = 0;  // the attempt during which a next batch was tried
   int64_t retry_at_mono_ms_ = 0;    // backoff or rate limit end
   bool rate_limited_ = false;       // retry_at_mono_ms_ was set by a 429
   int64_t flush_through_seq_ = 0;

@@ -221,9 +221,9 @@ Status Outbox::load() {
   }
   auto batch = db_.prepare(
       "SELECT id, object, kind, match_key, idempotency_key, body, sources, attempts FROM batches"
-      " ORDER BY id LIMIT 1");
+      " ORDER BY id");
   if (!batch.is_ok()) return batch.status();
-  if (batch->step() == SQLITE_ROW) {
+  while (batch->step() == SQLITE_ROW) {
     Batch b;
     b.id = batch->column_int(0);
     b.object = batch->column_text(1);
@@ -235,7 +235,7 @@ Status Outbox::load() {
     b.body = std::move(body).value();
     b.sources = decode_sources(batch->column_text(6));
     b.attempts = static_cast<int>(batch->column_int(7));
-    batch_ = std::move(b);
+    batches_.push_back(std::move(b));
   }
   return refresh_oldest();
 }
@@ -351,12 +351,7 @@ Status Outbox::evict_if_needed() {
     return Status::ok();
   }
   // Oldest ordinary writes first; identity links and the batch in flight are never evicted.
-  int64_t protect_through = 0;
-  if (batch_) {
-    for (const auto& s : batch_->sources) {
-      for (int64_t seq : s) protect_through = std::max(protect_through, seq);
-    }
-  }
+  int64_t protect_through = batched_through_seq();
   auto select = db_.prepare(std::string("SELECT seq, ") + kRowBytesSql +
                             " FROM entries WHERE seq > ? AND (flags & 1) = 0 ORDER BY seq LIMIT 512");
   auto remove = db_.prepare("DELETE FROM entries WHERE seq = ?");
@@ -399,7 +394,7 @@ Result<uint64_t> Outbox::purge_all() {
     load();
     return status;
   }
-  batch_.reset();
+  batches_.clear();
   first_seq_ = 0;
   oldest_wall_ms_ = 0;
   return purged;
@@ -476,17 +471,27 @@ Status Outbox::save_batch(Batch& batch) {
   if (!status.is_ok()) return status;
   batch.id = db_.last_insert_rowid();
   batch.attempts = 0;
-  batch_ = batch;
+  batches_.push_back(batch);
   return Status::ok();
 }
 
+int64_t Outbox::batched_through_seq() const {
+  int64_t through = 0;
+  for (const auto& b : batches_) {
+    for (const auto& s : b.sources) {
+      for (int64_t seq : s) through = std::max(through, seq);
+    }
+  }
+  return through;
+}
+
 Status Outbox::record_attempt() {
-  if (!batch_) return Status(Code::kWrongState, "no batch in flight");
+  if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
   auto update = db_.prepare("UPDATE batches SET attempts = attempts + 1 WHERE id = ?");
   if (!update.is_ok()) return update.status();
   RelaxedSync relaxed(db_);
-  Status status = update->bind(1, batch_->id).run(db_, "count attempt");
-  if (status.is_ok()) ++batch_->attempts;
+  Status status = update->bind(1, batches_.front().id).run(db_, "count attempt");
+  if (status.is_ok()) ++batches_.front().attempts;
   return status;
 }
 
@@ -494,8 +499,8 @@ Status Outbox::move_to_dead_letters(
     const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
   std::vector<std::pair<int64_t, DeadLetterReason>> rows;
   for (const auto& r : rejected) {
-    if (r.first >= batch_->sources.size()) continue;
-    for (int64_t seq : batch_->sources[r.first]) rows.emplace_back(seq, r.second);
+    if (r.first >= batches_.front().sources.size()) continue;
+    for (int64_t seq : batches_.front().sources[r.first]) rows.emplace_back(seq, r.second);
   }
   return dead_letter_entries(rows);
 }
@@ -548,14 +553,14 @@ Status Outbox::dead_letter_entries(const std::vector<std::pair<int64_t, DeadLett
   return Status::ok();
 }
 
-Status Outbox::delete_batch_row() {
+Status Outbox::delete_batch_row(int64_t id) {
   auto remove = db_.prepare("DELETE FROM batches WHERE id = ?");
   if (!remove.is_ok()) return remove.status();
-  return remove->bind(1, batch_->id).run(db_, "delete batch");
+  return remove->bind(1, id).run(db_, "delete batch");
 }
 
 Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
-  if (!batch_) return Status(Code::kWrongState, "no batch in flight");
+  if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
   const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
                  saved_dead = dead_letter_count_;
   RelaxedSync relaxed(db_);
@@ -563,7 +568,7 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
   Status status = tx.status();
   if (status.is_ok()) status = move_to_dead_letters(rejected);
   int64_t first = INT64_MAX, last = 0;
-  for (const auto& s : batch_->sources) {
+  for (const auto& s : batches_.front().sources) {
     for (int64_t seq : s) {
       first = std::min(first, seq);
       last = std::max(last, seq);
@@ -585,7 +590,7 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
       status = remove->bind(1, first).bind(2, last).run(db_, "delete delivered entries");
     }
   }
-  if (status.is_ok()) status = delete_batch_row();
+  if (status.is_ok()) status = delete_batch_row(batches_.front().id);
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
@@ -594,18 +599,21 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
     dead_letter_count_ = saved_dead;
     return status;
   }
-  batch_.reset();
+  batches_.pop_front();
   return refresh_oldest();
 }
 
 Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
-  if (!batch_) return Status(Code::kWrongState, "no batch in flight");
+  if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
   const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
                  saved_dead = dead_letter_count_;
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = move_to_dead_letters(rejected);
-  if (status.is_ok()) status = delete_batch_row();
+  // Every persisted batch goes: prepared ones were never sent, so dropping them is safe.
+  for (const auto& b : batches_) {
+    if (status.is_ok()) status = delete_batch_row(b.id);
+  }
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
@@ -614,7 +622,7 @@ Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReaso
     dead_letter_count_ = saved_dead;
     return status;
   }
-  batch_.reset();
+  batches_.clear();
   return refresh_oldest();
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -101,16 +102,21 @@ class Outbox {
   // The first `limit` queued entries with seq > after_seq, in order. Entries whose sealed
   // payload does not verify are moved to dead letters (code SDK.STORAGE.SEAL_INVALID) first.
   Result<std::vector<Entry>> read_entries(int64_t after_seq, size_t limit);
-  // The persisted batch in flight, if any.
-  const std::optional<Batch>& batch() const { return batch_; }
-  // Persists a new batch (assigns id). There is at most one.
+  // The persisted batch to send (the oldest), or null.
+  const Batch* batch() const { return batches_.empty() ? nullptr : &batches_.front(); }
+  // A batch prepared behind it (built and persisted while the first is in flight), or null.
+  const Batch* next_batch() const { return batches_.size() > 1 ? &batches_[1] : nullptr; }
+  // The highest entry seq in any persisted batch (0 when none): new batches start after it.
+  int64_t batched_through_seq() const;
+  // Persists a new batch (assigns id) behind those already persisted.
   Status save_batch(Batch& batch);
   Status record_attempt();
-  // The batch was delivered: its entries are deleted, `rejected` records (index into the body ->
-  // reason) go to dead letters first. One transaction.
+  // The first batch was delivered: its entries are deleted, `rejected` records (index into the
+  // body -> reason) go to dead letters first. One transaction.
   Status complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
-  // The batch was not applied: `rejected` records go to dead letters, the batch row is dropped and
-  // every other entry stays queued, to be batched again (with a new key). One transaction.
+  // The first batch was not applied: `rejected` records go to dead letters, its row is dropped
+  // and every other entry stays queued, to be batched again (with a new key). Batches prepared
+  // behind it are dropped too, so its remaining entries go out before theirs. One transaction.
   Status abandon_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
 
   // Dead letters.
@@ -141,14 +147,14 @@ class Outbox {
   Status dead_letter_entries(const std::vector<std::pair<int64_t, DeadLetterReason>>& rows);
   Status write_counters();
   Status refresh_oldest();
-  Status delete_batch_row();
+  Status delete_batch_row(int64_t id);
   std::string encode(const std::string& plain) const;
   Result<std::string> decode(const std::string& stored) const;
 
   SqliteDb db_;
   Options options_;
   std::map<std::string, std::string> meta_;
-  std::optional<Batch> batch_;
+  std::deque<Batch> batches_;  // persisted batches, oldest first (references stay valid)
   uint64_t queued_records_ = 0;
   uint64_t queued_bytes_ = 0;
   uint64_t dead_letter_count_ = 0;
