@@ -671,30 +671,20 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
     const bool purge_here = end < items.size();
     if (purge_here) ++end;
     std::vector<outbox::Entry> entries;
+    std::vector<size_t> entry_items;  // entries[k] came from items[entry_items[k]]
     outbox::MetaUpdates meta;
     for (size_t i = begin; i < end; ++i) {
-      if (items[i].entry && !items[i].purge) entries.push_back(*items[i].entry);
+      if (items[i].entry && !items[i].purge) {
+        entries.push_back(std::move(*items[i].entry));
+        entry_items.push_back(i);
+      }
       for (const auto& m : items[i].meta) meta.push_back(m);
     }
     Status status = outbox_->commit(entries, meta);
-    if (status.is_ok() && purge_here) {
-      drain_->abandon_in_flight();
-      auto purged = outbox_->purge_all();
-      if (purged.is_ok()) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        stats_.dropped_consent += purged.value();
-      } else {
-        status = purged.status();
-      }
-    }
     if (!status.is_ok()) {
       // Nothing of this group is lost: it goes back to the front of the queue and is retried.
-      log(platform::LogLevel::kError, "outbox commit failed: " + status.to_string());
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.last_error = status.to_string();
-      for (size_t i = items.size(); i > begin; --i) ingress_.push_front(std::move(items[i - 1]));
-      ingress_since_mono_ms_ = clock_->mono_ms();
-      commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
+      for (size_t k = 0; k < entries.size(); ++k) *items[entry_items[k]].entry = std::move(entries[k]);
+      requeue(items, begin, status);
       return;
     }
     if (config_.logger && !entries.empty()) {
@@ -703,15 +693,38 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
     }
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      durable_seq_ = std::max(durable_seq_, items[end - 1].accept_seq);
+      // A purge marker counts as durable only once the purge itself committed.
+      const uint64_t through = items[end - 1].accept_seq - (purge_here ? 1 : 0);
+      durable_seq_ = std::max(durable_seq_, through);
       durable_outbox_seq_ = outbox_->last_seq();
       // Together with durable_outbox_seq_: a flush() reading both must never see the new target
       // with the old (empty) queue.
       first_queued_seq_ = outbox_->first_seq();
       if (stats_.last_error.rfind("STORAGE", 0) == 0) stats_.last_error.clear();
     }
+    if (purge_here) {
+      drain_->abandon_in_flight();
+      auto purged = outbox_->purge_all();
+      if (!purged.is_ok()) {
+        requeue(items, end - 1, purged.status());  // the writes before it are durable already
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats_.dropped_consent += purged.value();
+      durable_seq_ = std::max(durable_seq_, items[end - 1].accept_seq);
+      first_queued_seq_ = 0;
+    }
     begin = end;
   }
+}
+
+void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const Status& why) {
+  log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.last_error = why.to_string();
+  for (size_t i = items.size(); i > from; --i) ingress_.push_front(std::move(items[i - 1]));
+  ingress_since_mono_ms_ = clock_->mono_ms();
+  commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
 }
 
 void Client::Impl::publish() {

@@ -84,6 +84,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   void step(std::vector<IngressItem> items, std::vector<Command> commands,
             std::vector<Response> responses, std::vector<Hint> hints);
   void commit_ingress(std::vector<IngressItem>& items);
+  // After a failed commit: items[from..] go back to the front of the ingress queue, retried later.
+  void requeue(std::vector<IngressItem>& items, size_t from, const Status& why);
   void publish();
   void log(platform::LogLevel level, const std::string& message);
   void notify_listener(const std::vector<DeliveryEvent>& events);

@@ -304,7 +304,10 @@ Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
   if (!tx.status().is_ok()) return fail(tx.status());
   for (Entry& e : entries) {
     e.seq = ++last_seq_;
-    const std::string stored = encode(e.payload);
+    // No copy of the payload unless it is sealed.
+    std::string sealed;
+    if (options_.codec.seal) sealed = encode(e.payload);
+    const std::string& stored = options_.codec.seal ? sealed : e.payload;
     insert_entry_.reset();
     insert_entry_.bind(1, e.seq)
         .bind(2, e.object)
