@@ -155,6 +155,7 @@ Status Client::Impl::open() {
   identity_ = identity::load_identity(*outbox_);
   consent_ = config_.initial_consent;
   if (auto stored = outbox_->meta(kConsentKey)) consent_ = consent_from(*stored).value_or(consent_);
+  denied_flag_ = consent_ == Consent::kDenied;
 
   auto sink = std::make_shared<ResponseSink>();
   sink->deliver = [this](uint64_t id, platform::HttpResponse r) {
@@ -208,12 +209,17 @@ Status Client::Impl::open() {
 
 // ---- write path (app threads) ----
 
+namespace {
+Status closed_status() { return Status(Code::kClosed, "the client is closed"); }
+Status consent_denied_status() {
+  return Status(Code::kConsentDenied, "consent is denied: capture is off until set_consent(granted)");
+}
+}  // namespace
+
+// Lock-free early exit for the hot path; enqueue() checks both again under the lock.
 Status Client::Impl::check_open() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (closed_) return Status(Code::kClosed, "the client is closed");
-  if (consent_ == Consent::kDenied) {
-    return Status(Code::kConsentDenied, "consent is denied: capture is off until set_consent(granted)");
-  }
+  if (closed_flag_.load(std::memory_order_relaxed)) return closed_status();
+  if (denied_flag_.load(std::memory_order_relaxed)) return consent_denied_status();
   return Status::ok();
 }
 
@@ -258,7 +264,13 @@ Status Client::Impl::enqueue(std::vector<IngressItem> items) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) return Status(Code::kClosed, "the client is closed");
+    if (closed_) return closed_status();
+    // Under the same lock as set_consent(): nothing is captured after a denial.
+    if (consent_ == Consent::kDenied) {
+      for (const auto& item : items) {
+        if (item.entry) return consent_denied_status();
+      }
+    }
     if (ingress_.size() + items.size() > config_.ingress_capacity) {
       ++stats_.dropped_queue_full;
       return Status(Code::kQueueFull,
@@ -426,6 +438,7 @@ Status Client::Impl::set_consent(Consent consent) {
     if (closed_) return Status(Code::kClosed, "the client is closed");
     if (consent_ == consent) return Status::ok();
     consent_ = consent;
+    denied_flag_ = consent == Consent::kDenied;
     stats_.consent = consent;
     hints_.push_back([consent](drain::DrainLoop& d) { d.set_consent(consent); });
   }
@@ -530,6 +543,7 @@ Status Client::Impl::close(int64_t timeout_ms) {
     if (closed_ && outbox_ == nullptr) return Status::ok();
     if (closed_ && stopping_) return Status::ok();
     closed_ = true;
+    closed_flag_ = true;
   }
   Status status = outbox_ ? persist(timeout_ms) : Status::ok();
   {

@@ -6,6 +6,7 @@
 // mutex_, never after).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -121,6 +122,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   bool store_waiting_ = false;          // guarded
   bool stopping_ = false;               // guarded
   bool closed_ = false;                 // guarded
+  std::atomic<bool> closed_flag_{false};  // mirrors closed_ for check_open()
+  std::atomic<bool> denied_flag_{false};  // mirrors consent_ == kDenied for check_open()
   bool thread_done_ = false;            // guarded
   uint64_t store_round_ = 0;            // guarded: completed step() rounds
   std::string blocked_reason_;          // guarded: drain cannot progress and why

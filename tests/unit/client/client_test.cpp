@@ -411,3 +411,15 @@ TEST_CASE("a record can be passed as json, std::string or a C string", "[client]
   CHECK(client->append("events", "{\"event\":\"y\"}").is_ok());
   CHECK(client->stats().accepted == 6);
 }
+
+TEST_CASE("a client can be opened with consent denied from the start", "[client][consent][unit]") {
+  Harness h;
+  Config c = h.config();
+  c.initial_consent = Consent::kDenied;
+  auto client = h.open(c);
+  CHECK(experiture::crypto::is_uuid_v4(client->device_id()));
+  CHECK(client->append("events", json{{"n", 1}}).code() == Code::kConsentDenied);
+  REQUIRE(client->persist(5000).is_ok());
+  client.reset();
+  CHECK(h.queued().empty());
+}
