@@ -302,7 +302,8 @@ TEST_CASE("an app closed during a disk-full spell keeps every write that was dur
   REQUIRE(events.size() >= 30);
   for (size_t i = 0; i < events.size(); ++i)
     CHECK(events[i]["fields"]["sequence"] == static_cast<int>(i));
-  for (const auto& item : h.emulator.counters()["applications_by_idempotency_key"].items()) {
+  const json counters = h.emulator.counters();  // a named value: items() does not extend lifetimes
+  for (const auto& item : counters["applications_by_idempotency_key"].items()) {
     CHECK(item.value().get<int64_t>() == 1);
   }
 }

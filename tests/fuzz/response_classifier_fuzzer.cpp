@@ -1,0 +1,58 @@
+// libFuzzer target: the server-response parser (drain::classify_response, Retry-After and
+// HTTP-date parsing). Input: 2 bytes status, 1 byte record count, 1 byte transport error, then
+// "retry-after\ndate\nbody". Aborts when a documented invariant of Classification breaks.
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <string_view>
+
+#include "drain/response_classifier.hpp"
+
+namespace {
+
+constexpr int64_t kNowWallMs = 1767225600000;  // 2026-01-01T00:00:00Z
+
+void require(bool condition) {
+  if (!condition) std::abort();
+}
+
+std::string_view take_line(std::string_view& rest) {
+  const size_t end = rest.find('\n');
+  std::string_view line = rest.substr(0, end);
+  rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+  return line;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace experiture;
+  if (size < 4) return 0;
+  platform::HttpResponse response;
+  response.status = (data[0] << 8 | data[1]) % 700;
+  const size_t record_count = 1 + data[2] % 64;
+  response.error = static_cast<platform::TransportError>(data[3] % 8);
+  if (response.error != platform::TransportError::kNone) response.status = 0;
+  std::string_view rest(reinterpret_cast<const char*>(data) + 4, size - 4);
+  const std::string_view retry_after = take_line(rest);
+  const std::string_view date = take_line(rest);
+  if (!retry_after.empty()) response.headers.emplace_back("retry-after", std::string(retry_after));
+  if (!date.empty()) response.headers.emplace_back("date", std::string(date));
+  response.headers.emplace_back("content-type", "application/json");
+  response.body.assign(rest.data(), rest.size());
+
+  const drain::Classification c = drain::classify_response(response, record_count, kNowWallMs);
+  require(c.retry_after_ms >= -1 && c.retry_after_ms <= drain::kMaxRetryAfterMs);
+  for (size_t i = 0; i < c.rejected.size(); ++i) {
+    require(c.rejected[i].index < record_count);
+    if (i > 0) require(c.rejected[i - 1].index < c.rejected[i].index);
+  }
+  if (c.outcome == drain::Outcome::kRejectRecords) require(!c.rejected.empty());
+
+  if (auto ms = drain::parse_retry_after_ms(retry_after, kNowWallMs)) {
+    require(*ms >= 0 && *ms <= drain::kMaxRetryAfterMs);
+  }
+  drain::parse_http_date_ms(date);
+  return 0;
+}
