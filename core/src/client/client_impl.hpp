@@ -118,7 +118,6 @@ class EXPERITURE_HIDDEN Client::Impl {
   int64_t first_queued_seq_ = 0;        // guarded: oldest entry still queued (0 = none)
   int64_t ingress_since_mono_ms_ = 0;   // guarded: when the oldest ingress item arrived
   bool persist_requested_ = false;      // guarded
-  int flush_requests_ = 0;              // guarded
   bool store_waiting_ = false;          // guarded
   bool stopping_ = false;               // guarded
   bool closed_ = false;                 // guarded
