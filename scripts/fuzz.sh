@@ -12,6 +12,7 @@ targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
   targets=(record_validator capi_json response_classifier)
 fi
+bash scripts/setup.sh clang-14 libclang-rt-14-dev
 build_dir="${EXPERITURE_FUZZ_BUILD_DIR:-build-fuzz}"
 cxx="${EXPERITURE_FUZZ_CXX:-clang++-14}"
 cc="${EXPERITURE_FUZZ_CC:-clang-14}"

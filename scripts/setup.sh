@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what building and testing the SDK needs, from Debian 12 packages. Idempotent: packages
 # already installed are skipped, and apt is not touched at all when nothing is missing.
+# Extra package names given as arguments are installed too (scripts/fuzz.sh adds clang).
 set -euo pipefail
 
 packages=(
@@ -8,6 +9,7 @@ packages=(
   libsqlite3-dev libmbedtls-dev libcurl4-openssl-dev nlohmann-json3-dev catch2
   libcpp-httplib-dev libssl-dev zlib1g-dev libbrotli-dev libphonenumber-dev
   default-jdk-headless junit4
+  "$@"
 )
 
 missing=()
