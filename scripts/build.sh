@@ -4,6 +4,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 build_dir="${EXPERITURE_BUILD_DIR:-build}"
+# Let ccache reuse objects across clones in different folders.
+export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 werror=OFF
 if [ "${CI:-}" = "true" ]; then
   werror=ON
