@@ -4,6 +4,7 @@
 # A sanitizer report fails the test that triggered it. Run after scripts/test.sh in CI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash scripts/setup.sh
 export CCACHE_BASEDIR="${CCACHE_BASEDIR:-$PWD}" CCACHE_NOHASHDIR="${CCACHE_NOHASHDIR:-1}"
 cmake --preset asan >/dev/null
 targets=(experiture-emulator integration_tests fault_tests emulator_tests)
