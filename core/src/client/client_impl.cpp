@@ -319,13 +319,7 @@ Status Client::Impl::set_push_token(std::string_view token) {
   std::vector<IngressItem> items;
   status = validated_profile_write(identity::push_token_write(state), outbox::kEntryIdentity, items);
   if (!status.is_ok()) return status;
-  items.back().meta = identity::identity_meta(state);
-  status = enqueue(std::move(items));
-  if (status.is_ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    identity_ = state;
-  }
-  return status;
+  return enqueue_identity(std::move(items), state);
 }
 
 Status Client::Impl::login(const LoginInfo& info) {
@@ -378,13 +372,7 @@ Status Client::Impl::login(const LoginInfo& info) {
   status = validated_profile_write(identity::login_write(state, now_iso8601()),
                                    outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, items);
   if (!status.is_ok()) return status;
-  items.back().meta = identity::identity_meta(state);
-  status = enqueue(std::move(items));
-  if (status.is_ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    identity_ = state;
-  }
-  return status;
+  return enqueue_identity(std::move(items), state);
 }
 
 Status Client::Impl::logout() {
@@ -412,14 +400,19 @@ Status Client::Impl::logout() {
         outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, items);
     if (!status.is_ok()) return status;
   }
-  IngressItem meta;
-  meta.meta = identity::identity_meta(next);
-  items.push_back(std::move(meta));
-  status = enqueue(std::move(items));
+  items.push_back(IngressItem());
+  return enqueue_identity(std::move(items), next);
+}
+
+Status Client::Impl::enqueue_identity(std::vector<IngressItem> items,
+                                      const identity::IdentityState& state) {
+  // The new state is persisted with the last write, in the same transaction.
+  items.back().meta = identity::identity_meta(state);
+  Status status = enqueue(std::move(items));
   if (status.is_ok()) {
     std::lock_guard<std::mutex> lock(mutex_);
-    identity_ = next;
-    stats_.device_id = next.device_id;
+    identity_ = state;
+    stats_.device_id = state.device_id;
   }
   return status;
 }

@@ -71,6 +71,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
                            std::string_view match_key, std::string payload, uint32_t flags);
   Status enqueue(std::vector<IngressItem> items);
+  // Queues identity writes with `state` persisted alongside; on success it becomes identity_.
+  Status enqueue_identity(std::vector<IngressItem> items, const identity::IdentityState& state);
   Status validated_profile_write(const identity::ProfileWrite& write, uint32_t flags,
                                  std::vector<IngressItem>& out);
   std::string now_iso8601();
