@@ -189,8 +189,18 @@ Status RecordValidator::check_structure(const json& record) {
     if (!is_valid_utf8(it.key())) {
       return Status(Code::kInvalidJson, "record: a field name is not valid UTF-8");
     }
+    // Flat fields (the common case) are checked in place; only containers need the walk.
+    const json& value = it.value();
+    if (value.is_string()) {
+      if (!is_valid_utf8(value.get_ref<const std::string&>())) {
+        return Status(Code::kInvalidJson,
+                      field_label(it.key()) + ": holds text that is not valid UTF-8");
+      }
+      continue;
+    }
+    if (value.is_primitive()) continue;
     bool too_deep = false;
-    if (find_bad_utf8(it.value(), 2, kMaxDepth, &too_deep)) {
+    if (find_bad_utf8(value, 2, kMaxDepth, &too_deep)) {
       return Status(Code::kInvalidJson,
                     field_label(it.key()) + ": holds text that is not valid UTF-8");
     }
