@@ -30,7 +30,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$corpus" "$artifacts"
   cp -n tests/fuzz/corpus/"$t"/* "$corpus"/ 2>/dev/null || true
   echo "== fuzz_$t for ${seconds}s"
-  if ! "$build_dir/fuzz_$t" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
+  # EXPERITURE_FUZZ_SEED fixes libFuzzer's seed (CI uses it, so a run is repeatable).
+  seed_arg=()
+  if [ -n "${EXPERITURE_FUZZ_SEED:-}" ]; then seed_arg=(-seed="$EXPERITURE_FUZZ_SEED"); fi
+  if ! "$build_dir/fuzz_$t" "${seed_arg[@]}" -max_total_time="$seconds" -max_len=4096 -timeout=10 \
       -rss_limit_mb=2048 -print_final_stats=1 -artifact_prefix="$artifacts/" "$corpus" \
       >"$build_dir/fuzz_$t.log" 2>&1; then
     echo "fuzz_$t FAILED: see $build_dir/fuzz_$t.log and $artifacts/"
