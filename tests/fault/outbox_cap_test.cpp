@@ -109,7 +109,7 @@ TEST_CASE(
   INFO("elapsed " << elapsed_s << " s, max outbox on disk " << max_disk.total() << " bytes (db "
                   << max_disk.db << ", wal " << max_disk.wal << ", shm " << max_disk.shm << "), "
                   << stats.queued_records << " queued, " << stats.dropped_evicted << " evicted");
-  CHECK(elapsed_s < 300);
+  // No time assertion: speed is experiture-bench's business; ctest's timeout bounds the run.
 
   const uint64_t total_entries = static_cast<uint64_t>(kWrites + identity_writes);
   CHECK(stats.dropped_evicted > 0);
