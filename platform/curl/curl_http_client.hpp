@@ -1,8 +1,8 @@
 // HttpClient over libcurl: one worker thread drives a curl multi handle for every request.
 #pragma once
 
-#include <cstdint>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>

@@ -16,8 +16,7 @@ json batch_with_one_bad_email() {
 
 }  // namespace
 
-TEST_CASE("results mode applies the valid records and reports the others",
-          "[emulator][batch]") {
+TEST_CASE("results mode applies the valid records and reports the others", "[emulator][batch]") {
   EmulatorProcess emulator({"--batch-mode", "results"});
   auto response = emulator.post_api("/records/profiles/upsert-batch", batch_with_one_bad_email());
   REQUIRE(response.status == 200);
@@ -59,8 +58,9 @@ TEST_CASE("job mode answers 202 with a jobId whose status can be read", "[emulat
 TEST_CASE("the batch mode can be switched at run time", "[emulator][batch]") {
   EmulatorProcess emulator;
   emulator.post_json("/_emulator/batch-mode", {{"mode", "job"}});
-  CHECK(emulator.post_api("/records/events/append-batch",
-                          {{"records", {{{"event", "a"}}, {{"event", "b"}}}}})
+  CHECK(emulator
+            .post_api("/records/events/append-batch",
+                      {{"records", {{{"event", "a"}}, {{"event", "b"}}}}})
             .status == 202);
   emulator.post_json("/_emulator/batch-mode", {{"mode", "results"}});
   auto results = emulator.post_api("/records/events/append-batch",

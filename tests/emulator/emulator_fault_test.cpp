@@ -20,13 +20,13 @@ experiture::test::EmulatorResponse write_one(const EmulatorProcess& emulator) {
 
 TEST_CASE("each scripted status fault answers once, then writes succeed", "[emulator][fault]") {
   EmulatorProcess emulator;
-  auto [kind, status, code] = GENERATE(table<std::string, long, std::string>(
-      {{"500", 500, "CDP_ETL.INTERNAL.ERROR"},
-       {"502", 502, "CDP_ETL.INTERNAL.BAD_GATEWAY"},
-       {"503", 503, "CDP_ETL.INTERNAL.UNAVAILABLE"},
-       {"504", 504, "CDP_ETL.INTERNAL.TIMEOUT"},
-       {"409", 409, "CDP_ETL.CONFLICT.CONCURRENT_WRITE"},
-       {"429", 429, "CDP_ETL.RATE.LIMITED"}}));
+  auto [kind, status, code] = GENERATE(
+      table<std::string, long, std::string>({{"500", 500, "CDP_ETL.INTERNAL.ERROR"},
+                                             {"502", 502, "CDP_ETL.INTERNAL.BAD_GATEWAY"},
+                                             {"503", 503, "CDP_ETL.INTERNAL.UNAVAILABLE"},
+                                             {"504", 504, "CDP_ETL.INTERNAL.TIMEOUT"},
+                                             {"409", 409, "CDP_ETL.CONFLICT.CONCURRENT_WRITE"},
+                                             {"429", 429, "CDP_ETL.RATE.LIMITED"}}));
   emulator.set_faults({{"sequence", {kind}}, {"retry_after", 7}});
   auto failed = write_one(emulator);
   CHECK(failed.status == status);
@@ -71,8 +71,9 @@ TEST_CASE("a delayed response does not block other connections", "[emulator][fau
   // Wait until the slow request has taken its fault (read the counters, no sleeping).
   while (emulator.get_json("/_emulator/faults")["remaining_sequence"] != 0) {
   }
-  CHECK(emulator.post_api("/records/profiles/upsert",
-                          {{"record", {{"email", "fast@example.com"}}}, {"matchKey", "email"}})
+  CHECK(emulator
+            .post_api("/records/profiles/upsert",
+                      {{"record", {{"email", "fast@example.com"}}}, {"matchKey", "email"}})
             .status == 200);
   CHECK_FALSE(slow_done);
   CHECK(slow.get() == 200);
@@ -82,18 +83,18 @@ TEST_CASE("token_expire answers 401 TOKEN_EXPIRED and that token stays expired",
           "[emulator][fault][auth]") {
   EmulatorProcess emulator;
   emulator.set_faults({{"sequence", {"token_expire"}}});
-  auto expired = emulator.post_api("/records/profiles/upsert",
-                                   {{"record", {{"email", "a@b.co"}}}, {"matchKey", "email"}},
-                                   "old-token");
+  auto expired =
+      emulator.post_api("/records/profiles/upsert",
+                        {{"record", {{"email", "a@b.co"}}}, {"matchKey", "email"}}, "old-token");
   CHECK(expired.status == 401);
   CHECK(expired.json()["error"]["code"] == "CDP_ETL.AUTH.TOKEN_EXPIRED");
-  auto again = emulator.post_api("/records/profiles/upsert",
-                                 {{"record", {{"email", "a@b.co"}}}, {"matchKey", "email"}},
-                                 "old-token");
+  auto again =
+      emulator.post_api("/records/profiles/upsert",
+                        {{"record", {{"email", "a@b.co"}}}, {"matchKey", "email"}}, "old-token");
   CHECK(again.status == 401);
-  auto fresh = emulator.post_api("/records/profiles/upsert",
-                                 {{"record", {{"email", "a@b.co"}}}, {"matchKey", "email"}},
-                                 "new-token");
+  auto fresh =
+      emulator.post_api("/records/profiles/upsert",
+                        {{"record", {{"email", "a@b.co"}}}, {"matchKey", "email"}}, "new-token");
   CHECK(fresh.status == 200);
 }
 
@@ -123,8 +124,8 @@ TEST_CASE("faults given on the command line apply from the first write", "[emula
 TEST_CASE("faults never touch admin or metadata routes", "[emulator][fault]") {
   EmulatorProcess emulator;
   emulator.set_faults({{"probabilities", {{"500", 1.0}}}});
-  CHECK(emulator.request("GET", "/public/v1/metadata/objects/profiles", "",
-                         {"Authorization: Bearer t"})
+  CHECK(emulator
+            .request("GET", "/public/v1/metadata/objects/profiles", "", {"Authorization: Bearer t"})
             .status == 200);
   CHECK(emulator.counters()["faults"].empty());
 }

@@ -9,7 +9,8 @@ using nlohmann::json;
 namespace {
 
 long upsert(const EmulatorProcess& emulator, const json& record, const std::string& match_key) {
-  return emulator.post_api("/records/profiles/upsert", {{"record", record}, {"matchKey", match_key}})
+  return emulator
+      .post_api("/records/profiles/upsert", {{"record", record}, {"matchKey", match_key}})
       .status;
 }
 
@@ -19,8 +20,7 @@ TEST_CASE("the seed example lands four writes on one profile", "[emulator][merge
   EmulatorProcess emulator;
   REQUIRE(upsert(emulator, {{"email", "ana@example.com"}, {"tier", "gold"}}, "email") == 200);
   REQUIRE(upsert(emulator, {{"email", "ana@example.com"}, {"first_name", "Ana"}}, "email") == 200);
-  REQUIRE(upsert(emulator, {{"email", "ana@example.com"}, {"customer_id", "C-1"}}, "email") ==
-          200);
+  REQUIRE(upsert(emulator, {{"email", "ana@example.com"}, {"customer_id", "C-1"}}, "email") == 200);
   REQUIRE(upsert(emulator, {{"customer_id", "C-1"}, {"last_order_at", "2026-04-21T15:30:00Z"}},
                  "customer_id") == 200);
 
@@ -28,10 +28,10 @@ TEST_CASE("the seed example lands four writes on one profile", "[emulator][merge
   json profile = emulator.profile("customer_id", "C-1");
   REQUIRE(profile == emulator.profile("email", "ana@example.com"));
   CHECK(profile["fields"] == json({{"email", "ana@example.com"},
-                                    {"tier", "gold"},
-                                    {"first_name", "Ana"},
-                                    {"customer_id", "C-1"},
-                                    {"last_order_at", "2026-04-21T15:30:00Z"}}));
+                                   {"tier", "gold"},
+                                   {"first_name", "Ana"},
+                                   {"customer_id", "C-1"},
+                                   {"last_order_at", "2026-04-21T15:30:00Z"}}));
   CHECK(profile["write_count"] == 4);
   CHECK(profile["writes"].size() == 4);
   CHECK(emulator.counters()["writes_applied"] == 4);
@@ -87,11 +87,11 @@ TEST_CASE("metadata lists fields, types and identity keys", "[emulator][merge]")
                                    {"Authorization: Bearer t"});
   REQUIRE(response.status == 200);
   json data = response.json()["data"];
-  CHECK(data["identityKeys"] == json({"email", "customer_id", "phone", "device_id",
-                                       "anonymous_id", "external_id"}));
+  CHECK(data["identityKeys"] ==
+        json({"email", "customer_id", "phone", "device_id", "anonymous_id", "external_id"}));
   CHECK(data["fields"].size() > 10);
-  auto missing = emulator.request("GET", "/public/v1/metadata/objects/nope", "",
-                                  {"Authorization: Bearer t"});
+  auto missing =
+      emulator.request("GET", "/public/v1/metadata/objects/nope", "", {"Authorization: Bearer t"});
   CHECK(missing.status == 404);
   CHECK(missing.json()["error"]["code"] == "CDP_ETL.NOT_FOUND");
 }
@@ -100,8 +100,9 @@ TEST_CASE("every response carries x-correlation-id and a Date from the emulated 
           "[emulator][merge]") {
   EmulatorProcess emulator;
   emulator.post_json("/_emulator/clock", {{"set", "2030-01-02T03:04:05Z"}});
-  auto response = emulator.post_api("/records/profiles/upsert",
-                                    {{"record", {{"email", "d@example.com"}}}, {"matchKey", "email"}});
+  auto response =
+      emulator.post_api("/records/profiles/upsert",
+                        {{"record", {{"email", "d@example.com"}}}, {"matchKey", "email"}});
   REQUIRE(response.status == 200);
   CHECK(response.headers["x-correlation-id"] == response.json()["correlationId"]);
   CHECK(response.headers["date"].rfind("Wed, 02 Jan 2030 03:04:0", 0) == 0);

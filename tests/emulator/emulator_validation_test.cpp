@@ -59,8 +59,8 @@ TEST_CASE("a bad email or a datetime without zone is a 400", "[emulator][validat
 
 TEST_CASE("datetimes with a zone or an offset are accepted", "[emulator][validation]") {
   EmulatorProcess emulator;
-  for (const char* value : {"2026-04-21T15:30:00Z", "2026-04-21T15:30:00.123+02:00",
-                            "2026-04-21T15:30-0500"}) {
+  for (const char* value :
+       {"2026-04-21T15:30:00Z", "2026-04-21T15:30:00.123+02:00", "2026-04-21T15:30-0500"}) {
     auto response = emulator.post_api(
         "/records/profiles/upsert",
         {{"record", {{"email", "a@example.com"}, {"last_seen_at", value}}}, {"matchKey", "email"}});
@@ -70,23 +70,25 @@ TEST_CASE("datetimes with a zone or an offset are accepted", "[emulator][validat
 
 TEST_CASE("10,001 records in a batch is a 400 and 10,000 is accepted", "[emulator][validation]") {
   EmulatorProcess emulator;
-  auto too_many = emulator.post_api("/records/profiles/upsert-batch",
-                                    experiture::test::profile_batch(10001));
+  auto too_many =
+      emulator.post_api("/records/profiles/upsert-batch", experiture::test::profile_batch(10001));
   CHECK(too_many.status == 400);
   check_envelope(too_many, "CDP_ETL.VALIDATION.REQUEST_INVALID");
   CHECK(too_many.json()["error"]["details"]["path"] == "records");
-  auto full = emulator.post_api("/records/profiles/upsert-batch",
-                                experiture::test::profile_batch(10000));
+  auto full =
+      emulator.post_api("/records/profiles/upsert-batch", experiture::test::profile_batch(10000));
   CHECK(full.status == 200);
   CHECK(emulator.counters()["writes_applied"] == 10000);
 }
 
 TEST_CASE("a body over 10 MB is a 413 and the server keeps serving", "[emulator][validation]") {
   EmulatorProcess emulator;
-  std::string body = "{\"matchKey\":\"email\",\"records\":[{\"email\":\"a@example.com\","
-                     "\"first_name\":\"" + std::string(10000001, 'x') + "\"}]}";
-  auto response = emulator.request("POST", "/public/v1/records/profiles/upsert-batch", body,
-                                   kJsonAuth);
+  std::string body =
+      "{\"matchKey\":\"email\",\"records\":[{\"email\":\"a@example.com\","
+      "\"first_name\":\"" +
+      std::string(10000001, 'x') + "\"}]}";
+  auto response =
+      emulator.request("POST", "/public/v1/records/profiles/upsert-batch", body, kJsonAuth);
   CHECK(response.status == 413);
   check_envelope(response, "CDP_ETL.VALIDATION.PAYLOAD_TOO_LARGE");
   CHECK(emulator.counters().is_object());
@@ -122,9 +124,9 @@ TEST_CASE("malformed requests get 400 or 413 with the error envelope and never c
 TEST_CASE("wrong types in a batch are rejected per record with their path",
           "[emulator][validation]") {
   EmulatorProcess emulator;
-  auto wrong_records = emulator.request(
-      "POST", "/public/v1/records/profiles/upsert-batch",
-      "{\"records\":{\"email\":\"a@b.co\"},\"matchKey\":\"email\"}", kJsonAuth);
+  auto wrong_records =
+      emulator.request("POST", "/public/v1/records/profiles/upsert-batch",
+                       "{\"records\":{\"email\":\"a@b.co\"},\"matchKey\":\"email\"}", kJsonAuth);
   CHECK(wrong_records.status == 400);
   CHECK(wrong_records.json()["error"]["details"]["path"] == "records");
   auto mixed = emulator.post_api(
@@ -142,17 +144,19 @@ TEST_CASE("huge headers and truncated bodies get a 400 envelope over a raw socke
           "[emulator][validation]") {
   // A stalled body is answered when the server's read timeout ends it (kept short here).
   EmulatorProcess emulator({"--read-timeout-ms", "300"});
-  std::string huge_header = "POST /public/v1/records/profiles/upsert HTTP/1.1\r\n"
-                            "Host: 127.0.0.1\r\nX-Huge: " + std::string(100000, 'h') +
-                            "\r\nContent-Length: 2\r\n\r\n{}";
+  std::string huge_header =
+      "POST /public/v1/records/profiles/upsert HTTP/1.1\r\n"
+      "Host: 127.0.0.1\r\nX-Huge: " +
+      std::string(100000, 'h') + "\r\nContent-Length: 2\r\n\r\n{}";
   std::string response = experiture::test::raw_exchange(emulator.port(), huge_header, false);
   CHECK(experiture::test::raw_status(response) == 400);
   CHECK(response.find("CDP_ETL.VALIDATION.REQUEST_INVALID") != std::string::npos);
 
-  std::string truncated = "POST /public/v1/records/profiles/upsert HTTP/1.1\r\n"
-                          "Host: 127.0.0.1\r\nAuthorization: Bearer t\r\n"
-                          "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n"
-                          "{\"record\":{\"email\":";
+  std::string truncated =
+      "POST /public/v1/records/profiles/upsert HTTP/1.1\r\n"
+      "Host: 127.0.0.1\r\nAuthorization: Bearer t\r\n"
+      "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n"
+      "{\"record\":{\"email\":";
   response = experiture::test::raw_exchange(emulator.port(), truncated, false);
   CHECK(experiture::test::raw_status(response) == 400);
   CHECK(response.find("\"success\":false") != std::string::npos);
@@ -162,8 +166,9 @@ TEST_CASE("huge headers and truncated bodies get a 400 envelope over a raw socke
   CHECK(experiture::test::raw_status(response) == 400);
 
   CHECK(emulator.counters()["writes_applied"] == 0);
-  CHECK(emulator.post_api("/records/profiles/upsert",
-                          {{"record", {{"email", "alive@example.com"}}}, {"matchKey", "email"}})
+  CHECK(emulator
+            .post_api("/records/profiles/upsert",
+                      {{"record", {{"email", "alive@example.com"}}}, {"matchKey", "email"}})
             .status == 200);
 }
 
@@ -182,12 +187,12 @@ TEST_CASE("a schema set over the admin route is enforced", "[emulator][validatio
                        {{"profiles",
                          {{"identityKeys", {"email"}},
                           {"fields", {{"email", "email"}, {"shoe_size", "integer"}}}}}}}});
-  auto ok = emulator.post_api("/records/profiles/upsert",
-                              {{"record", {{"email", "a@b.co"}, {"shoe_size", 9}}},
-                               {"matchKey", "email"}});
+  auto ok = emulator.post_api(
+      "/records/profiles/upsert",
+      {{"record", {{"email", "a@b.co"}, {"shoe_size", 9}}}, {"matchKey", "email"}});
   CHECK(ok.status == 200);
-  auto unknown = emulator.post_api("/records/profiles/upsert",
-                                   {{"record", {{"email", "a@b.co"}, {"tier", "gold"}}},
-                                    {"matchKey", "email"}});
+  auto unknown = emulator.post_api(
+      "/records/profiles/upsert",
+      {{"record", {{"email", "a@b.co"}, {"tier", "gold"}}}, {"matchKey", "email"}});
   CHECK(unknown.status == 422);
 }

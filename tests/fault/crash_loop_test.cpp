@@ -25,9 +25,15 @@ constexpr int kWritesPerChild = 400;
 constexpr int kReportEvery = 50;
 constexpr int kBlock = 20;  // 20 upserts, then 20 appends, ...
 
-int64_t global_of(int iteration, int j) { return static_cast<int64_t>(iteration) * 1000 + j; }
-bool is_upsert(int j) { return (j / kBlock) % 2 == 0; }
-std::string profile_of(int j) { return "p" + std::to_string(j % 5) + "@example.com"; }
+int64_t global_of(int iteration, int j) {
+  return static_cast<int64_t>(iteration) * 1000 + j;
+}
+bool is_upsert(int j) {
+  return (j / kBlock) % 2 == 0;
+}
+std::string profile_of(int j) {
+  return "p" + std::to_string(j % 5) + "@example.com";
+}
 
 experiture::Config config_for(const std::string& db, const std::string& endpoint) {
   experiture::Config c;
@@ -50,9 +56,9 @@ experiture::Config config_for(const std::string& db, const std::string& endpoint
     experiture::Status status;
     do {
       if (is_upsert(j)) {
-        status = client.upsert("profiles",
-                               json{{"email", profile_of(j)}, {"first_name", "v" + std::to_string(g)}},
-                               "email");
+        status = client.upsert(
+            "profiles", json{{"email", profile_of(j)}, {"first_name", "v" + std::to_string(g)}},
+            "email");
       } else {
         status = client.append("events", json{{"event", "tick"}, {"sequence", g}});
       }

@@ -46,7 +46,8 @@ json state_of(const EmulatorProcess& emulator) {
     if (fields.empty()) continue;  // the SDK's anonymous device profile
     out.push_back(fields);
   }
-  std::sort(out.begin(), out.end(), [](const json& a, const json& b) { return a.dump() < b.dump(); });
+  std::sort(out.begin(), out.end(),
+            [](const json& a, const json& b) { return a.dump() < b.dump(); });
   return out;
 }
 
@@ -61,7 +62,8 @@ TEST_CASE("coalesced batches leave the CDP exactly as the writes one by one woul
 
   EmulatorProcess raw;
   for (const auto& w : writes) {
-    auto response = raw.post_api("/records/profiles/upsert", json{{"record", w}, {"matchKey", "email"}});
+    auto response =
+        raw.post_api("/records/profiles/upsert", json{{"record", w}, {"matchKey", "email"}});
     REQUIRE(response.status == 200);
   }
 

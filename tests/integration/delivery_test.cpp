@@ -79,8 +79,10 @@ TEST_CASE("an offline anonymous device that logs in ends as ONE profile with eve
   CHECK(fields["customer_id"] == "C-1001");
   CHECK(fields["tier"] == "visitor");
 
-  REQUIRE(client->upsert("profiles", json{{"customer_id", "C-1001"}, {"last_order_at", "2026-11-29T10:00:00Z"}},
-                         "customer_id")
+  REQUIRE(client
+              ->upsert("profiles",
+                       json{{"customer_id", "C-1001"}, {"last_order_at", "2026-11-29T10:00:00Z"}},
+                       "customer_id")
               .is_ok());
   REQUIRE(client->flush(20000).is_ok());
   profiles = emulator.profiles();
@@ -125,8 +127,13 @@ TEST_CASE("a poison record goes to dead letters and the other 999 are delivered"
 TEST_CASE("under a fault storm every write is delivered once, in order", "[integration][fault]") {
   EmulatorProcess emulator({"--seed", "7"});
   emulator.set_faults(json{{"probabilities",
-                            {{"500", 0.05}, {"502", 0.05}, {"503", 0.05}, {"504", 0.05},
-                             {"429", 0.05}, {"reset_after", 0.05}, {"delay", 0.05}}},
+                            {{"500", 0.05},
+                             {"502", 0.05},
+                             {"503", 0.05},
+                             {"504", 0.05},
+                             {"429", 0.05},
+                             {"reset_after", 0.05},
+                             {"delay", 0.05}}},
                            {"retry_after", 1},
                            {"delay_ms", 1500},
                            {"sequence", {"ok", "token_expire"}}});
@@ -135,9 +142,7 @@ TEST_CASE("under a fault storm every write is delivered once, in order", "[integ
   c.http_timeout_ms = 1000;  // the injected delays run past it
   std::atomic<int> tokens_issued{0};
   c.token = "";
-  c.token_provider = [&tokens_issued](bool) {
-    return "token-" + std::to_string(++tokens_issued);
-  };
+  c.token_provider = [&tokens_issued](bool) { return "token-" + std::to_string(++tokens_issued); };
   auto client = open_client(c);
 
   std::map<std::string, int> last;
@@ -178,15 +183,19 @@ TEST_CASE("a batch survives a restart and is re-sent with the same key", "[integ
   // The anonymous profile goes through; the next batch is applied and its connection dropped
   // (several times: libcurl silently retries once on a reused connection that died, and the
   // first client's own retry may come early, since full jitter can pick a short delay).
-  emulator.set_faults(json{{"sequence", {"ok", "reset_after", "reset_after", "reset_after",
-                                          "reset_after", "reset_after", "reset_after"}}});
+  emulator.set_faults(json{{"sequence",
+                            {"ok", "reset_after", "reset_after", "reset_after", "reset_after",
+                             "reset_after", "reset_after"}}});
   {
     Config manual = c;
     manual.manual_mode = true;
     manual.retry.base_ms = 600000;  // no second attempt before this client closes
     manual.retry.cap_ms = 600000;
     auto client = open_client(manual);
-    REQUIRE(client->upsert("profiles", json{{"email", "r@example.com"}, {"first_name", "Rita"}}, "email").is_ok());
+    REQUIRE(
+        client
+            ->upsert("profiles", json{{"email", "r@example.com"}, {"first_name", "Rita"}}, "email")
+            .is_ok());
     // One pump sends the batch; the server applies it and drops the connection.
     auto status = client->flush(1500);
     INFO(emulator.counters().dump());

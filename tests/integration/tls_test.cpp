@@ -34,10 +34,11 @@ struct Certificate {
 
 Certificate make_certificate(const TempDir& dir) {
   Certificate c{dir.file("cert.pem"), dir.file("key.pem"), ""};
-  shell_output("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
-               " -subj /CN=experiture-emulator -addext subjectAltName=IP:127.0.0.1 -keyout '" +
-                   c.key + "' -out '" + c.cert + "' 2>/dev/null",
-               dir.file("req.txt"));
+  shell_output(
+      "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+      " -subj /CN=experiture-emulator -addext subjectAltName=IP:127.0.0.1 -keyout '" +
+          c.key + "' -out '" + c.cert + "' 2>/dev/null",
+      dir.file("req.txt"));
   c.pin = "sha256//" + shell_output("openssl x509 -in '" + c.cert +
                                         "' -pubkey -noout | openssl pkey -pubin -outform der |"
                                         " openssl dgst -sha256 -binary | openssl base64 -A",

@@ -64,7 +64,9 @@ EmulatorProcess::EmulatorProcess(std::vector<std::string> extra_args, int port)
   spawn(port);
 }
 
-EmulatorProcess::~EmulatorProcess() { stop(); }
+EmulatorProcess::~EmulatorProcess() {
+  stop();
+}
 
 void EmulatorProcess::spawn(int port) {
   std::string binary = EXPERITURE_EMULATOR_PATH;
@@ -154,7 +156,9 @@ std::string EmulatorProcess::root_url() const {
   return "http://127.0.0.1:" + std::to_string(port_);
 }
 
-std::string EmulatorProcess::base_url() const { return root_url() + "/public/v1"; }
+std::string EmulatorProcess::base_url() const {
+  return root_url() + "/public/v1";
+}
 
 EmulatorResponse EmulatorProcess::request(const std::string& method, const std::string& path,
                                           const std::string& body,
@@ -164,7 +168,8 @@ EmulatorResponse EmulatorProcess::request(const std::string& method, const std::
   if (curl == nullptr) throw std::runtime_error("curl_easy_init failed");
   std::string url = root_url() + path;
   curl_slist* header_list = nullptr;
-  for (const std::string& header : headers) header_list = curl_slist_append(header_list, header.c_str());
+  for (const std::string& header : headers)
+    header_list = curl_slist_append(header_list, header.c_str());
   header_list = curl_slist_append(header_list, "Expect:");
   curl_easy_setopt(curl, CURLOPT_URL, url.c_str());
   curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
@@ -251,13 +256,17 @@ nlohmann::json EmulatorProcess::events(const std::string& object) const {
   return get_json("/_emulator/events?object=" + object)["events"];
 }
 
-nlohmann::json EmulatorProcess::counters() const { return get_json("/_emulator/counters"); }
+nlohmann::json EmulatorProcess::counters() const {
+  return get_json("/_emulator/counters");
+}
 
 void EmulatorProcess::set_faults(const nlohmann::json& script) const {
   post_json("/_emulator/faults", script);
 }
 
-void EmulatorProcess::reset() const { post_json("/_emulator/reset", nlohmann::json::object()); }
+void EmulatorProcess::reset() const {
+  post_json("/_emulator/reset", nlohmann::json::object());
+}
 
 }  // namespace test
 }  // namespace experiture

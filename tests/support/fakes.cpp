@@ -79,7 +79,9 @@ size_t CapturingLogger::count_containing(const std::string& needle) const {
   return n;
 }
 
-platform::HttpResponse ok_response() { return status_response(200, "{\"success\":true,\"data\":{}}"); }
+platform::HttpResponse ok_response() {
+  return status_response(200, "{\"success\":true,\"data\":{}}");
+}
 
 platform::HttpResponse status_response(int status, const std::string& body) {
   platform::HttpResponse r;

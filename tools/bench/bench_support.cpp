@@ -20,7 +20,9 @@
 namespace experiture {
 namespace bench {
 
-std::string Context::endpoint() const { return emulator->base_url() + "/public/v1"; }
+std::string Context::endpoint() const {
+  return emulator->base_url() + "/public/v1";
+}
 
 std::string Context::fresh_path(const std::string& stem) {
   return work_dir + "/" + stem + "-" + std::to_string(++next_file_) + ".db";
@@ -95,7 +97,9 @@ int64_t now_ns() {
       .count();
 }
 
-void sleep_ms(int64_t ms) { std::this_thread::sleep_for(std::chrono::milliseconds(ms)); }
+void sleep_ms(int64_t ms) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+}
 
 std::vector<int> thread_ids() {
   std::vector<int> out;
@@ -182,7 +186,8 @@ long HttpProbe::post(const std::string& url, const std::string& body,
   curl_slist* headers = static_cast<curl_slist*>(headers_);
   curl_slist* extra = nullptr;
   if (!idempotency_key.empty()) {
-    for (curl_slist* h = headers; h != nullptr; h = h->next) extra = curl_slist_append(extra, h->data);
+    for (curl_slist* h = headers; h != nullptr; h = h->next)
+      extra = curl_slist_append(extra, h->data);
     extra = curl_slist_append(extra, ("Idempotency-Key: " + idempotency_key).c_str());
   }
   curl_easy_setopt(c, CURLOPT_URL, url.c_str());

@@ -38,12 +38,12 @@ struct Figure {
 // Shared by the scenarios of one run.
 struct Context {
   Options options;
-  std::string work_dir;            // removed at exit
+  std::string work_dir;  // removed at exit
   EmulatorProcess* emulator = nullptr;
-  std::string fixture_path;        // the 1M (quick: fewer) queued-record outbox, built once
+  std::string fixture_path;  // the 1M (quick: fewer) queued-record outbox, built once
   size_t fixture_records = 0;
 
-  std::string endpoint() const;    // the emulator's /public/v1 base URL
+  std::string endpoint() const;                     // the emulator's /public/v1 base URL
   std::string fresh_path(const std::string& stem);  // a new file name in work_dir
   int runs() const { return options.quick ? 3 : 5; }
   size_t pick(size_t full, size_t quick) const { return options.quick ? quick : full; }
@@ -81,7 +81,7 @@ struct ThreadSwitches {
 };
 std::vector<int> thread_ids();
 std::map<int, ThreadSwitches> thread_switches(const std::vector<int>& tids);
-uint64_t peak_rss_kib();   // VmHWM of this process
+uint64_t peak_rss_kib();                      // VmHWM of this process
 uint64_t file_size(const std::string& path);  // 0 when missing
 // Runs a shell command, returns its stdout ("" on failure).
 std::string capture(const std::string& command);

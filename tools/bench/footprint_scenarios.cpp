@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <fstream>
 #include <cmath>
+#include <fstream>
 #include <map>
 #include <sstream>
 
@@ -29,8 +29,8 @@ void ensure_fixture(Context& ctx) {
   ctx.fixture_path = ctx.fresh_path("fixture");
   const double seconds = write_outbox_fixture(ctx.fixture_path, ctx.fixture_records, 50000);
   if (!ctx.options.json) {
-    std::fprintf(stderr, "  (fixture: %zu queued records written in %.1f s)\n",
-                 ctx.fixture_records, seconds);
+    std::fprintf(stderr, "  (fixture: %zu queued records written in %.1f s)\n", ctx.fixture_records,
+                 seconds);
   }
 }
 
@@ -120,16 +120,17 @@ std::vector<Figure> startup_1m(Context& ctx) {
 
 std::vector<Figure> offline_week(Context& ctx) {
   ensure_fixture(ctx);
-  const double disk = static_cast<double>(file_size(ctx.fixture_path) +
-                                          file_size(ctx.fixture_path + "-wal"));
+  const double disk =
+      static_cast<double>(file_size(ctx.fixture_path) + file_size(ctx.fixture_path + "-wal"));
   double json_bytes = 0;
-  for (size_t i = 0; i < 1000; ++i) json_bytes += static_cast<double>(stored_form(make_record(i)).size());
+  for (size_t i = 0; i < 1000; ++i)
+    json_bytes += static_cast<double>(stored_form(make_record(i)).size());
   json_bytes /= 1000;
   const double per_record = disk / static_cast<double>(ctx.fixture_records);
 
   reset_emulator(ctx);
-  std::istringstream out(run_child({self_exe(), "--child-drain", ctx.fixture_path,
-                                    ctx.endpoint()}));
+  std::istringstream out(
+      run_child({self_exe(), "--child-drain", ctx.fixture_path, ctx.endpoint()}));
   std::map<std::string, double> values;
   std::string key;
   double value;
@@ -198,8 +199,8 @@ std::vector<Figure> idle_wakeups(Context& ctx) {
   uint64_t total = 0;
   std::string detail;
   for (int tid : sdk) {
-    const uint64_t n = end.at(tid).voluntary + end.at(tid).involuntary -
-                       start.at(tid).voluntary - start.at(tid).involuntary;
+    const uint64_t n = end.at(tid).voluntary + end.at(tid).involuntary - start.at(tid).voluntary -
+                       start.at(tid).involuntary;
     total += n;
     // What the thread blocks in tells which it is: futex = the store thread's condition
     // variable, poll = the transport's event loop.
@@ -291,8 +292,10 @@ std::vector<Figure> binary_size(Context& ctx) {
   std::vector<std::pair<uint64_t, std::string>> by_group;
   for (const auto& g : groups) by_group.emplace_back(g.second, g.first);
   std::sort(by_group.rbegin(), by_group.rend());
-  std::string note = "stripped " + lib.substr(lib.find_last_of('/') + 1) + "; symbol bytes by part:";
-  for (const auto& g : by_group) note += " " + g.second + " " + std::to_string(g.first / 1024) + "K";
+  std::string note =
+      "stripped " + lib.substr(lib.find_last_of('/') + 1) + "; symbol bytes by part:";
+  for (const auto& g : by_group)
+    note += " " + g.second + " " + std::to_string(g.first / 1024) + "K";
   note += "; largest:";
   for (size_t i = 0; i < std::min<size_t>(5, top.size()); ++i) {
     note += " " + top[i].second.substr(0, 60) + " (" + std::to_string(top[i].first) + ")";

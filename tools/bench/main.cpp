@@ -63,7 +63,8 @@ int main(int argc, char** argv) {
   if (!known) return usage();
 
   const char* tmp = std::getenv("TMPDIR");
-  std::string dir_template = std::string(tmp != nullptr ? tmp : "/tmp") + "/experiture-bench-XXXXXX";
+  std::string dir_template =
+      std::string(tmp != nullptr ? tmp : "/tmp") + "/experiture-bench-XXXXXX";
   if (mkdtemp(dir_template.data()) == nullptr) experiture::bench::die("mkdtemp failed");
   ctx.work_dir = dir_template;
   const char* emulator_env = std::getenv("EXPERITURE_EMULATOR");
@@ -90,7 +91,8 @@ int main(int argc, char** argv) {
   experiture::bench::print_summary(all, ctx.options.json);
   emulator.reset();
   std::error_code ec;
-  if (std::getenv("EXPERITURE_BENCH_KEEP") == nullptr) std::filesystem::remove_all(ctx.work_dir, ec);
+  if (std::getenv("EXPERITURE_BENCH_KEEP") == nullptr)
+    std::filesystem::remove_all(ctx.work_dir, ec);
   for (const auto& f : all) {
     if (!f.pass) return 1;
   }

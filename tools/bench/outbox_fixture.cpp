@@ -88,8 +88,7 @@ double write_outbox_fixture(const std::string& path, size_t count, size_t distin
       sqlite3_bind_text(insert, 2, object.data(), static_cast<int>(object.size()), SQLITE_STATIC);
       sqlite3_bind_text(insert, 3, match_key.data(), static_cast<int>(match_key.size()),
                         SQLITE_STATIC);
-      sqlite3_bind_blob(insert, 4, payload.data(), static_cast<int>(payload.size()),
-                        SQLITE_STATIC);
+      sqlite3_bind_blob(insert, 4, payload.data(), static_cast<int>(payload.size()), SQLITE_STATIC);
       sqlite3_bind_int64(insert, 5, wall_ms);
       sqlite3_bind_int64(insert, 6, 0);
       if (sqlite3_step(insert) != SQLITE_DONE) die("fixture: insert failed");
@@ -100,11 +99,15 @@ double write_outbox_fixture(const std::string& path, size_t count, size_t distin
     exec(db, "COMMIT");
   }
   sqlite3_finalize(insert);
-  exec(db, "UPDATE meta SET value = '" + std::to_string(last_seq) + "' WHERE key = 'last_seq';"
-           "UPDATE meta SET value = '" + std::to_string(records) +
-           "' WHERE key = 'queued_records';"
-           "UPDATE meta SET value = '" + std::to_string(bytes) + "' WHERE key = 'queued_bytes';"
-           "PRAGMA wal_checkpoint(TRUNCATE);");
+  exec(db, "UPDATE meta SET value = '" + std::to_string(last_seq) +
+               "' WHERE key = 'last_seq';"
+               "UPDATE meta SET value = '" +
+               std::to_string(records) +
+               "' WHERE key = 'queued_records';"
+               "UPDATE meta SET value = '" +
+               std::to_string(bytes) +
+               "' WHERE key = 'queued_bytes';"
+               "PRAGMA wal_checkpoint(TRUNCATE);");
   sqlite3_close(db);
   return static_cast<double>(now_ns() - start) / 1e9;
 }

@@ -83,8 +83,8 @@ double sdk_durable_per_s(Context& ctx, const std::vector<std::string>& records) 
   return static_cast<double>(records.size()) * 1e9 / static_cast<double>(end - start);
 }
 
-Figure ratio_figure(const std::string& name, double value, const std::string& unit,
-                    double baseline, double min_ratio, const std::string& note) {
+Figure ratio_figure(const std::string& name, double value, const std::string& unit, double baseline,
+                    double min_ratio, const std::string& note) {
   Figure f;
   f.name = name;
   f.value = value;
@@ -161,7 +161,8 @@ double http_baseline_per_s(Context& ctx, const std::vector<std::string>& bodies,
     std::string response;
     const long status = probe.post(url, bodies[i], key, &response);
     if (status != 200) {
-      die("http baseline: POST answered " + std::to_string(status) + ": " + response.substr(0, 300));
+      die("http baseline: POST answered " + std::to_string(status) + ": " +
+          response.substr(0, 300));
     }
   }
   const int64_t end = now_ns();
@@ -248,7 +249,8 @@ std::vector<Figure> coalescing(Context& ctx) {
   uint64_t plain_bytes = 0, plain_requests = 0;
   for (size_t i = 0; i < writes; i += batch) {
     std::vector<std::string> part;
-    for (size_t j = i; j < std::min(writes, i + batch); ++j) part.push_back(stored_form(records[j]));
+    for (size_t j = i; j < std::min(writes, i + batch); ++j)
+      part.push_back(stored_form(records[j]));
     plain_bytes += batch_body(part).size();
     ++plain_requests;
   }

@@ -26,20 +26,20 @@ struct LoginInfo {
 
 // A health snapshot. Cheap: no disk access.
 struct Stats {
-  uint64_t accepted = 0;          // writes accepted since open
-  uint64_t pending_durable = 0;   // accepted, not yet committed to the outbox
-  uint64_t queued_records = 0;    // durable, not yet delivered (includes in flight)
+  uint64_t accepted = 0;         // writes accepted since open
+  uint64_t pending_durable = 0;  // accepted, not yet committed to the outbox
+  uint64_t queued_records = 0;   // durable, not yet delivered (includes in flight)
   uint64_t queued_bytes = 0;
   int64_t oldest_queued_age_ms = 0;  // 0 when nothing is queued
-  uint64_t in_flight = 0;         // records in the batch being sent
-  uint64_t delivered = 0;         // since open
-  uint64_t dead_letters = 0;      // currently held
+  uint64_t in_flight = 0;            // records in the batch being sent
+  uint64_t delivered = 0;            // since open
+  uint64_t dead_letters = 0;         // currently held
   uint64_t dropped_queue_full = 0;
   uint64_t dropped_evicted = 0;
   uint64_t dropped_consent = 0;
   uint64_t dropped_dead_letter_overflow = 0;
-  std::string pause_reason;       // "" when delivery is not paused
-  std::string last_error;         // most recent storage or delivery error, "" when none
+  std::string pause_reason;  // "" when delivery is not paused
+  std::string last_error;    // most recent storage or delivery error, "" when none
   Consent consent = Consent::kGranted;
   std::string device_id;
 };
@@ -50,7 +50,7 @@ struct DeadLetter {
   std::string match_key;  // "" for appends
   std::string record;     // JSON text
   int http_status = 0;
-  std::string code;       // server error code, e.g. CDP_ETL.VALIDATION.REQUEST_SCHEMA
+  std::string code;  // server error code, e.g. CDP_ETL.VALIDATION.REQUEST_SCHEMA
   std::string message;
   std::string correlation_id;
   int64_t failed_at_ms = 0;
@@ -60,8 +60,9 @@ struct DeadLetter {
 class EXPERITURE_API Client {
  public:
   // Opens (or creates, or migrates) the outbox at config.storage_path and starts the store thread
-  // unless config.manual_mode. Waits for the disk: call it at start-up, off the UI thread if you can.
-  // Returns kInvalidConfig naming the field, or kStorageError. A corrupt outbox file is moved aside
+  // unless config.manual_mode. Waits for the disk: call it at start-up, off the UI thread if you
+  // can. Returns kInvalidConfig naming the field, or kStorageError. A corrupt outbox file is moved
+  // aside
   // (".corrupt-<ms>") and replaced: open succeeds and stats().last_error reports it.
   static Result<std::unique_ptr<Client>> open(Config config);
 
@@ -76,7 +77,8 @@ class EXPERITURE_API Client {
   Status upsert(std::string_view object, const nlohmann::json& record, std::string_view match_key);
   Status upsert(std::string_view object, std::string_view record_json, std::string_view match_key);
   // JSON text as std::string or a C string (both would otherwise also convert to json).
-  Status upsert(std::string_view object, const std::string& record_json, std::string_view match_key) {
+  Status upsert(std::string_view object, const std::string& record_json,
+                std::string_view match_key) {
     return upsert(object, std::string_view(record_json), match_key);
   }
   Status upsert(std::string_view object, const char* record_json, std::string_view match_key) {

@@ -29,9 +29,9 @@ struct RetryPolicy {
 
 // Used by the built-in curl transport; ignored when Config::http is set.
 struct TlsOptions {
-  std::string ca_bundle_path;       // PEM bundle replacing the system store; "" = system store
-  std::string pinned_public_keys;   // "sha256//<base64>;sha256//<base64>"; "" = no pinning
-  std::string proxy;                // curl proxy URL; "" = none (environment ignored)
+  std::string ca_bundle_path;      // PEM bundle replacing the system store; "" = system store
+  std::string pinned_public_keys;  // "sha256//<base64>;sha256//<base64>"; "" = no pinning
+  std::string proxy;               // curl proxy URL; "" = none (environment ignored)
 };
 
 // Called on an SDK thread when a token is needed. `refresh` is true after the server answered
@@ -45,7 +45,7 @@ struct DeliveryEvent {
     kDeadLettered = 1,  // count records moved to dead letters; reason = server code + message
     kPaused = 2,        // delivery paused; reason says why
     kResumed = 3,
-    kDropped = 4,       // count records dropped (eviction at the byte cap, consent denied)
+    kDropped = 4,  // count records dropped (eviction at the byte cap, consent denied)
   };
   Type type = Type::kDelivered;
   uint64_t count = 0;
@@ -64,22 +64,22 @@ struct Config {
   std::string token;
   TokenProvider token_provider;
 
-  size_t batch_size = 500;             // records per request (the server allows 10,000)
-  int64_t flush_interval_ms = 5000;    // send what is queued at least this often
+  size_t batch_size = 500;                // records per request (the server allows 10,000)
+  int64_t flush_interval_ms = 5000;       // send what is queued at least this often
   int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; eviction policy in outbox/README
   size_t max_record_bytes = 64 * 1024;    // one record, serialised
   size_t ingress_capacity = 100000;       // accepted but not yet durable writes held in memory
   int64_t commit_window_ms = 5;           // an accepted write is durable within about this long
   std::string default_phone_region = "US";
-  bool manual_mode = false;               // no SDK threads: the app calls Client::pump()
+  bool manual_mode = false;  // no SDK threads: the app calls Client::pump()
   Consent initial_consent = Consent::kGranted;
 
   // Identity. The profile object and the fields usable as match keys per object.
   std::string profile_object = "profiles";
-  std::vector<std::string> default_identity_keys = {"email",       "customer_id", "phone",
+  std::vector<std::string> default_identity_keys = {"email",       "customer_id",  "phone",
                                                     "external_id", "anonymous_id", "device_id"};
   std::map<std::string, std::vector<std::string>> identity_keys;  // per object, overrides default
-  std::string platform_name = "linux";  // written to the anonymous profile's `platform`
+  std::string platform_name = "linux";   // written to the anonymous profile's `platform`
   bool logout_clears_push_token = true;  // logout() writes push_token: null to the user's profile
   bool logout_new_device_id = true;      // logout() starts a new anonymous device_id
 

@@ -75,13 +75,17 @@ Status Client::logout() {
   return guarded([&] { return impl_->logout(); });
 }
 
-std::string Client::device_id() const { return impl_->device_id(); }
+std::string Client::device_id() const {
+  return impl_->device_id();
+}
 
 Status Client::set_consent(Consent consent) {
   return guarded([&] { return impl_->set_consent(consent); });
 }
 
-Consent Client::consent() const { return impl_->consent(); }
+Consent Client::consent() const {
+  return impl_->consent();
+}
 
 Status Client::persist(int64_t timeout_ms) {
   return guarded([&] { return impl_->persist(timeout_ms); });
@@ -120,7 +124,9 @@ void Client::resume() {
   impl_->hint([](drain::DrainLoop& d) { d.set_app_paused(false); }, false);
 }
 
-Stats Client::stats() const { return impl_->stats(); }
+Stats Client::stats() const {
+  return impl_->stats();
+}
 
 Result<std::vector<DeadLetter>> Client::dead_letters(size_t limit) {
   Result<std::vector<DeadLetter>> result(Status(Code::kInternal, ""));

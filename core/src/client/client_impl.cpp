@@ -26,9 +26,12 @@ constexpr int64_t kStoreCommandTimeoutMs = 30000;
 
 const char* consent_name(Consent c) {
   switch (c) {
-    case Consent::kUnknown: return "unknown";
-    case Consent::kGranted: return "granted";
-    case Consent::kDenied: return "denied";
+    case Consent::kUnknown:
+      return "unknown";
+    case Consent::kGranted:
+      return "granted";
+    case Consent::kDenied:
+      return "denied";
   }
   return "unknown";
 }
@@ -43,7 +46,8 @@ std::optional<Consent> consent_from(const std::string& s) {
 std::string trim(std::string_view s) {
   size_t b = 0, e = s.size();
   while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r')) --e;
+  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
+    --e;
   return std::string(s.substr(b, e - b));
 }
 
@@ -85,7 +89,9 @@ struct ResponseSink {
 
 Client::Impl::Impl(Config config) : config_(std::move(config)) {}
 
-Client::Impl::~Impl() { close(5000); }
+Client::Impl::~Impl() {
+  close(5000);
+}
 
 Status Client::Impl::open() {
   Status status = validate_config(config_);
@@ -135,7 +141,8 @@ Status Client::Impl::open() {
     };
     options.codec.open = [this](const std::string& stored) -> Result<std::string> {
       auto opened = sealer_->open(stored, kSealContext);
-      if (!opened.is_ok() && previous_sealer_) opened = previous_sealer_->open(stored, kSealContext);
+      if (!opened.is_ok() && previous_sealer_)
+        opened = previous_sealer_->open(stored, kSealContext);
       return opened;
     };
   }
@@ -146,8 +153,8 @@ Status Client::Impl::open() {
   if (!opened.is_ok()) return opened.status();
   outbox_ = std::move(opened).value();
   if (report.recovered) {
-    stats_.last_error = "outbox file was not a valid database (" + report.reason +
-                        "): moved to " + report.moved_to + ", started a fresh outbox";
+    stats_.last_error = "outbox file was not a valid database (" + report.reason + "): moved to " +
+                        report.moved_to + ", started a fresh outbox";
     log(platform::LogLevel::kError, stats_.last_error);
   }
 
@@ -210,9 +217,12 @@ Status Client::Impl::open() {
 // ---- write path (app threads) ----
 
 namespace {
-Status closed_status() { return Status(Code::kClosed, "the client is closed"); }
+Status closed_status() {
+  return Status(Code::kClosed, "the client is closed");
+}
 Status consent_denied_status() {
-  return Status(Code::kConsentDenied, "consent is denied: capture is off until set_consent(granted)");
+  return Status(Code::kConsentDenied,
+                "consent is denied: capture is off until set_consent(granted)");
 }
 }  // namespace
 
@@ -244,8 +254,8 @@ Status Client::Impl::upsert(std::string_view object, nlohmann::json record,
   auto payload = validator_->upsert(object, std::move(record), match_key);
   if (!payload.is_ok()) return payload.status();
   std::vector<IngressItem> items(1);
-  items[0].entry = make_entry(object, outbox::WriteKind::kUpsert, match_key,
-                              std::move(payload).value(), 0);
+  items[0].entry =
+      make_entry(object, outbox::WriteKind::kUpsert, match_key, std::move(payload).value(), 0);
   return enqueue(std::move(items));
 }
 
@@ -300,7 +310,9 @@ Status Client::Impl::validated_profile_write(const identity::ProfileWrite& write
   return Status::ok();
 }
 
-std::string Client::Impl::now_iso8601() { return record::format_iso8601_utc_ms(clock_->wall_ms()); }
+std::string Client::Impl::now_iso8601() {
+  return record::format_iso8601_utc_ms(clock_->wall_ms());
+}
 
 // ---- identity ----
 
@@ -317,7 +329,8 @@ Status Client::Impl::set_push_token(std::string_view token) {
   if (value == state.push_token) return Status::ok();  // unchanged: nothing to write
   state.push_token = value;
   std::vector<IngressItem> items;
-  status = validated_profile_write(identity::push_token_write(state), outbox::kEntryIdentity, items);
+  status =
+      validated_profile_write(identity::push_token_write(state), outbox::kEntryIdentity, items);
   if (!status.is_ok()) return status;
   return enqueue_identity(std::move(items), state);
 }
@@ -348,9 +361,9 @@ Status Client::Impl::login(const LoginInfo& info) {
     auto differs = [](const std::string& a, const std::string& b) {
       return !a.empty() && !b.empty() && a != b;
     };
-    return cur.logged_in() && (differs(cur.email, user.email) ||
-                               differs(cur.customer_id, user.customer_id) ||
-                               differs(cur.phone, user.phone));
+    return cur.logged_in() &&
+           (differs(cur.email, user.email) || differs(cur.customer_id, user.customer_id) ||
+            differs(cur.phone, user.phone));
   }();
   // Another person on this device: log the previous one out first, so the two are never merged.
   if (switching) {
@@ -395,9 +408,9 @@ Status Client::Impl::logout() {
   next.push_token = state.push_token;
   if (identity_options_.logout_new_device_id) {
     next.device_id = crypto::uuid_v4(*random_);
-    status = validated_profile_write(
-        identity::anonymous_profile(next, identity_options_, now_iso8601()),
-        outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, items);
+    status =
+        validated_profile_write(identity::anonymous_profile(next, identity_options_, now_iso8601()),
+                                outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, items);
     if (!status.is_ok()) return status;
   }
   items.push_back(IngressItem());
@@ -475,7 +488,8 @@ Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeo
       }
       if (std::chrono::steady_clock::now() >= deadline) break;
       // Wakes on a response from the transport; the bound covers timers in the drain loop.
-      auto next = std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
+      auto next =
+          std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
       waiters_cv_.wait_until(lock, next);
       continue;
     }
@@ -498,7 +512,8 @@ Status Client::Impl::persist(int64_t timeout_ms) {
   if (status.code() == Code::kTimeout) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!stats_.last_error.empty()) {
-      return Status(Code::kTimeout, status.message() + "; last storage error: " + stats_.last_error);
+      return Status(Code::kTimeout,
+                    status.message() + "; last storage error: " + stats_.last_error);
     }
   }
   return status;
@@ -520,14 +535,14 @@ Status Client::Impl::flush(int64_t timeout_ms) {
     hints_.push_back([target](drain::DrainLoop& d) { d.request_flush(target); });
   }
   store_cv_.notify_one();
-  return wait_until(
-      [&] { return first_queued_seq_ == 0 || first_queued_seq_ > target; },
-      std::max<int64_t>(0, timeout_ms - elapsed), [&]() -> std::optional<Status> {
-        if (store_round_ > round && !blocked_reason_.empty()) {
-          return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
-        }
-        return std::nullopt;
-      });
+  return wait_until([&] { return first_queued_seq_ == 0 || first_queued_seq_ > target; },
+                    std::max<int64_t>(0, timeout_ms - elapsed),
+                    [&]() -> std::optional<Status> {
+                      if (store_round_ > round && !blocked_reason_.empty()) {
+                        return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
+                      }
+                      return std::nullopt;
+                    });
 }
 
 Status Client::Impl::close(int64_t timeout_ms) {
@@ -631,7 +646,8 @@ Status Client::Impl::pump() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!outbox_) return Status(Code::kClosed, "the client is closed");
-    items.assign(std::make_move_iterator(ingress_.begin()), std::make_move_iterator(ingress_.end()));
+    items.assign(std::make_move_iterator(ingress_.begin()),
+                 std::make_move_iterator(ingress_.end()));
     ingress_.clear();
     commands.swap(commands_);
     responses.swap(responses_);
@@ -659,10 +675,11 @@ void Client::Impl::step(std::vector<IngressItem> items, std::vector<Command> com
   std::vector<DeliveryEvent> events = drain_->take_events();
   const uint64_t evicted = outbox_->evicted_total() - evicted_before;
   if (evicted > 0) {
-    events.push_back(DeliveryEvent{DeliveryEvent::Type::kDropped, evicted,
-                                   "evicted: the outbox reached its byte cap (oldest writes first)"});
-    log(platform::LogLevel::kWarn, "outbox over its byte cap: evicted " + std::to_string(evicted) +
-                                       " oldest writes");
+    events.push_back(
+        DeliveryEvent{DeliveryEvent::Type::kDropped, evicted,
+                      "evicted: the outbox reached its byte cap (oldest writes first)"});
+    log(platform::LogLevel::kWarn,
+        "outbox over its byte cap: evicted " + std::to_string(evicted) + " oldest writes");
   }
   publish();
   notify_listener(events);
@@ -690,7 +707,8 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
     Status status = outbox_->commit(entries, meta);
     if (!status.is_ok()) {
       // Nothing of this group is lost: it goes back to the front of the queue and is retried.
-      for (size_t k = 0; k < entries.size(); ++k) *items[entry_items[k]].entry = std::move(entries[k]);
+      for (size_t k = 0; k < entries.size(); ++k)
+        *items[entry_items[k]].entry = std::move(entries[k]);
       requeue(items, begin, status);
       return;
     }
@@ -740,7 +758,9 @@ void Client::Impl::publish() {
   stats_.queued_records = outbox_->queued_records();
   stats_.queued_bytes = outbox_->queued_bytes();
   stats_.oldest_queued_age_ms =
-      outbox_->oldest_wall_ms() == 0 ? 0 : std::max<int64_t>(0, clock_->wall_ms() - outbox_->oldest_wall_ms());
+      outbox_->oldest_wall_ms() == 0
+          ? 0
+          : std::max<int64_t>(0, clock_->wall_ms() - outbox_->oldest_wall_ms());
   stats_.in_flight = drain_->in_flight_records();
   stats_.delivered = drain_->delivered_total();
   stats_.dead_letters = outbox_->dead_letter_count();
@@ -805,19 +825,23 @@ Result<std::vector<DeadLetter>> Client::Impl::dead_letters(size_t limit) {
 
 Status Client::Impl::retry_dead_letters() {
   auto result = std::make_shared<Status>();
-  Status status = run_on_store([this, result] {
-    auto moved = outbox_->retry_dead_letters();
-    if (!moved.is_ok()) *result = moved.status();
-  }, kStoreCommandTimeoutMs);
+  Status status = run_on_store(
+      [this, result] {
+        auto moved = outbox_->retry_dead_letters();
+        if (!moved.is_ok()) *result = moved.status();
+      },
+      kStoreCommandTimeoutMs);
   return status.is_ok() ? *result : status;
 }
 
 Status Client::Impl::purge_dead_letters() {
   auto result = std::make_shared<Status>();
-  Status status = run_on_store([this, result] {
-    auto purged = outbox_->purge_dead_letters();
-    if (!purged.is_ok()) *result = purged.status();
-  }, kStoreCommandTimeoutMs);
+  Status status = run_on_store(
+      [this, result] {
+        auto purged = outbox_->purge_dead_letters();
+        if (!purged.is_ok()) *result = purged.status();
+      },
+      kStoreCommandTimeoutMs);
   return status.is_ok() ? *result : status;
 }
 

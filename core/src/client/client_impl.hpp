@@ -104,8 +104,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   identity::IdentityOptions identity_options_;
 
   std::mutex identity_mutex_;
-  std::mutex pump_mutex_;               // manual mode: one pump() at a time
-  std::shared_ptr<void> response_sink_; // see ResponseSink in client_impl.cpp
+  std::mutex pump_mutex_;                // manual mode: one pump() at a time
+  std::shared_ptr<void> response_sink_;  // see ResponseSink in client_impl.cpp
 
   mutable std::mutex mutex_;
   std::condition_variable store_cv_;    // wakes the store thread
@@ -114,23 +114,23 @@ class EXPERITURE_HIDDEN Client::Impl {
   std::vector<Command> commands_;       // guarded
   std::vector<Response> responses_;     // guarded
   std::vector<std::function<void(drain::DrainLoop&)>> hints_;  // guarded
-  uint64_t accept_seq_ = 0;             // guarded: last accept sequence handed out
-  uint64_t durable_seq_ = 0;            // guarded: everything up to here is committed
-  int64_t durable_outbox_seq_ = 0;      // guarded: outbox seq of the last committed entry
-  int64_t first_queued_seq_ = 0;        // guarded: oldest entry still queued (0 = none)
-  int64_t ingress_since_mono_ms_ = 0;   // guarded: when the oldest ingress item arrived
-  bool persist_requested_ = false;      // guarded
-  bool store_waiting_ = false;          // guarded
-  bool stopping_ = false;               // guarded
-  bool closed_ = false;                 // guarded
+  uint64_t accept_seq_ = 0;               // guarded: last accept sequence handed out
+  uint64_t durable_seq_ = 0;              // guarded: everything up to here is committed
+  int64_t durable_outbox_seq_ = 0;        // guarded: outbox seq of the last committed entry
+  int64_t first_queued_seq_ = 0;          // guarded: oldest entry still queued (0 = none)
+  int64_t ingress_since_mono_ms_ = 0;     // guarded: when the oldest ingress item arrived
+  bool persist_requested_ = false;        // guarded
+  bool store_waiting_ = false;            // guarded
+  bool stopping_ = false;                 // guarded
+  bool closed_ = false;                   // guarded
   std::atomic<bool> closed_flag_{false};  // mirrors closed_ for check_open()
   std::atomic<bool> denied_flag_{false};  // mirrors consent_ == kDenied for check_open()
-  bool thread_done_ = false;            // guarded
-  uint64_t store_round_ = 0;            // guarded: completed step() rounds
-  std::string blocked_reason_;          // guarded: drain cannot progress and why
-  identity::IdentityState identity_;    // guarded
-  Consent consent_ = Consent::kGranted; // guarded
-  Stats stats_;                         // guarded
+  bool thread_done_ = false;              // guarded
+  uint64_t store_round_ = 0;              // guarded: completed step() rounds
+  std::string blocked_reason_;            // guarded: drain cannot progress and why
+  identity::IdentityState identity_;      // guarded
+  Consent consent_ = Consent::kGranted;   // guarded
+  Stats stats_;                           // guarded
 
   // Store thread only.
   std::unique_ptr<outbox::Outbox> outbox_;

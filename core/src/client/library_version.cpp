@@ -6,6 +6,8 @@
 
 namespace experiture {
 
-const char* sdk_version() noexcept { return EXPERITURE_SDK_VERSION; }
+const char* sdk_version() noexcept {
+  return EXPERITURE_SDK_VERSION;
+}
 
 }  // namespace experiture

@@ -106,7 +106,9 @@ void DrainLoop::set_app_paused(bool paused) {
   }
 }
 
-void DrainLoop::set_consent(Consent consent) { consent_ = consent; }
+void DrainLoop::set_consent(Consent consent) {
+  consent_ = consent;
+}
 
 void DrainLoop::request_flush(int64_t through_seq) {
   if (through_seq < 0) through_seq = deps_.outbox->last_seq();
@@ -224,8 +226,8 @@ Status DrainLoop::build_batch(bool only_if_complete) {
   }
   // A prepared batch must be one the normal path would build too: a run that cannot grow
   // (ended by another run or a cap, or full) or one a flush asked for.
-  const bool complete = run < entries.size() || run == record_limit_ ||
-                        entries.front().seq <= flush_through_seq_;
+  const bool complete =
+      run < entries.size() || run == record_limit_ || entries.front().seq <= flush_through_seq_;
   if (only_if_complete && !complete) return Status::ok();
   entries.resize(run);
   if (clock_skew_ms_ != 0) {
@@ -253,7 +255,8 @@ Status DrainLoop::build_batch(bool only_if_complete) {
       !match_key_values_distinct(entries, head.match_key)) {
     std::vector<nlohmann::json> parsed;
     parsed.reserve(entries.size());
-    for (const auto& e : entries) parsed.push_back(nlohmann::json::parse(e.payload, nullptr, false));
+    for (const auto& e : entries)
+      parsed.push_back(nlohmann::json::parse(e.payload, nullptr, false));
     const auto& keys = deps_.config->identity_keys.count(head.object)
                            ? deps_.config->identity_keys.at(head.object)
                            : deps_.config->default_identity_keys;
@@ -269,9 +272,9 @@ Status DrainLoop::build_batch(bool only_if_complete) {
       batch.sources.push_back({e.seq});
     }
   }
-  batch.body = build_body(head.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert
-                                                                  : BatchKind::kAppend,
-                          records, head.match_key);
+  batch.body =
+      build_body(head.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert : BatchKind::kAppend,
+                 records, head.match_key);
   batch.idempotency_key = crypto::uuid_v4(*deps_.random);
   return deps_.outbox->save_batch(batch);
 }
@@ -362,7 +365,8 @@ void DrainLoop::apply(const Classification& c) {
       uint64_t delivered = 0;
       for (const auto& sources : batch.sources) delivered += sources.size();
       for (const auto& r : rejected) {
-        if (r.first < count) delivered -= std::min<uint64_t>(delivered, batch.sources[r.first].size());
+        if (r.first < count)
+          delivered -= std::min<uint64_t>(delivered, batch.sources[r.first].size());
       }
       delivered_total_ += delivered;
       emit(DeliveryEvent::Type::kDelivered, delivered, "");
@@ -373,14 +377,15 @@ void DrainLoop::apply(const Classification& c) {
       return;
     }
     case Outcome::kRetry:
-      schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-                     "retrying after " + describe(c));
+      schedule_retry(
+          full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
+          "retrying after " + describe(c));
       return;
     case Outcome::kRateLimited:
       rate_limited_ = true;
-      schedule_retry(rate_limit_delay_ms(c.retry_after_ms, deps_.config->retry,
-                                         deps_.random->next_u64()),
-                     "rate limited (429): waiting as the server asked");
+      schedule_retry(
+          rate_limit_delay_ms(c.retry_after_ms, deps_.config->retry, deps_.random->next_u64()),
+          "rate limited (429): waiting as the server asked");
       emit(DeliveryEvent::Type::kPaused, 0, "rate limited");
       return;
     case Outcome::kUnauthorized:
@@ -430,7 +435,8 @@ void DrainLoop::apply(const Classification& c) {
 void DrainLoop::schedule_retry(int64_t delay_ms, const std::string& why) {
   retry_at_mono_ms_ = deps_.clock->mono_ms() + std::max<int64_t>(0, delay_ms);
   retry_reason_ = why;
-  if (why.rfind("retrying", 0) == 0) last_error_ = why.substr(std::string("retrying after ").size());
+  if (why.rfind("retrying", 0) == 0)
+    last_error_ = why.substr(std::string("retrying after ").size());
 }
 
 void DrainLoop::on_storage_error(const Status& status) {

@@ -92,17 +92,17 @@ class DrainLoop {
   std::string cached_token_;
   bool refresh_token_ = false;
   uint64_t next_attempt_id_ = 0;
-  uint64_t in_flight_attempt_ = 0;  // 0 = nothing in flight
+  uint64_t in_flight_attempt_ = 0;     // 0 = nothing in flight
   uint64_t prepared_for_attempt_ = 0;  // the attempt during which a next batch was tried
-  int64_t retry_at_mono_ms_ = 0;    // backoff or rate limit end
-  bool rate_limited_ = false;       // retry_at_mono_ms_ was set by a 429
+  int64_t retry_at_mono_ms_ = 0;       // backoff or rate limit end
+  bool rate_limited_ = false;          // retry_at_mono_ms_ was set by a 429
   int64_t flush_through_seq_ = 0;
   std::string retry_reason_;
-  int failures_ = 0;                // consecutive failed attempts, for the backoff exponent
-  size_t record_limit_ = 0;         // lowered while bisecting or splitting
+  int failures_ = 0;         // consecutive failed attempts, for the backoff exponent
+  size_t record_limit_ = 0;  // lowered while bisecting or splitting
   int64_t first_queued_seen_mono_ms_ = -1;
   uint64_t delivered_total_ = 0;
-  int64_t clock_skew_ms_ = 0;       // server time - device time, when beyond the threshold
+  int64_t clock_skew_ms_ = 0;  // server time - device time, when beyond the threshold
   std::string last_error_;
   std::vector<DeliveryEvent> events_;
 };

@@ -16,9 +16,9 @@ namespace identity {
 struct IdentityState {
   std::string device_id;
   std::string push_token;
-  std::string email;        // normalised
+  std::string email;  // normalised
   std::string customer_id;
-  std::string phone;        // E.164
+  std::string phone;  // E.164
 
   bool logged_in() const { return !email.empty() || !customer_id.empty() || !phone.empty(); }
 };

@@ -43,8 +43,7 @@ Status migrate(SqliteDb& db, int target) {
   auto current = schema_version(db);
   if (!current.is_ok()) return current.status();
   if (current.value() > kMigrationCount) {
-    return Status(Code::kStorageError, "outbox schema version " +
-                                           std::to_string(current.value()) +
+    return Status(Code::kStorageError, "outbox schema version " + std::to_string(current.value()) +
                                            " is newer than this SDK supports");
   }
   for (int version = current.value() + 1; version <= target; ++version) {

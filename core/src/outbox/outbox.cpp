@@ -60,7 +60,9 @@ int64_t now_wall_ms() {
 }
 
 // Identity values (email, phone, push token) are personal data: sealed like payloads.
-bool is_private_meta(const std::string& key) { return key.rfind("identity.", 0) == 0; }
+bool is_private_meta(const std::string& key) {
+  return key.rfind("identity.", 0) == 0;
+}
 
 bool is_not_an_outbox(const Status& status) {
   const std::string& m = status.message();
@@ -355,8 +357,9 @@ Status Outbox::evict_if_needed() {
   }
   // Oldest ordinary writes first; identity links and the batch in flight are never evicted.
   int64_t protect_through = batched_through_seq();
-  auto select = db_.prepare(std::string("SELECT seq, ") + kRowBytesSql +
-                            " FROM entries WHERE seq > ? AND (flags & 1) = 0 ORDER BY seq LIMIT 512");
+  auto select =
+      db_.prepare(std::string("SELECT seq, ") + kRowBytesSql +
+                  " FROM entries WHERE seq > ? AND (flags & 1) = 0 ORDER BY seq LIMIT 512");
   auto remove = db_.prepare("DELETE FROM entries WHERE seq = ?");
   if (!select.is_ok()) return select.status();
   if (!remove.is_ok()) return remove.status();
@@ -515,8 +518,8 @@ Status Outbox::dead_letter_entries(const std::vector<std::pair<int64_t, DeadLett
       " http_status, code, message, correlation_id, failed_at_ms)"
       " SELECT object, kind, match_key, payload, wall_ms, mono_ms, flags, ?, ?, ?, ?, ?"
       " FROM entries WHERE seq = ?");
-  auto remove = db_.prepare(std::string("DELETE FROM entries WHERE seq = ? RETURNING ") +
-                            kRowBytesSql);
+  auto remove =
+      db_.prepare(std::string("DELETE FROM entries WHERE seq = ? RETURNING ") + kRowBytesSql);
   if (!copy.is_ok()) return copy.status();
   if (!remove.is_ok()) return remove.status();
   const int64_t now = now_wall_ms();
@@ -537,7 +540,8 @@ Status Outbox::dead_letter_entries(const std::vector<std::pair<int64_t, DeadLett
     int rc = remove->step();
     if (rc == SQLITE_ROW) {
       --queued_records_;
-      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(remove->column_int(0)));
+      queued_bytes_ -=
+          std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(remove->column_int(0)));
       rc = remove->step();
     }
     remove->reset();
@@ -661,8 +665,8 @@ Result<uint64_t> Outbox::retry_dead_letters() {
   const int64_t saved_last = last_seq_;
   Transaction tx(db_);
   Status status = tx.status();
-  auto select = db_.prepare(
-      "SELECT id, " + std::string(kRowBytesSql) + " FROM dead_letters ORDER BY id");
+  auto select =
+      db_.prepare("SELECT id, " + std::string(kRowBytesSql) + " FROM dead_letters ORDER BY id");
   auto copy = db_.prepare(
       "INSERT INTO entries(seq, object, kind, match_key, payload, wall_ms, mono_ms, flags)"
       " SELECT ?, object, kind, match_key, payload, wall_ms, mono_ms, flags"

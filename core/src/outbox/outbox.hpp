@@ -70,16 +70,16 @@ class Outbox {
  public:
   struct Options {
     std::string path;
-    std::string vfs;               // "" = default VFS
+    std::string vfs;  // "" = default VFS
     int64_t max_bytes = 64LL << 20;
     size_t max_dead_letters = 10000;
-    PayloadCodec codec;            // optional
+    PayloadCodec codec;  // optional
   };
   struct OpenReport {
-    bool recovered = false;   // the old file was not a usable outbox
-    std::string moved_to;     // where it was moved
+    bool recovered = false;  // the old file was not a usable outbox
+    std::string moved_to;    // where it was moved
     std::string reason;
-    int from_version = 0;     // schema version found (0 = new file)
+    int from_version = 0;  // schema version found (0 = new file)
   };
 
   // Opens, creates or migrates. A file that is not a valid outbox is moved aside and replaced.

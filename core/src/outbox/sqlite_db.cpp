@@ -94,7 +94,9 @@ Statement& Statement::bind_null(int index) {
   return *this;
 }
 
-int Statement::step() { return sqlite3_step(stmt_); }
+int Statement::step() {
+  return sqlite3_step(stmt_);
+}
 
 Status Statement::run(const SqliteDb& db, const char* what) {
   int rc = sqlite3_step(stmt_);

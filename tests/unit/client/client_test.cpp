@@ -215,9 +215,10 @@ TEST_CASE("an unchanged push token writes nothing", "[client][identity][unit]") 
   CHECK(write["push_token"] == "tok-1");
 }
 
-TEST_CASE("login links the device: one write with device_id, push token and user keys, keyed by "
-          "email",
-          "[client][identity][unit]") {
+TEST_CASE(
+    "login links the device: one write with device_id, push token and user keys, keyed by "
+    "email",
+    "[client][identity][unit]") {
   Harness h;
   std::string device;
   {
@@ -320,9 +321,8 @@ TEST_CASE("login with no key or a bad one is refused with the field named",
 
 TEST_CASE("consent unknown buffers without sending; granted sends", "[client][consent][unit]") {
   Harness h;
-  h.http->set_responder([](const experiture::platform::HttpRequest&) {
-    return experiture::test::ok_response();
-  });
+  h.http->set_responder(
+      [](const experiture::platform::HttpRequest&) { return experiture::test::ok_response(); });
   Config c = h.config();
   c.initial_consent = Consent::kUnknown;
   auto client = h.open(c);
@@ -356,8 +356,7 @@ TEST_CASE("consent denied purges the queue, stops capture, and is remembered",
   CHECK(client->append("events", json{{"n", 1}}).code() == Code::kConsentDenied);
 }
 
-TEST_CASE("a corrupt outbox file is reported and replaced; the client works",
-          "[client][unit]") {
+TEST_CASE("a corrupt outbox file is reported and replaced; the client works", "[client][unit]") {
   Harness h;
   {
     std::FILE* f = std::fopen(h.dir.file("outbox.db").c_str(), "wb");
@@ -372,8 +371,7 @@ TEST_CASE("a corrupt outbox file is reported and replaced; the client works",
   CHECK(client->persist(5000).is_ok());
 }
 
-TEST_CASE("every accepted write records wall-clock and monotonic capture times",
-          "[client][unit]") {
+TEST_CASE("every accepted write records wall-clock and monotonic capture times", "[client][unit]") {
   Harness h;
   auto client = h.open(h.config());
   h.clock->advance(1234);

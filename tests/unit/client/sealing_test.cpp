@@ -22,7 +22,8 @@ namespace {
 const std::string kKeyA(32, 'A');
 const std::string kKeyB = "0123456789abcdef0123456789abcdef";
 
-Config sealed_config(const TempDir& dir, std::shared_ptr<FakeHttpClient> http, const std::string& key) {
+Config sealed_config(const TempDir& dir, std::shared_ptr<FakeHttpClient> http,
+                     const std::string& key) {
   Config c;
   c.storage_path = dir.file("outbox.db");
   c.endpoint = "https://api.example.test/public/v1";
@@ -47,7 +48,8 @@ std::string all_bytes(const TempDir& dir) {
 
 void write_personal_data(Client& client) {
   REQUIRE(client.set_push_token("push-secret-123").is_ok());
-  REQUIRE(client.login(experiture::LoginInfo{"ann.secret@example.com", "C-77", "+12125550142"}).is_ok());
+  REQUIRE(client.login(experiture::LoginInfo{"ann.secret@example.com", "C-77", "+12125550142"})
+              .is_ok());
   REQUIRE(client.upsert("profiles", json{{"email", "bob.hidden@example.com"}}, "email").is_ok());
   REQUIRE(client.persist(5000).is_ok());
 }
@@ -65,8 +67,8 @@ TEST_CASE("with a key the outbox files hold no email, phone or token in the clea
     write_personal_data(*client.value());
   }
   const std::string bytes = all_bytes(dir);
-  for (const char* secret : {"ann.secret@example.com", "+12125550142", "push-secret-123",
-                             "bob.hidden@example.com"}) {
+  for (const char* secret :
+       {"ann.secret@example.com", "+12125550142", "push-secret-123", "bob.hidden@example.com"}) {
     INFO(secret << (sealed ? " sealed" : " plain"));
     CHECK((bytes.find(secret) == std::string::npos) == sealed);  // the plain run proves the scan
   }
@@ -99,9 +101,8 @@ TEST_CASE("a tampered sealed record goes to dead letters and is never sent",
     write.value().bind_blob(1, payload).bind(2, seq);
     REQUIRE(write.value().run(db.value(), "tamper").is_ok());
   }
-  http->set_responder([](const experiture::platform::HttpRequest&) {
-    return experiture::test::ok_response();
-  });
+  http->set_responder(
+      [](const experiture::platform::HttpRequest&) { return experiture::test::ok_response(); });
   auto client = Client::open(sealed_config(dir, http, kKeyA));
   REQUIRE(client.is_ok());
   REQUIRE(client.value()->flush(5000).is_ok());
@@ -115,7 +116,8 @@ TEST_CASE("a tampered sealed record goes to dead letters and is never sent",
   CHECK(client.value()->stats().delivered == 2);  // the anonymous profile and a@example.com
 }
 
-TEST_CASE("key rotation: rows sealed with the previous key still open", "[client][security][unit]") {
+TEST_CASE("key rotation: rows sealed with the previous key still open",
+          "[client][security][unit]") {
   TempDir dir;
   auto http = std::make_shared<FakeHttpClient>();
   std::string device;
@@ -126,9 +128,8 @@ TEST_CASE("key rotation: rows sealed with the previous key still open", "[client
     REQUIRE(client.value()->upsert("profiles", json{{"email", "a@example.com"}}, "email").is_ok());
     REQUIRE(client.value()->persist(5000).is_ok());
   }
-  http->set_responder([](const experiture::platform::HttpRequest&) {
-    return experiture::test::ok_response();
-  });
+  http->set_responder(
+      [](const experiture::platform::HttpRequest&) { return experiture::test::ok_response(); });
   Config rotated = sealed_config(dir, http, kKeyB);
   rotated.previous_encryption_key = kKeyA;
   auto client = Client::open(rotated);

@@ -62,10 +62,11 @@ struct Rig {
   }
 
   void write(int i, const std::string& extra_field = "tier") {
-    REQUIRE(client->upsert("profiles",
-                           json{{"email", "u" + std::to_string(i) + "@example.com"},
-                                {extra_field, "gold"}},
-                           "email")
+    REQUIRE(client
+                ->upsert("profiles",
+                         json{{"email", "u" + std::to_string(i) + "@example.com"},
+                              {extra_field, "gold"}},
+                         "email")
                 .is_ok());
   }
 
@@ -136,7 +137,7 @@ TEST_CASE("a 429 pauses every batch until Retry-After and new writes do not cut 
   rig.clock->advance(29000);
   rig.client->pump();
   CHECK(rig.http->request_count() == sent);  // still waiting
-  rig.clock->advance(4100);                   // Retry-After plus at most 10% jitter
+  rig.clock->advance(4100);                  // Retry-After plus at most 10% jitter
   rig.client->pump();
   CHECK(rig.http->request_count() == sent + 1);
 }
@@ -147,7 +148,8 @@ TEST_CASE("a 401 asks the token provider for a new token and retries", "[drain][
   rig.send_now();
   CHECK(header(rig.last_request(), "authorization") == "Bearer secret-token-1");
   rig.answer(experiture::test::status_response(
-      401, R"({"success":false,"error":{"code":"CDP_ETL.AUTH.TOKEN_EXPIRED","message":"expired"}})"));
+      401,
+      R"({"success":false,"error":{"code":"CDP_ETL.AUTH.TOKEN_EXPIRED","message":"expired"}})"));
   rig.client->pump();
   REQUIRE(rig.token_requests.size() == 2);
   CHECK(rig.token_requests.back() == true);
@@ -200,7 +202,8 @@ TEST_CASE("a 404 dead-letters the batch's records with the server's code", "[dra
   CHECK(dead.value()[0].correlation_id == "corr-404");
   CHECK(dead.value()[0].http_status == 404);
   bool reported = false;
-  for (const auto& e : rig.events) reported |= e.type == DeliveryEvent::Type::kDeadLettered && e.count == 2;
+  for (const auto& e : rig.events)
+    reported |= e.type == DeliveryEvent::Type::kDeadLettered && e.count == 2;
   CHECK(reported);
   REQUIRE(rig.client->retry_dead_letters().is_ok());
   CHECK(rig.client->stats().queued_records == 2);
@@ -221,14 +224,14 @@ TEST_CASE("a 413 splits the batch", "[drain][unit]") {
   CHECK(rig.client->stats().dead_letters == 0);
 }
 
-TEST_CASE("a 400 naming no record is bisected until the bad record stands alone",
-          "[drain][unit]") {
+TEST_CASE("a 400 naming no record is bisected until the bad record stands alone", "[drain][unit]") {
   Rig rig;
   for (int i = 0; i < 8; ++i) rig.write(i, i == 5 ? "bad_field" : "tier");
   rig.http->set_responder([](const experiture::platform::HttpRequest& request) {
     if (request.body.find("bad_field") != std::string::npos) {
       return experiture::test::status_response(
-          400, R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_INVALID","message":"invalid"}})");
+          400,
+          R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_INVALID","message":"invalid"}})");
     }
     return experiture::test::ok_response();
   });
@@ -243,14 +246,14 @@ TEST_CASE("a 400 naming no record is bisected until the bad record stands alone"
   CHECK(json::parse(dead[0].record)["email"] == "u5@example.com");
 }
 
-TEST_CASE("records a 422 names are isolated and the rest re-sent with a new key",
-          "[drain][unit]") {
+TEST_CASE("records a 422 names are isolated and the rest re-sent with a new key", "[drain][unit]") {
   Rig rig;
   for (int i = 0; i < 4; ++i) rig.write(i);
   rig.send_now();
   const std::string first_key = header(rig.last_request(), "idempotency-key");
   rig.answer(experiture::test::status_response(
-      422, R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_SCHEMA","message":"records[2].tier: unknown","details":{"path":"records[2].tier"}}})"));
+      422,
+      R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_SCHEMA","message":"records[2].tier: unknown","details":{"path":"records[2].tier"}}})"));
   rig.client->pump();
   auto resent = rig.last_request();
   CHECK(header(resent, "idempotency-key") != first_key);
@@ -288,9 +291,12 @@ TEST_CASE("the flush interval sends a partial batch; nothing is sent before it",
 TEST_CASE("writes to the same profile are coalesced into one record, explicit nulls kept",
           "[drain][unit]") {
   Rig rig;
-  REQUIRE(rig.client->upsert("profiles", json{{"email", "a@b.co"}, {"tier", "gold"}}, "email").is_ok());
-  REQUIRE(rig.client->upsert("profiles", json{{"email", "a@b.co"}, {"first_name", "Ann"}}, "email").is_ok());
-  REQUIRE(rig.client->upsert("profiles", json{{"email", "a@b.co"}, {"tier", nullptr}}, "email").is_ok());
+  REQUIRE(
+      rig.client->upsert("profiles", json{{"email", "a@b.co"}, {"tier", "gold"}}, "email").is_ok());
+  REQUIRE(rig.client->upsert("profiles", json{{"email", "a@b.co"}, {"first_name", "Ann"}}, "email")
+              .is_ok());
+  REQUIRE(rig.client->upsert("profiles", json{{"email", "a@b.co"}, {"tier", nullptr}}, "email")
+              .is_ok());
   rig.send_now();
   auto body = json::parse(rig.last_request().body);
   REQUIRE(body.contains("record"));  // one record: the single-record endpoint
@@ -314,10 +320,12 @@ TEST_CASE("SDK timestamps are corrected for a wrong device clock; app fields nev
   rig.answer(dated);
   // A login now: last_login_at is written by the SDK at the device's (wrong) time.
   REQUIRE(rig.client->login(experiture::LoginInfo{"ann@example.com", "", ""}).is_ok());
-  REQUIRE(rig.client->upsert("profiles",
-                             json{{"email", "app@example.com"}, {"last_order_at", "2000-01-01T00:00:00Z"}},
-                             "email")
-              .is_ok());
+  REQUIRE(
+      rig.client
+          ->upsert("profiles",
+                   json{{"email", "app@example.com"}, {"last_order_at", "2000-01-01T00:00:00Z"}},
+                   "email")
+          .is_ok());
   rig.send_now();
   auto login_body = json::parse(rig.last_request().body);
   auto record = login_body.contains("record") ? login_body["record"] : login_body["records"][0];
@@ -340,10 +348,12 @@ TEST_CASE("SDK timestamps are corrected for a wrong device clock; app fields nev
 
 TEST_CASE("logs carry neither the token nor record values", "[drain][unit]") {
   Rig rig;
-  REQUIRE(rig.client->upsert("profiles", json{{"email", "private.person@example.com"}}, "email").is_ok());
+  REQUIRE(rig.client->upsert("profiles", json{{"email", "private.person@example.com"}}, "email")
+              .is_ok());
   rig.send_now();
   rig.answer(experiture::test::status_response(
-      422, R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_SCHEMA","message":"bad"}})"));
+      422,
+      R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_SCHEMA","message":"bad"}})"));
   rig.client->pump();
   for (const auto& line : rig.logger->lines()) {
     CHECK(line.find("secret-token") == std::string::npos);

@@ -210,7 +210,8 @@ TEST_CASE("retried dead letters go to the end of the queue", "[outbox][unit]") {
   REQUIRE(outbox->commit(first, {}).is_ok());
   Batch batch = batch_of(first);
   REQUIRE(outbox->save_batch(batch).is_ok());
-  REQUIRE(outbox->abandon_batch({{0, DeadLetterReason{404, "CDP_ETL.NOT_FOUND", "no", ""}}}).is_ok());
+  REQUIRE(
+      outbox->abandon_batch({{0, DeadLetterReason{404, "CDP_ETL.NOT_FOUND", "no", ""}}}).is_ok());
   std::vector<Entry> second{entry("{\"n\":2}")};
   REQUIRE(outbox->commit(second, {}).is_ok());
   auto moved = outbox->retry_dead_letters();

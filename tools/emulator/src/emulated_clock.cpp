@@ -76,8 +76,8 @@ bool EmulatedClock::parse_iso8601(const std::string& text, int64_t* epoch_ms) {
   };
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
   if (!digits(4, &year) || !literal('-') || !digits(2, &month) || !literal('-') ||
-      !digits(2, &day) || !(literal('T') || literal('t')) || !digits(2, &hour) ||
-      !literal(':') || !digits(2, &minute)) {
+      !digits(2, &day) || !(literal('T') || literal('t')) || !digits(2, &hour) || !literal(':') ||
+      !digits(2, &minute)) {
     return false;
   }
   if (literal(':')) {

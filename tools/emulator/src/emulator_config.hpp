@@ -19,16 +19,16 @@ struct EmulatorConfig {
   int port = 0;
   std::string tls_cert_path;
   std::string tls_key_path;
-  std::string state_path;             // empty: memory only
+  std::string state_path;  // empty: memory only
   BatchMode batch_mode = BatchMode::kResults;
   uint64_t seed = 0;
-  std::vector<std::string> tokens;    // empty: any non-empty bearer token is accepted
-  std::string faults_json;            // initial fault script ("" for none, "@file" to read a file)
-  std::string schema_path;            // empty: built-in default schema
-  int threads = 32;                   // HTTP worker threads
-  int read_timeout_ms = 5000;         // a request that stalls longer gets 400
-  bool verbose = false;               // log each request to stderr
-  bool self_bench = false;            // run the load benchmark and exit
+  std::vector<std::string> tokens;  // empty: any non-empty bearer token is accepted
+  std::string faults_json;          // initial fault script ("" for none, "@file" to read a file)
+  std::string schema_path;          // empty: built-in default schema
+  int threads = 32;                 // HTTP worker threads
+  int read_timeout_ms = 5000;       // a request that stalls longer gets 400
+  bool verbose = false;             // log each request to stderr
+  bool self_bench = false;          // run the load benchmark and exit
   int bench_seconds = 5;
   int bench_clients = 2;
 };

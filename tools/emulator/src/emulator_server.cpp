@@ -72,11 +72,20 @@ std::string html_escape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '&': out += "&amp;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -84,23 +93,35 @@ std::string html_escape(const std::string& text) {
 
 const char* fault_code(int status) {
   switch (status) {
-    case 429: return "CDP_ETL.RATE.LIMITED";
-    case 409: return "CDP_ETL.CONFLICT.CONCURRENT_WRITE";
-    case 502: return "CDP_ETL.INTERNAL.BAD_GATEWAY";
-    case 503: return "CDP_ETL.INTERNAL.UNAVAILABLE";
-    case 504: return "CDP_ETL.INTERNAL.TIMEOUT";
-    default: return "CDP_ETL.INTERNAL.ERROR";
+    case 429:
+      return "CDP_ETL.RATE.LIMITED";
+    case 409:
+      return "CDP_ETL.CONFLICT.CONCURRENT_WRITE";
+    case 502:
+      return "CDP_ETL.INTERNAL.BAD_GATEWAY";
+    case 503:
+      return "CDP_ETL.INTERNAL.UNAVAILABLE";
+    case 504:
+      return "CDP_ETL.INTERNAL.TIMEOUT";
+    default:
+      return "CDP_ETL.INTERNAL.ERROR";
   }
 }
 
 const char* default_code(int status) {
   switch (status) {
-    case 400: return kInvalid;
-    case 401: return "CDP_ETL.AUTH.UNAUTHORIZED";
-    case 404: return "CDP_ETL.NOT_FOUND";
-    case 413: return "CDP_ETL.VALIDATION.PAYLOAD_TOO_LARGE";
-    case 414: return kInvalid;
-    default: return status >= 500 ? "CDP_ETL.INTERNAL.ERROR" : kInvalid;
+    case 400:
+      return kInvalid;
+    case 401:
+      return "CDP_ETL.AUTH.UNAUTHORIZED";
+    case 404:
+      return "CDP_ETL.NOT_FOUND";
+    case 413:
+      return "CDP_ETL.VALIDATION.PAYLOAD_TOO_LARGE";
+    case 414:
+      return kInvalid;
+    default:
+      return status >= 500 ? "CDP_ETL.INTERNAL.ERROR" : kInvalid;
   }
 }
 
@@ -118,7 +139,9 @@ bool parse_admin_body(const httplib::Request& req, httplib::Response& res, nlohm
   return true;
 }
 
-const char* op_name(bool upsert) { return upsert ? "upsert" : "append"; }
+const char* op_name(bool upsert) {
+  return upsert ? "upsert" : "append";
+}
 
 }  // namespace
 
@@ -130,7 +153,9 @@ EmulatorServer::EmulatorServer(EmulatorConfig config)
       batch_mode_(config_.batch_mode),
       store_(nullptr) {}
 
-EmulatorServer::~EmulatorServer() { stop(); }
+EmulatorServer::~EmulatorServer() {
+  stop();
+}
 
 int EmulatorServer::start(std::string* error) {
   signal(SIGPIPE, SIG_IGN);
@@ -168,8 +193,8 @@ int EmulatorServer::start(std::string* error) {
     load_idempotency();
   }
   if (!config_.tls_cert_path.empty()) {
-    server_.reset(new httplib::SSLServer(config_.tls_cert_path.c_str(),
-                                         config_.tls_key_path.c_str()));
+    server_.reset(
+        new httplib::SSLServer(config_.tls_cert_path.c_str(), config_.tls_key_path.c_str()));
   } else {
     server_.reset(new httplib::Server());
   }
@@ -182,12 +207,12 @@ int EmulatorServer::start(std::string* error) {
   server_->set_keep_alive_max_count(100000);
   server_->set_payload_max_length(kMaxBodyBytes);
   server_->set_tcp_nodelay(true);
-  server_->set_read_timeout(config_.read_timeout_ms / 1000, (config_.read_timeout_ms % 1000) * 1000);
+  server_->set_read_timeout(config_.read_timeout_ms / 1000,
+                            (config_.read_timeout_ms % 1000) * 1000);
   install_routes();
-  int port = config_.port == 0 ? server_->bind_to_any_port(config_.host)
-                               : (server_->bind_to_port(config_.host, config_.port)
-                                      ? config_.port
-                                      : -1);
+  int port = config_.port == 0
+                 ? server_->bind_to_any_port(config_.host)
+                 : (server_->bind_to_port(config_.host, config_.port) ? config_.port : -1);
   if (port < 0) {
     *error = "cannot bind " + config_.host + ":" + std::to_string(config_.port);
     return -1;
@@ -234,19 +259,19 @@ void EmulatorServer::install_routes() {
   s.set_expect_100_continue_handler([](const httplib::Request& req, httplib::Response&) {
     std::string length = req.get_header_value("Content-Length");
     return !length.empty() && std::strtoull(length.c_str(), nullptr, 10) > kMaxBodyBytes ? 413
-                                                                                          : 100;
+                                                                                         : 100;
   });
-  s.set_error_handler(httplib::Server::HandlerWithResponse(
-      [this](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty() || res.has_header(kResetMarker)) {
-      return httplib::Server::HandlerResponse::Unhandled;
-    }
-    std::string message = res.status == 413 ? "request body exceeds 10 MB"
-                          : res.status == 404 ? "no such route"
-                                              : "malformed request";
-    send_error(res, res.status, default_code(res.status), message);
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  s.set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty() || res.has_header(kResetMarker)) {
+          return httplib::Server::HandlerResponse::Unhandled;
+        }
+        std::string message = res.status == 413   ? "request body exceeds 10 MB"
+                              : res.status == 404 ? "no such route"
+                                                  : "malformed request";
+        send_error(res, res.status, default_code(res.status), message);
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   s.set_exception_handler(
       [this](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
         std::string message = "internal error";
@@ -274,10 +299,9 @@ void EmulatorServer::install_routes() {
   }
 
   const std::string records = R"(/public/v1/records/([^/]+)/)";
-  s.Post(records + "upsert",
-         [this](const httplib::Request& q, httplib::Response& r) {
-           handle_write(q, r, WriteOp::kUpsert);
-         });
+  s.Post(records + "upsert", [this](const httplib::Request& q, httplib::Response& r) {
+    handle_write(q, r, WriteOp::kUpsert);
+  });
   s.Post(records + "upsert-batch", [this](const httplib::Request& q, httplib::Response& r) {
     handle_write(q, r, WriteOp::kUpsertBatch);
   });
@@ -363,8 +387,9 @@ void EmulatorServer::install_routes() {
   });
   s.Get("/_emulator/clock", [this](const httplib::Request&, httplib::Response& res) {
     int64_t now = clock_.now_ms();
-    send_admin(res, 200, {{"now", EmulatedClock::iso8601(now)}, {"now_ms", now},
-                          {"offset_ms", clock_.offset_ms()}});
+    send_admin(
+        res, 200,
+        {{"now", EmulatedClock::iso8601(now)}, {"now_ms", now}, {"offset_ms", clock_.offset_ms()}});
   });
   s.Post("/_emulator/clock", [this](const httplib::Request& req, httplib::Response& res) {
     nlohmann::json doc;
@@ -387,8 +412,9 @@ void EmulatorServer::install_routes() {
       clock_.set_offset_ms(target - clock_.now_ms());
     }
     int64_t now = clock_.now_ms();
-    send_admin(res, 200, {{"now", EmulatedClock::iso8601(now)}, {"now_ms", now},
-                          {"offset_ms", clock_.offset_ms()}});
+    send_admin(
+        res, 200,
+        {{"now", EmulatedClock::iso8601(now)}, {"now_ms", now}, {"offset_ms", clock_.offset_ms()}});
   });
   s.Post("/_emulator/auth", [this](const httplib::Request& req, httplib::Response& res) {
     nlohmann::json doc;
@@ -421,12 +447,13 @@ void EmulatorServer::install_routes() {
   });
   s.Get("/_emulator/config", [this](const httplib::Request&, httplib::Response& res) {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    send_admin(res, 200, {{"batch_mode", batch_mode_name(batch_mode_)},
-                          {"tokens", config_.tokens},
-                          {"tls", !config_.tls_cert_path.empty()},
-                          {"state", config_.state_path},
-                          {"max_body_bytes", kMaxBodyBytes},
-                          {"max_batch_records", kMaxBatchRecords}});
+    send_admin(res, 200,
+               {{"batch_mode", batch_mode_name(batch_mode_)},
+                {"tokens", config_.tokens},
+                {"tls", !config_.tls_cert_path.empty()},
+                {"state", config_.state_path},
+                {"max_body_bytes", kMaxBodyBytes},
+                {"max_batch_records", kMaxBatchRecords}});
   });
   s.Post("/_emulator/batch-mode", [this](const httplib::Request& req, httplib::Response& res) {
     nlohmann::json doc;
@@ -459,8 +486,8 @@ void EmulatorServer::send_error(httplib::Response& res, int status, const std::s
   if (!path.empty()) error["details"] = {{"path", path}, {"value", value}};
   res.status = status;
   res.set_header("x-correlation-id", correlation_id);
-  res.set_content(
-      dump({{"success", false}, {"correlationId", correlation_id}, {"error", error}}), kJsonType);
+  res.set_content(dump({{"success", false}, {"correlationId", correlation_id}, {"error", error}}),
+                  kJsonType);
   std::lock_guard<std::mutex> lock(state_mutex_);
   counters_.rejects[code]++;
 }
@@ -509,8 +536,8 @@ bool EmulatorServer::reset_connection(const httplib::Request& req, httplib::Resp
     closedir(dir);
   }
   // Fallback: headers go out, then the body provider fails and the connection drops.
-  res.set_content_provider(
-      1, "application/json", [](size_t, size_t, httplib::DataSink&) { return false; });
+  res.set_content_provider(1, "application/json",
+                           [](size_t, size_t, httplib::DataSink&) { return false; });
   return false;
 }
 
@@ -527,9 +554,8 @@ bool EmulatorServer::authorize(const httplib::Request& req, httplib::Response& r
   const char* message = nullptr;
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
-    bool known = config_.tokens.empty() ||
-                 std::find(config_.tokens.begin(), config_.tokens.end(), *token) !=
-                     config_.tokens.end();
+    bool known = config_.tokens.empty() || std::find(config_.tokens.begin(), config_.tokens.end(),
+                                                     *token) != config_.tokens.end();
     if (!known) {
       code = "CDP_ETL.AUTH.TOKEN_INVALID";
       message = "token not recognised";
@@ -555,8 +581,7 @@ bool EmulatorServer::authorize(const httplib::Request& req, httplib::Response& r
   return false;
 }
 
-void EmulatorServer::handle_write(const httplib::Request& req, httplib::Response& res,
-                                  WriteOp op) {
+void EmulatorServer::handle_write(const httplib::Request& req, httplib::Response& res, WriteOp op) {
   {
     std::lock_guard<std::mutex> lock(state_mutex_);
     counters_.requests++;
@@ -595,8 +620,8 @@ void EmulatorServer::handle_write(const httplib::Request& req, httplib::Response
   if (fault.kind == FaultKind::kResetAfter) reset_connection(req, res);
 }
 
-void EmulatorServer::process_write(const httplib::Request& req, httplib::Response& res,
-                                   WriteOp op, const std::string&) {
+void EmulatorServer::process_write(const httplib::Request& req, httplib::Response& res, WriteOp op,
+                                   const std::string&) {
   const std::string object = req.matches[1];
   std::string content_type = req.get_header_value("Content-Type");
   if (content_type.compare(0, 16, "application/json") != 0) {
@@ -657,10 +682,10 @@ void EmulatorServer::process_write(const httplib::Request& req, httplib::Respons
   if (status >= 400) {
     lock.unlock();
     const nlohmann::json& details = error.contains("details") ? error["details"] : nlohmann::json();
-    send_error(res, status, error["code"], error["message"],
-               details.is_object() ? details.value("path", std::string()) : std::string(),
-               details.is_object() && details.contains("value") ? details["value"]
-                                                                : nlohmann::json());
+    send_error(
+        res, status, error["code"], error["message"],
+        details.is_object() ? details.value("path", std::string()) : std::string(),
+        details.is_object() && details.contains("value") ? details["value"] : nlohmann::json());
     return;
   }
   counters_.writes_applied += applied;
@@ -686,9 +711,8 @@ void EmulatorServer::process_write(const httplib::Request& req, httplib::Respons
 }
 
 uint64_t EmulatorServer::apply_write(WriteOp op, const std::string& object,
-                                     const nlohmann::json& body,
-                                     const std::string& idempotency_key, int* status,
-                                     nlohmann::json* data, nlohmann::json* error) {
+                                     const nlohmann::json& body, const std::string& idempotency_key,
+                                     int* status, nlohmann::json* data, nlohmann::json* error) {
   const ObjectSchema& spec = *schema_.find(object);
   const bool upsert = op == WriteOp::kUpsert || op == WriteOp::kUpsertBatch;
   const bool batch = op == WriteOp::kUpsertBatch || op == WriteOp::kAppendBatch;
@@ -709,8 +733,8 @@ uint64_t EmulatorServer::apply_write(WriteOp op, const std::string& object,
     }
     match_key = it->get<std::string>();
     if (!spec.is_identity_key(match_key)) {
-      return fail(400, kInvalid, "matchKey", "'" + match_key + "' is not an identity key of " +
-                                                 object, match_key);
+      return fail(400, kInvalid, "matchKey",
+                  "'" + match_key + "' is not an identity key of " + object, match_key);
     }
   }
   std::vector<const nlohmann::json*> records;
@@ -766,12 +790,13 @@ uint64_t EmulatorServer::apply_write(WriteOp op, const std::string& object,
     if (!valid[i]) {
       counters_.rejects[errors[i].code]++;
       if (per_record) {
-        results.push_back({{"index", i},
-                           {"status", "rejected"},
-                           {"error", {{"code", errors[i].code},
-                                      {"message", errors[i].message},
-                                      {"details", {{"path", errors[i].path},
-                                                   {"value", errors[i].value}}}}}});
+        results.push_back(
+            {{"index", i},
+             {"status", "rejected"},
+             {"error",
+              {{"code", errors[i].code},
+               {"message", errors[i].message},
+               {"details", {{"path", errors[i].path}, {"value", errors[i].value}}}}}});
       }
       continue;
     }
@@ -797,9 +822,9 @@ uint64_t EmulatorServer::apply_write(WriteOp op, const std::string& object,
     std::string job_id = "job_" + std::to_string(next_job_++);
     (*data)["jobId"] = job_id;
     (*data)["status"] = "queued";
-    jobs_[job_id] = {{"jobId", job_id}, {"objectName", object}, {"status", "completed"},
-                     {"acceptedRecords", applied}, {"rejectedRecords", 0},
-                     {"completedAt", EmulatedClock::iso8601(now)}};
+    jobs_[job_id] = {{"jobId", job_id},       {"objectName", object},
+                     {"status", "completed"}, {"acceptedRecords", applied},
+                     {"rejectedRecords", 0},  {"completedAt", EmulatedClock::iso8601(now)}};
     *status = 202;
   }
   return applied;

@@ -28,10 +28,10 @@ enum class FaultKind { kNone, kStatus, kResetBefore, kResetAfter, kTokenExpire }
 
 struct Fault {
   FaultKind kind = FaultKind::kNone;
-  int status = 0;              // for kStatus: 500, 502, 503, 504, 429, 409
-  int retry_after_s = 0;       // for 429
-  int64_t delay_ms = 0;        // applied before anything else
-  std::string name = "ok";     // the script kind, for counters
+  int status = 0;           // for kStatus: 500, 502, 503, 504, 429, 409
+  int retry_after_s = 0;    // for 429
+  int64_t delay_ms = 0;     // applied before anything else
+  std::string name = "ok";  // the script kind, for counters
 };
 
 class FaultPlan {

@@ -79,24 +79,39 @@ bool ObjectSchema::is_identity_key(const std::string& field) const {
 Schema Schema::default_schema() {
   Schema schema;
   ObjectSchema profiles;
-  profiles.identity_keys = {"email",        "customer_id", "phone",
-                            "device_id",    "anonymous_id", "external_id"};
+  profiles.identity_keys = {"email",     "customer_id",  "phone",
+                            "device_id", "anonymous_id", "external_id"};
   const std::pair<const char*, FieldType> profile_fields[] = {
-      {"email", FieldType::kEmail},           {"customer_id", FieldType::kString},
-      {"phone", FieldType::kPhone},           {"device_id", FieldType::kString},
-      {"anonymous_id", FieldType::kString},   {"external_id", FieldType::kString},
-      {"push_token", FieldType::kString},     {"first_name", FieldType::kString},
-      {"last_name", FieldType::kString},      {"tier", FieldType::kString},
-      {"platform", FieldType::kString},       {"sdk_version", FieldType::kString},
-      {"app_version", FieldType::kString},    {"os_version", FieldType::kString},
-      {"device_model", FieldType::kString},   {"locale", FieldType::kString},
-      {"timezone", FieldType::kString},       {"country", FieldType::kString},
-      {"city", FieldType::kString},           {"last_seen_at", FieldType::kDatetime},
-      {"last_login_at", FieldType::kDatetime}, {"last_order_at", FieldType::kDatetime},
-      {"created_at", FieldType::kDatetime},   {"updated_at", FieldType::kDatetime},
-      {"email_opt_in", FieldType::kBoolean},  {"push_opt_in", FieldType::kBoolean},
-      {"sms_opt_in", FieldType::kBoolean},    {"lifetime_value", FieldType::kNumber},
-      {"order_count", FieldType::kInteger},   {"attributes", FieldType::kObject},
+      {"email", FieldType::kEmail},
+      {"customer_id", FieldType::kString},
+      {"phone", FieldType::kPhone},
+      {"device_id", FieldType::kString},
+      {"anonymous_id", FieldType::kString},
+      {"external_id", FieldType::kString},
+      {"push_token", FieldType::kString},
+      {"first_name", FieldType::kString},
+      {"last_name", FieldType::kString},
+      {"tier", FieldType::kString},
+      {"platform", FieldType::kString},
+      {"sdk_version", FieldType::kString},
+      {"app_version", FieldType::kString},
+      {"os_version", FieldType::kString},
+      {"device_model", FieldType::kString},
+      {"locale", FieldType::kString},
+      {"timezone", FieldType::kString},
+      {"country", FieldType::kString},
+      {"city", FieldType::kString},
+      {"last_seen_at", FieldType::kDatetime},
+      {"last_login_at", FieldType::kDatetime},
+      {"last_order_at", FieldType::kDatetime},
+      {"created_at", FieldType::kDatetime},
+      {"updated_at", FieldType::kDatetime},
+      {"email_opt_in", FieldType::kBoolean},
+      {"push_opt_in", FieldType::kBoolean},
+      {"sms_opt_in", FieldType::kBoolean},
+      {"lifetime_value", FieldType::kNumber},
+      {"order_count", FieldType::kInteger},
+      {"attributes", FieldType::kObject},
       {"tags", FieldType::kArray}};
   for (const auto& field : profile_fields) profiles.fields[field.first] = field.second;
   schema.objects_["profiles"] = profiles;
@@ -163,7 +178,8 @@ nlohmann::json Schema::to_json() const {
   nlohmann::json objects = nlohmann::json::object();
   for (const auto& item : objects_) {
     nlohmann::json fields = nlohmann::json::object();
-    for (const auto& field : item.second.fields) fields[field.first] = field_type_name(field.second);
+    for (const auto& field : item.second.fields)
+      fields[field.first] = field_type_name(field.second);
     objects[item.first] = {{"identityKeys", item.second.identity_keys}, {"fields", fields}};
   }
   return {{"objects", objects}};

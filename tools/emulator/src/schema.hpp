@@ -12,8 +12,18 @@
 namespace experiture {
 namespace emulator {
 
-enum class FieldType { kString, kEmail, kPhone, kDatetime, kNumber, kInteger, kBoolean, kObject,
-                       kArray, kAny };
+enum class FieldType {
+  kString,
+  kEmail,
+  kPhone,
+  kDatetime,
+  kNumber,
+  kInteger,
+  kBoolean,
+  kObject,
+  kArray,
+  kAny
+};
 
 struct ObjectSchema {
   std::map<std::string, FieldType> fields;

@@ -25,7 +25,8 @@ std::string make_batch(int client, int batch) {
     std::string n = std::to_string(client) + "-" + std::to_string(batch) + "-" + std::to_string(i);
     body += "{\"email\":\"bench" + n + "@example.com\",\"customer_id\":\"c" + n +
             "\",\"first_name\":\"Bench\",\"tier\":\"gold\",\"last_seen_at\":"
-            "\"2026-04-21T15:30:00Z\",\"order_count\":" + std::to_string(i) + "}";
+            "\"2026-04-21T15:30:00Z\",\"order_count\":" +
+            std::to_string(i) + "}";
   }
   return body + "]}";
 }
@@ -76,11 +77,11 @@ int run_self_bench(const EmulatorConfig& config) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   server.stop();
   serving.join();
-  std::printf("upsert-batch: %d clients, batches of %d, %.1f s: %llu records, %.0f records/s, "
-              "%llu failed requests\n",
-              config.bench_clients, kBatchRecords, seconds,
-              static_cast<unsigned long long>(records.load()), records.load() / seconds,
-              static_cast<unsigned long long>(failures.load()));
+  std::printf(
+      "upsert-batch: %d clients, batches of %d, %.1f s: %llu records, %.0f records/s, "
+      "%llu failed requests\n",
+      config.bench_clients, kBatchRecords, seconds, static_cast<unsigned long long>(records.load()),
+      records.load() / seconds, static_cast<unsigned long long>(failures.load()));
   return failures == 0 ? 0 : 1;
 }
 

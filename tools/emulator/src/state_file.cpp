@@ -72,8 +72,12 @@ void StateFile::exec(const char* sql) {
   sqlite3_free(message);
 }
 
-void StateFile::begin() { exec("BEGIN IMMEDIATE"); }
-void StateFile::commit() { exec("COMMIT"); }
+void StateFile::begin() {
+  exec("BEGIN IMMEDIATE");
+}
+void StateFile::commit() {
+  exec("COMMIT");
+}
 
 void StateFile::save_profile(const std::string& object, uint64_t id, const std::string& doc) {
   Statement(db_, "INSERT OR REPLACE INTO profiles(object, id, doc) VALUES(?, ?, ?)")
@@ -84,12 +88,16 @@ void StateFile::save_profile(const std::string& object, uint64_t id, const std::
 }
 
 void StateFile::delete_profile(const std::string& object, uint64_t id) {
-  Statement(db_, "DELETE FROM profiles WHERE object = ? AND id = ?").bind(1, object).bind(2, id)
+  Statement(db_, "DELETE FROM profiles WHERE object = ? AND id = ?")
+      .bind(1, object)
+      .bind(2, id)
       .step();
 }
 
 void StateFile::save_event(uint64_t seq, const std::string& doc) {
-  Statement(db_, "INSERT OR REPLACE INTO events(seq, doc) VALUES(?, ?)").bind(1, seq).bind(2, doc)
+  Statement(db_, "INSERT OR REPLACE INTO events(seq, doc) VALUES(?, ?)")
+      .bind(1, seq)
+      .bind(2, doc)
       .step();
 }
 

@@ -36,8 +36,8 @@ class StateFile {
   // Calls back once per stored row, in key order.
   void load_profiles(const std::function<void(const std::string& doc)>& each);
   void load_events(const std::function<void(const std::string& doc)>& each);
-  void load_idempotency(const std::function<void(const std::string& key,
-                                                 const std::string& doc)>& each);
+  void load_idempotency(
+      const std::function<void(const std::string& key, const std::string& doc)>& each);
   std::string meta(const std::string& key);
 
  private:

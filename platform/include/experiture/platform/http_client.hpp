@@ -22,18 +22,18 @@ struct HttpRequest {
 
 // Why a request produced no HTTP status.
 enum class TransportError : int {
-  kNone = 0,        // an HTTP response arrived; see status
-  kConnect = 1,     // could not connect (refused, unreachable, DNS)
-  kTimeout = 2,     // connect or total timeout
-  kTls = 3,         // certificate verification or handshake failed
-  kPinning = 4,     // the server's public key matched no pin
-  kReset = 5,       // connection dropped mid-exchange (the write may have been applied)
-  kCancelled = 6,   // cancel_all() or client shutdown
+  kNone = 0,       // an HTTP response arrived; see status
+  kConnect = 1,    // could not connect (refused, unreachable, DNS)
+  kTimeout = 2,    // connect or total timeout
+  kTls = 3,        // certificate verification or handshake failed
+  kPinning = 4,    // the server's public key matched no pin
+  kReset = 5,      // connection dropped mid-exchange (the write may have been applied)
+  kCancelled = 6,  // cancel_all() or client shutdown
   kOther = 7,
 };
 
 struct HttpResponse {
-  int status = 0;  // 0 when error != kNone
+  int status = 0;   // 0 when error != kNone
   Headers headers;  // names lower-cased
   std::string body;
   TransportError error = TransportError::kNone;
