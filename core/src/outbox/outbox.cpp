@@ -257,6 +257,24 @@ Result<std::string> Outbox::decode(const std::string& stored) const {
   return stored;
 }
 
+Outbox::CounterSnapshot Outbox::snapshot() const {
+  return CounterSnapshot{queued_records_,
+                         queued_bytes_,
+                         dead_letter_count_,
+                         evicted_total_,
+                         dead_letter_dropped_total_,
+                         last_seq_};
+}
+
+void Outbox::restore(const CounterSnapshot& saved) {
+  queued_records_ = saved.queued_records;
+  queued_bytes_ = saved.queued_bytes;
+  dead_letter_count_ = saved.dead_letters;
+  evicted_total_ = saved.evicted;
+  dead_letter_dropped_total_ = saved.dead_letters_dropped;
+  last_seq_ = saved.last_seq;
+}
+
 Status Outbox::write_counters() {
   const std::pair<const char*, int64_t> counters[] = {
       {"queued_records", static_cast<int64_t>(queued_records_)},
@@ -291,15 +309,9 @@ Status Outbox::refresh_oldest() {
 
 Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
   // Counters are restored if the transaction fails, so memory always matches the file.
-  const uint64_t saved_records = queued_records_;
-  const uint64_t saved_bytes = queued_bytes_;
-  const int64_t saved_last = last_seq_;
-  const uint64_t saved_evicted = evicted_total_;
+  const CounterSnapshot saved = snapshot();
   auto fail = [&](Status status) {
-    queued_records_ = saved_records;
-    queued_bytes_ = saved_bytes;
-    last_seq_ = saved_last;
-    evicted_total_ = saved_evicted;
+    restore(saved);
     return status;
   };
   Transaction tx(db_);
@@ -347,7 +359,7 @@ Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
       meta_.erase(m.first);
     }
   }
-  if (first_seq_ == 0 || evicted_total_ != saved_evicted) return refresh_oldest();
+  if (first_seq_ == 0 || evicted_total_ != saved.evicted) return refresh_oldest();
   return Status::ok();
 }
 
@@ -446,17 +458,14 @@ Status Outbox::quarantine(const std::vector<int64_t>& seqs) {
   reason.message = "sealed payload failed authentication (tampered, or wrong key)";
   std::vector<std::pair<int64_t, DeadLetterReason>> rows;
   for (int64_t seq : seqs) rows.emplace_back(seq, reason);
-  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
-                 saved_dead = dead_letter_count_;
+  const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = dead_letter_entries(rows);
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
-    queued_records_ = saved_records;
-    queued_bytes_ = saved_bytes;
-    dead_letter_count_ = saved_dead;
+    restore(saved);
     return status;
   }
   return refresh_oldest();
@@ -568,8 +577,7 @@ Status Outbox::delete_batch_row(int64_t id) {
 
 Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
   if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
-  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
-                 saved_dead = dead_letter_count_;
+  const CounterSnapshot saved = snapshot();
   RelaxedSync relaxed(db_);
   Transaction tx(db_);
   Status status = tx.status();
@@ -601,9 +609,7 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
-    queued_records_ = saved_records;
-    queued_bytes_ = saved_bytes;
-    dead_letter_count_ = saved_dead;
+    restore(saved);
     return status;
   }
   batches_.pop_front();
@@ -612,8 +618,7 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
 
 Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
   if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
-  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
-                 saved_dead = dead_letter_count_;
+  const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = move_to_dead_letters(rejected);
@@ -624,9 +629,7 @@ Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReaso
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
-    queued_records_ = saved_records;
-    queued_bytes_ = saved_bytes;
-    dead_letter_count_ = saved_dead;
+    restore(saved);
     return status;
   }
   batches_.clear();
@@ -660,9 +663,7 @@ Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {
 }
 
 Result<uint64_t> Outbox::retry_dead_letters() {
-  const uint64_t saved_records = queued_records_, saved_bytes = queued_bytes_,
-                 saved_dead = dead_letter_count_;
-  const int64_t saved_last = last_seq_;
+  const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
   auto select =
@@ -695,10 +696,7 @@ Result<uint64_t> Outbox::retry_dead_letters() {
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
-    queued_records_ = saved_records;
-    queued_bytes_ = saved_bytes;
-    dead_letter_count_ = saved_dead;
-    last_seq_ = saved_last;
+    restore(saved);
     return status;
   }
   Status refreshed = refresh_oldest();
@@ -707,7 +705,7 @@ Result<uint64_t> Outbox::retry_dead_letters() {
 }
 
 Result<uint64_t> Outbox::purge_dead_letters() {
-  const uint64_t saved_dead = dead_letter_count_;
+  const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = db_.exec("DELETE FROM dead_letters");
@@ -715,10 +713,10 @@ Result<uint64_t> Outbox::purge_dead_letters() {
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
-    dead_letter_count_ = saved_dead;
+    restore(saved);
     return status;
   }
-  return saved_dead;
+  return saved.dead_letters;
 }
 
 }  // namespace outbox

@@ -145,6 +145,18 @@ class Outbox {
   // Moves entries (by seq) to dead letters with their reason, then trims to the bound. Runs
   // inside the caller's transaction.
   Status dead_letter_entries(const std::vector<std::pair<int64_t, DeadLetterReason>>& rows);
+  // The in-memory counters, saved before a transaction and restored when it fails, so that
+  // memory always matches the file.
+  struct CounterSnapshot {
+    uint64_t queued_records;
+    uint64_t queued_bytes;
+    uint64_t dead_letters;
+    uint64_t evicted;
+    uint64_t dead_letters_dropped;
+    int64_t last_seq;
+  };
+  CounterSnapshot snapshot() const;
+  void restore(const CounterSnapshot& saved);
   Status write_counters();
   Status refresh_oldest();
   Status delete_batch_row(int64_t id);
