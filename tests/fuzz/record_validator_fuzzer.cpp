@@ -1,7 +1,9 @@
 // libFuzzer target: record validation + identifier normalisation (record::RecordValidator) with
 // the default PhoneNormalizer. Input: 1 byte selecting the match key and write kind, then the
 // record's JSON text. Aborts when normalisation is not idempotent (a normalised record must
-// validate again to the same bytes) or when an accepted record is not a compact JSON object.
+// validate again to the same bytes), when an accepted record is not a compact JSON object, or when
+// the single-pass text path (upsert_text/append_text) disagrees with parse + upsert/append in
+// status, message or stored bytes.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -36,11 +38,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   RecordValidator::normalize_email(text);
   validator().normalize_phone(text);
+  auto fast = append ? validator().append_text("events", text)
+                     : validator().upsert_text("profiles", text, match_key);
   auto parsed = RecordValidator::parse(text);
-  if (!parsed.is_ok()) return 0;
+  if (!parsed.is_ok()) {
+    require(fast.status().code() == parsed.status().code() &&
+            fast.status().message() == parsed.status().message());
+    return 0;
+  }
   auto first = append ? validator().append("events", parsed.value())
                       : validator().upsert("profiles", parsed.value(), match_key);
+  require(fast.status().code() == first.status().code() &&
+          fast.status().message() == first.status().message());
   if (!first.is_ok()) return 0;
+  require(fast.value() == first.value());
   auto reparsed = RecordValidator::parse(first.value());
   require(reparsed.is_ok() && reparsed.value().is_object());
   require(reparsed.value().dump() == first.value());

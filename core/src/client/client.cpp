@@ -44,11 +44,7 @@ Status Client::upsert(std::string_view object, const nlohmann::json& record,
 
 Status Client::upsert(std::string_view object, std::string_view record_json,
                       std::string_view match_key) {
-  return guarded([&] {
-    auto parsed = record::RecordValidator::parse(record_json);
-    if (!parsed.is_ok()) return parsed.status();
-    return impl_->upsert(object, std::move(parsed).value(), match_key);
-  });
+  return guarded([&] { return impl_->upsert_text(object, record_json, match_key); });
 }
 
 Status Client::append(std::string_view object, const nlohmann::json& record) {
@@ -56,11 +52,7 @@ Status Client::append(std::string_view object, const nlohmann::json& record) {
 }
 
 Status Client::append(std::string_view object, std::string_view record_json) {
-  return guarded([&] {
-    auto parsed = record::RecordValidator::parse(record_json);
-    if (!parsed.is_ok()) return parsed.status();
-    return impl_->append(object, std::move(parsed).value());
-  });
+  return guarded([&] { return impl_->append_text(object, record_json); });
 }
 
 Status Client::set_push_token(std::string_view token) {

@@ -251,22 +251,37 @@ Status Client::Impl::upsert(std::string_view object, nlohmann::json record,
                             std::string_view match_key) {
   Status status = check_open();
   if (!status.is_ok()) return status;
-  auto payload = validator_->upsert(object, std::move(record), match_key);
-  if (!payload.is_ok()) return payload.status();
-  std::vector<IngressItem> items(1);
-  items[0].entry =
-      make_entry(object, outbox::WriteKind::kUpsert, match_key, std::move(payload).value(), 0);
-  return enqueue(std::move(items));
+  return accept(object, outbox::WriteKind::kUpsert, match_key,
+                validator_->upsert(object, std::move(record), match_key));
 }
 
 Status Client::Impl::append(std::string_view object, nlohmann::json record) {
   Status status = check_open();
   if (!status.is_ok()) return status;
-  auto payload = validator_->append(object, std::move(record));
+  return accept(object, outbox::WriteKind::kAppend, "",
+                validator_->append(object, std::move(record)));
+}
+
+Status Client::Impl::upsert_text(std::string_view object, std::string_view record_json,
+                                 std::string_view match_key) {
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  return accept(object, outbox::WriteKind::kUpsert, match_key,
+                validator_->upsert_text(object, record_json, match_key));
+}
+
+Status Client::Impl::append_text(std::string_view object, std::string_view record_json) {
+  Status status = check_open();
+  if (!status.is_ok()) return status;
+  return accept(object, outbox::WriteKind::kAppend, "",
+                validator_->append_text(object, record_json));
+}
+
+Status Client::Impl::accept(std::string_view object, outbox::WriteKind kind,
+                            std::string_view match_key, Result<std::string> payload) {
   if (!payload.is_ok()) return payload.status();
   std::vector<IngressItem> items(1);
-  items[0].entry =
-      make_entry(object, outbox::WriteKind::kAppend, "", std::move(payload).value(), 0);
+  items[0].entry = make_entry(object, kind, match_key, std::move(payload).value(), 0);
   return enqueue(std::move(items));
 }
 

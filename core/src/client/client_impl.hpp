@@ -37,6 +37,10 @@ class EXPERITURE_HIDDEN Client::Impl {
 
   Status upsert(std::string_view object, nlohmann::json record, std::string_view match_key);
   Status append(std::string_view object, nlohmann::json record);
+  // The same from record text: valid records skip the DOM (RecordValidator::upsert_text).
+  Status upsert_text(std::string_view object, std::string_view record_json,
+                     std::string_view match_key);
+  Status append_text(std::string_view object, std::string_view record_json);
   Status set_push_token(std::string_view token);
   Status login(const LoginInfo& info);
   Status logout();
@@ -68,6 +72,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   using Hint = std::function<void(drain::DrainLoop&)>;
 
   Status check_open() const;
+  Status accept(std::string_view object, outbox::WriteKind kind, std::string_view match_key,
+                Result<std::string> payload);
   outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
                            std::string_view match_key, std::string payload, uint32_t flags);
   Status enqueue(std::vector<IngressItem> items);

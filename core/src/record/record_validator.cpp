@@ -4,7 +4,9 @@
 #include <utility>
 
 #include "experiture/platform/backends.hpp"
+#include "record/fast_canonicaliser.hpp"
 #include "record/timestamp.hpp"
+#include "record/utf8.hpp"
 
 namespace experiture {
 namespace record {
@@ -33,43 +35,6 @@ bool is_ascii_alnum(char c) {
 
 bool ends_with(std::string_view s, std::string_view suffix) {
   return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
-}
-
-// Well-formed UTF-8 per RFC 3629: no overlongs, no surrogates, nothing above U+10FFFF.
-bool is_valid_utf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t n = 0;
-    unsigned char lo = 0x80;
-    unsigned char hi = 0xBF;
-    if (c >= 0xC2 && c <= 0xDF) {
-      n = 1;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-      n = 2;
-      if (c == 0xE0) lo = 0xA0;
-      if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-      n = 3;
-      if (c == 0xF0) lo = 0x90;
-      if (c == 0xF4) hi = 0x8F;
-    } else {
-      return false;
-    }
-    if (i + n >= s.size()) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      const unsigned char min = k == 1 ? lo : 0x80;
-      const unsigned char max = k == 1 ? hi : 0xBF;
-      if (cc < min || cc > max) return false;
-    }
-    i += n + 1;
-  }
-  return true;
 }
 
 // "`name`" for messages. Field names come from the app's schema, not from its users; a name that
@@ -160,6 +125,85 @@ Result<std::string> RecordValidator::append(std::string_view object, json record
   return validate(object, std::move(record), nullptr);
 }
 
+Result<std::string> RecordValidator::upsert_text(std::string_view object,
+                                                 std::string_view record_json,
+                                                 std::string_view match_key) const {
+  return validate_text(object, record_json, &match_key);
+}
+
+Result<std::string> RecordValidator::append_text(std::string_view object,
+                                                 std::string_view record_json) const {
+  return validate_text(object, record_json, nullptr);
+}
+
+Result<std::string> RecordValidator::validate_text(std::string_view object, std::string_view text,
+                                                   const std::string_view* match_key) const {
+  std::string out;
+  if (try_fast(object, text, match_key, &out)) return out;
+  auto parsed = parse(text);
+  if (!parsed.is_ok()) return parsed.status();
+  return validate(object, std::move(parsed).value(), match_key);
+}
+
+// The per-field rules of normalise_fields() and check_match_key(), applied as the fast path
+// meets each top-level field. Any refusal sends the record to the DOM path for its message.
+class RecordValidator::FastHook final : public FastCanonicaliser::FieldHook {
+ public:
+  FastHook(const RecordValidator& validator, const std::string_view* match_key)
+      : validator_(validator), match_key_(match_key) {}
+
+  bool wants(std::string_view name) const override {
+    return name == "email" || name == "phone" || ends_with(name, "_at") ||
+           (match_key_ && name == *match_key_);
+  }
+
+  bool on_field(std::string_view name, FastCanonicaliser::Kind kind, std::string_view value,
+                bool* replace, std::string* replacement) override {
+    using Kind = FastCanonicaliser::Kind;
+    if (match_key_ && name == *match_key_) {
+      if (kind != Kind::kString || trim(value).empty()) return false;
+      saw_match_key_ = true;
+    }
+    if (name == "email" || name == "phone") {
+      if (kind == Kind::kNull) return true;
+      if (kind != Kind::kString) return false;
+      std::optional<std::string> normalised =
+          name == "email" ? normalize_email(value) : validator_.normalize_phone(value);
+      if (!normalised) return false;
+      *replace = true;
+      *replacement = std::move(*normalised);
+      return true;
+    }
+    if (ends_with(name, "_at")) {
+      if (kind == Kind::kNull) return true;
+      return kind == Kind::kString && is_zoned_timestamp_or_date(value);
+    }
+    return true;
+  }
+
+  bool saw_match_key() const { return saw_match_key_; }
+
+ private:
+  const RecordValidator& validator_;
+  const std::string_view* match_key_;
+  bool saw_match_key_ = false;
+};
+
+bool RecordValidator::try_fast(std::string_view object, std::string_view text,
+                               const std::string_view* match_key, std::string* out) const {
+  if (!check_object_name(object)) return false;
+  if (match_key) {
+    if (match_key->empty()) return false;
+    const std::vector<std::string>& keys = identity_keys_of(object);
+    if (std::find(keys.begin(), keys.end(), *match_key) == keys.end()) return false;
+  }
+  FastHook hook(*this, match_key);
+  out->reserve(std::min(text.size(), rules_.max_record_bytes) + 16);
+  if (!FastCanonicaliser::canonicalise(text, kMaxDepth, hook, out)) return false;
+  if (match_key && !hook.saw_match_key()) return false;
+  return out->size() <= rules_.max_record_bytes;
+}
+
 Result<std::string> RecordValidator::validate(std::string_view object, json record,
                                               const std::string_view* match_key) const {
   if (Status s = check_object_name(object); !s) return s;
@@ -173,6 +217,13 @@ Result<std::string> RecordValidator::validate(std::string_view object, json reco
   }
   if (Status s = normalise_fields(record); !s) return s;
   return serialise(record);
+}
+
+const std::vector<std::string>& RecordValidator::identity_keys_of(std::string_view object) const {
+  if (rules_.identity_keys.empty()) return rules_.default_identity_keys;
+  const auto per_object = rules_.identity_keys.find(std::string(object));
+  return per_object != rules_.identity_keys.end() ? per_object->second
+                                                  : rules_.default_identity_keys;
 }
 
 Status RecordValidator::check_object_name(std::string_view object) {
@@ -229,9 +280,7 @@ Status RecordValidator::check_match_key(std::string_view object, const json& rec
     return Status(Code::kMatchKeyNotString,
                   field_label(key) + ": the match key field must be a non-empty string");
   }
-  const auto per_object = rules_.identity_keys.find(std::string(object));
-  const std::vector<std::string>& keys =
-      per_object != rules_.identity_keys.end() ? per_object->second : rules_.default_identity_keys;
+  const std::vector<std::string>& keys = identity_keys_of(object);
   if (std::find(keys.begin(), keys.end(), key) == keys.end()) {
     std::string list;
     for (const std::string& k : keys) list += (list.empty() ? "" : ", ") + k;

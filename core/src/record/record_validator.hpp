@@ -76,6 +76,13 @@ class RecordValidator {
   // As upsert() without the match key checks.
   Result<std::string> append(std::string_view object, nlohmann::json record) const;
 
+  // parse() then upsert()/append(), with the same result for every input, but a valid record
+  // normally takes a single pass from text to stored form without a DOM (FastCanonicaliser);
+  // anything the fast path does not accept, errors included, is decided by the DOM path.
+  Result<std::string> upsert_text(std::string_view object, std::string_view record_json,
+                                  std::string_view match_key) const;
+  Result<std::string> append_text(std::string_view object, std::string_view record_json) const;
+
   // Trims ASCII white space and lowercases ASCII letters (non-ASCII is kept as is: unicode local
   // parts are allowed), then requires: valid UTF-8; exactly one '@'; a local part of 1 to 64 bytes
   // and a domain of 1 to 253 bytes, at most 254 in all; no spaces, control characters or any of
@@ -87,6 +94,8 @@ class RecordValidator {
   std::optional<std::string> normalize_phone(std::string_view raw) const;
 
  private:
+  class FastHook;
+
   static Status check_object_name(std::string_view object);
   static Status check_structure(const nlohmann::json& record);
   Status check_match_key(std::string_view object, const nlohmann::json& record,
@@ -95,6 +104,11 @@ class RecordValidator {
   Result<std::string> serialise(const nlohmann::json& record) const;
   Result<std::string> validate(std::string_view object, nlohmann::json record,
                                const std::string_view* match_key) const;
+  const std::vector<std::string>& identity_keys_of(std::string_view object) const;
+  bool try_fast(std::string_view object, std::string_view text, const std::string_view* match_key,
+                std::string* out) const;
+  Result<std::string> validate_text(std::string_view object, std::string_view text,
+                                    const std::string_view* match_key) const;
 
   Rules rules_;
   std::shared_ptr<const platform::PhoneNormalizer> phone_;

@@ -1,0 +1,479 @@
+#include "record/fast_canonicaliser.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "record/utf8.hpp"
+
+namespace experiture {
+namespace record {
+namespace {
+
+// Scratch buffers above this are released after the call, so one huge record does not pin
+// memory in an app thread for the app's lifetime.
+constexpr size_t kKeepScratchBytes = 64 * 1024;
+
+// One field of an object being written: its name and where `"name":value` sits in the output.
+struct Member {
+  std::string_view key;  // points into the input text (names with escapes are refused)
+  size_t begin;
+  size_t end;
+};
+
+struct Scratch {
+  std::vector<Member> members;  // a stack: each object uses the entries above its base
+  std::string decoded;          // a string value with escape sequences, decoded
+  std::string region;           // an object's members while they are reordered
+};
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool read_hex4(std::string_view s, size_t at, uint32_t* out) {
+  if (at + 4 > s.size()) return false;
+  uint32_t v = 0;
+  for (size_t i = at; i < at + 4; ++i) {
+    const int h = hex_value(s[i]);
+    if (h < 0) return false;
+    v = v * 16 + static_cast<uint32_t>(h);
+  }
+  *out = v;
+  return true;
+}
+
+void append_utf8(uint32_t cp, std::string* out) {
+  if (cp < 0x80) {
+    out->push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+// The text between a string's quotes, with its escape sequences replaced, as JSON's grammar and
+// nlohmann's lexer define them (surrogates only in high-low pairs). False for anything else.
+bool decode_escapes(std::string_view raw, std::string* out) {
+  out->clear();
+  size_t i = 0;
+  while (i < raw.size()) {
+    const char c = raw[i];
+    if (c != '\\') {
+      out->push_back(c);
+      ++i;
+      continue;
+    }
+    if (i + 1 >= raw.size()) return false;
+    const char e = raw[i + 1];
+    i += 2;
+    switch (e) {
+      case '"':
+      case '\\':
+      case '/':
+        out->push_back(e);
+        break;
+      case 'b':
+        out->push_back('\b');
+        break;
+      case 'f':
+        out->push_back('\f');
+        break;
+      case 'n':
+        out->push_back('\n');
+        break;
+      case 'r':
+        out->push_back('\r');
+        break;
+      case 't':
+        out->push_back('\t');
+        break;
+      case 'u': {
+        uint32_t cp = 0;
+        if (!read_hex4(raw, i, &cp)) return false;
+        i += 4;
+        if (cp >= 0xD800 && cp <= 0xDBFF) {
+          uint32_t low = 0;
+          if (i + 2 > raw.size() || raw[i] != '\\' || raw[i + 1] != 'u') return false;
+          if (!read_hex4(raw, i + 2, &low) || low < 0xDC00 || low > 0xDFFF) return false;
+          i += 6;
+          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+          return false;
+        }
+        append_utf8(cp, out);
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
+// nlohmann's dump_escaped() with ensure_ascii off, for valid UTF-8: '"', '\\' and the C0
+// controls are escaped (short forms where JSON has them, else \u00xx), everything else is kept.
+void write_escaped(std::string_view s, std::string* out) {
+  out->push_back('"');
+  size_t run = 0;  // start of the bytes not yet copied
+  for (size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out->append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        break;
+      case '\\':
+        out->append("\\\\");
+        break;
+      case '\b':
+        out->append("\\b");
+        break;
+      case '\t':
+        out->append("\\t");
+        break;
+      case '\n':
+        out->append("\\n");
+        break;
+      case '\f':
+        out->append("\\f");
+        break;
+      case '\r':
+        out->append("\\r");
+        break;
+      default: {
+        static constexpr char kHex[] = "0123456789abcdef";
+        const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+        out->append(escape, sizeof escape);
+      }
+    }
+  }
+  out->append(s.data() + run, s.size() - run);
+  out->push_back('"');
+}
+
+class Parser {
+ public:
+  Parser(std::string_view text, size_t max_depth, FastCanonicaliser::FieldHook& hook,
+         Scratch& scratch, std::string* out)
+      : p_(text.data()),
+        end_(text.data() + text.size()),
+        max_depth_(max_depth),
+        hook_(hook),
+        scratch_(scratch),
+        out_(*out) {}
+
+  bool run() {
+    if (end_ - p_ >= 3 && static_cast<unsigned char>(p_[0]) == 0xEF &&
+        static_cast<unsigned char>(p_[1]) == 0xBB && static_cast<unsigned char>(p_[2]) == 0xBF) {
+      return false;  // nlohmann skips a BOM; the DOM path keeps that case
+    }
+    skip_ws();
+    if (p_ == end_ || *p_ != '{') return false;
+    if (!parse_object(1)) return false;
+    if (out_.size() == 2) return false;  // {}: the DOM path reports kRecordEmpty
+    skip_ws();
+    return p_ == end_;
+  }
+
+ private:
+  void skip_ws() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+  }
+
+  // At '"': the raw bytes between the quotes and whether they hold escape sequences. Raw control
+  // characters and (in strings without escapes) invalid UTF-8 are refused here.
+  bool scan_string(std::string_view* raw, bool* escaped) {
+    ++p_;
+    const char* start = p_;
+    bool high = false;
+    bool esc = false;
+    while (p_ < end_) {
+      const auto c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        *raw = std::string_view(start, static_cast<size_t>(p_ - start));
+        ++p_;
+        *escaped = esc;
+        return esc || !high || is_valid_utf8(*raw);
+      }
+      if (c < 0x20) return false;
+      if (c == '\\') {
+        if (end_ - p_ < 2) return false;
+        esc = true;
+        p_ += 2;  // the escaped character is checked by decode_escapes()
+        continue;
+      }
+      if (c >= 0x80) high = true;
+      ++p_;
+    }
+    return false;
+  }
+
+  // At '"': the decoded value of a string (a view of the input, or of scratch_.decoded).
+  bool read_string(std::string_view* value) {
+    std::string_view raw;
+    bool escaped = false;
+    if (!scan_string(&raw, &escaped)) return false;
+    if (!escaped) {
+      *value = raw;
+      return true;
+    }
+    if (!decode_escapes(raw, &scratch_.decoded) || !is_valid_utf8(scratch_.decoded)) return false;
+    *value = scratch_.decoded;
+    return true;
+  }
+
+  bool literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) {
+      return false;
+    }
+    p_ += word.size();
+    out_.append(word);
+    return true;
+  }
+
+  bool parse_number() {
+    const char* start = p_;
+    const bool negative = *p_ == '-';
+    if (negative) ++p_;
+    if (p_ == end_) return false;
+    if (*p_ == '0') {
+      ++p_;
+    } else if (*p_ >= '1' && *p_ <= '9') {
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+    } else {
+      return false;
+    }
+    bool is_float = false;
+    if (p_ < end_ && *p_ == '.') {
+      is_float = true;
+      ++p_;
+      if (p_ == end_ || !is_digit(*p_)) return false;
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      is_float = true;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ == end_ || !is_digit(*p_)) return false;
+      while (p_ < end_ && is_digit(*p_)) ++p_;
+    }
+    const std::string_view token(start, static_cast<size_t>(p_ - start));
+    if (!is_float) {
+      // Integers that fit nlohmann's int64 (negative) or uint64 are written as read: JSON has
+      // no leading zeros, so the token is already canonical, except "-0", stored as 0.
+      const std::string_view digits = negative ? token.substr(1) : token;
+      if (negative && digits == "0") {
+        out_.push_back('0');
+        return true;
+      }
+      const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
+      if (digits.size() < limit.size() || (digits.size() == limit.size() && digits <= limit)) {
+        out_.append(token);
+        return true;
+      }
+    }
+    // Fractions, exponents and integers beyond 64 bits: nlohmann's own conversion and format.
+    try {
+      out_.append(nlohmann::json::parse(token).dump());
+    } catch (const nlohmann::json::exception&) {
+      return false;  // beyond double's range
+    }
+    return true;
+  }
+
+  // A value whose containers (if any) are at nesting `level`.
+  bool parse_value(size_t level) {
+    if (p_ == end_) return false;
+    switch (*p_) {
+      case '"': {
+        std::string_view value;
+        if (!read_string(&value)) return false;
+        write_escaped(value, &out_);
+        return true;
+      }
+      case '{':
+        return level <= max_depth_ && parse_object(level);
+      case '[':
+        return level <= max_depth_ && parse_array(level);
+      case 't':
+        return literal("true");
+      case 'f':
+        return literal("false");
+      case 'n':
+        return literal("null");
+      default:
+        return *p_ == '-' || is_digit(*p_) ? parse_number() : false;
+    }
+  }
+
+  bool parse_array(size_t level) {
+    ++p_;
+    out_.push_back('[');
+    skip_ws();
+    if (p_ < end_ && *p_ == ']') {
+      ++p_;
+      out_.push_back(']');
+      return true;
+    }
+    for (;;) {
+      skip_ws();
+      if (!parse_value(level + 1)) return false;
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == ']') {
+        ++p_;
+        out_.push_back(']');
+        return true;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+      out_.push_back(',');
+    }
+  }
+
+  // A top-level field the hook asked to see: its value is read, shown, then written.
+  bool parse_hooked_value(std::string_view name) {
+    if (p_ == end_) return false;
+    FastCanonicaliser::Kind kind = FastCanonicaliser::Kind::kOther;
+    std::string_view value;
+    if (*p_ == '"') {
+      if (!read_string(&value)) return false;
+      kind = FastCanonicaliser::Kind::kString;
+    } else if (static_cast<size_t>(end_ - p_) >= 4 && std::string_view(p_, 4) == "null") {
+      kind = FastCanonicaliser::Kind::kNull;
+    }
+    bool replace = false;
+    if (!hook_.on_field(name, kind, value, &replace, &replacement_)) return false;
+    switch (kind) {
+      case FastCanonicaliser::Kind::kString:
+        write_escaped(replace ? std::string_view(replacement_) : value, &out_);
+        return true;
+      case FastCanonicaliser::Kind::kNull:
+        return literal("null");
+      case FastCanonicaliser::Kind::kOther:
+        return parse_value(2);
+    }
+    return false;
+  }
+
+  // At '{' of an object at nesting `level`: its fields, sorted by name, without duplicates.
+  bool parse_object(size_t level) {
+    ++p_;
+    out_.push_back('{');
+    const size_t region = out_.size();
+    const size_t base = scratch_.members.size();
+    skip_ws();
+    if (p_ < end_ && *p_ == '}') {
+      ++p_;
+      out_.push_back('}');
+      return true;
+    }
+    bool sorted = true;
+    for (;;) {
+      skip_ws();
+      if (p_ == end_ || *p_ != '"') return false;
+      std::string_view key;
+      bool escaped = false;
+      if (!scan_string(&key, &escaped) || escaped) return false;
+      skip_ws();
+      if (p_ == end_ || *p_ != ':') return false;
+      ++p_;
+      skip_ws();
+      if (scratch_.members.size() > base) {
+        out_.push_back(',');
+        if (!(scratch_.members.back().key < key)) sorted = false;
+      }
+      const size_t begin = out_.size();
+      out_.push_back('"');
+      out_.append(key);  // valid UTF-8 without '"', '\\' or controls: nothing to escape
+      out_.append("\":");
+      const bool ok =
+          level == 1 && hook_.wants(key) ? parse_hooked_value(key) : parse_value(level + 1);
+      if (!ok) return false;
+      scratch_.members.push_back(Member{key, begin, out_.size()});
+      skip_ws();
+      if (p_ == end_) return false;
+      if (*p_ == '}') {
+        ++p_;
+        break;
+      }
+      if (*p_ != ',') return false;
+      ++p_;
+    }
+    if (!sorted && !reorder(region, base)) return false;
+    scratch_.members.resize(base);
+    out_.push_back('}');
+    return true;
+  }
+
+  // Rewrites the members written since `region` in name order; false on a duplicate name (the
+  // DOM keeps the last one; that rare case is left to it).
+  bool reorder(size_t region, size_t base) {
+    const auto first = scratch_.members.begin() + static_cast<std::ptrdiff_t>(base);
+    std::sort(first, scratch_.members.end(),
+              [](const Member& a, const Member& b) { return a.key < b.key; });
+    for (auto it = first + 1; it < scratch_.members.end(); ++it) {
+      if (it->key == (it - 1)->key) return false;
+    }
+    scratch_.region.assign(out_, region, std::string::npos);
+    out_.resize(region);
+    for (auto it = first; it != scratch_.members.end(); ++it) {
+      if (it != first) out_.push_back(',');
+      out_.append(scratch_.region, it->begin - region, it->end - it->begin);
+    }
+    return true;
+  }
+
+  const char* p_;
+  const char* end_;
+  size_t max_depth_;
+  FastCanonicaliser::FieldHook& hook_;
+  Scratch& scratch_;
+  std::string& out_;
+  std::string replacement_;
+};
+
+void release_if_large(std::string& s) {
+  if (s.capacity() > kKeepScratchBytes) std::string().swap(s);
+}
+
+}  // namespace
+
+bool FastCanonicaliser::canonicalise(std::string_view text, size_t max_depth, FieldHook& hook,
+                                     std::string* out) {
+  thread_local Scratch scratch;
+  scratch.members.clear();
+  out->clear();
+  Parser parser(text, max_depth, hook, scratch, out);
+  const bool ok = parser.run();
+  release_if_large(scratch.decoded);
+  release_if_large(scratch.region);
+  if (scratch.members.capacity() > kKeepScratchBytes / sizeof(Member)) {
+    std::vector<Member>().swap(scratch.members);
+  }
+  return ok;
+}
+
+}  // namespace record
+}  // namespace experiture
