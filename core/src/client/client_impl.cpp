@@ -21,6 +21,8 @@ constexpr const char* kConsentKey = "consent";
 constexpr const char* kSealContext = "experiture-outbox-v1";
 // Commit at once, without waiting out the commit window, when this many writes are waiting.
 constexpr size_t kGroupCommitTarget = 4096;
+// Ingress slots kept while the store thread is idle (a burst's are released when it ends).
+constexpr size_t kKeepIngressSlots = 4096;
 constexpr int64_t kCommitRetryMs = 1000;
 constexpr int64_t kStoreCommandTimeoutMs = 30000;
 
@@ -267,46 +269,50 @@ Status Client::Impl::upsert_text(std::string_view object, std::string_view recor
   Status status = check_open();
   if (!status.is_ok()) return status;
   return accept(object, outbox::WriteKind::kUpsert, match_key,
-                validator_->upsert_text(object, record_json, match_key));
+                validator_->upsert_text(object, record_json, match_key, payload_pool_.take()));
 }
 
 Status Client::Impl::append_text(std::string_view object, std::string_view record_json) {
   Status status = check_open();
   if (!status.is_ok()) return status;
   return accept(object, outbox::WriteKind::kAppend, "",
-                validator_->append_text(object, record_json));
+                validator_->append_text(object, record_json, payload_pool_.take()));
 }
 
 Status Client::Impl::accept(std::string_view object, outbox::WriteKind kind,
                             std::string_view match_key, Result<std::string> payload) {
   if (!payload.is_ok()) return payload.status();
-  std::vector<IngressItem> items(1);
-  items[0].entry = make_entry(object, kind, match_key, std::move(payload).value(), 0);
-  return enqueue(std::move(items));
+  IngressItem item;
+  item.entry = make_entry(object, kind, match_key, std::move(payload).value(), 0);
+  return enqueue(&item, 1);
 }
 
 Status Client::Impl::enqueue(std::vector<IngressItem> items) {
+  return enqueue(items.data(), items.size());
+}
+
+Status Client::Impl::enqueue(IngressItem* items, size_t count) {
   bool wake = false;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return closed_status();
     // Under the same lock as set_consent(): nothing is captured after a denial.
     if (consent_ == Consent::kDenied) {
-      for (const auto& item : items) {
-        if (item.entry) return consent_denied_status();
+      for (size_t i = 0; i < count; ++i) {
+        if (items[i].entry) return consent_denied_status();
       }
     }
-    if (ingress_.size() + items.size() > config_.ingress_capacity) {
+    if (ingress_.size() + count > config_.ingress_capacity) {
       ++stats_.dropped_queue_full;
       return Status(Code::kQueueFull,
                     "ingress queue full (capacity " + std::to_string(config_.ingress_capacity) +
                         " writes): storage is not keeping up; nothing was accepted, retry later");
     }
     if (ingress_.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
-    for (auto& item : items) {
-      item.accept_seq = ++accept_seq_;
-      if (item.entry) ++stats_.accepted;
-      ingress_.push_back(std::move(item));
+    for (size_t i = 0; i < count; ++i) {
+      items[i].accept_seq = ++accept_seq_;
+      if (items[i].entry) ++stats_.accepted;
+      ingress_.push_back(std::move(items[i]));
     }
     wake = store_waiting_;
   }
@@ -601,6 +607,12 @@ void Client::Impl::run() {
       if (commit_retry_at_mono_ms_ != 0) {
         wake_at = wake_at ? std::min(*wake_at, commit_retry_at_mono_ms_) : commit_retry_at_mono_ms_;
       }
+      // Idle: a burst's worth of ingress slots is not kept for the app's lifetime.
+      if (store_items_.capacity() > kKeepIngressSlots)
+        std::vector<IngressItem>().swap(store_items_);
+      if (ingress_.empty() && ingress_.capacity() > kKeepIngressSlots) {
+        std::vector<IngressItem>().swap(ingress_);
+      }
       store_waiting_ = true;
       if (wake_at) {
         const int64_t delay = std::max<int64_t>(0, *wake_at - clock_->mono_ms());
@@ -624,9 +636,10 @@ void Client::Impl::run() {
       commit_retry_at_mono_ms_ = 0;
     }
     // Swapped, not moved item by item: app threads wait on mutex_ in upsert(), so the lock is
-    // held O(1) here; the items are moved out after unlocking.
-    std::deque<IngressItem> taken;
-    if (commit_retry_at_mono_ms_ == 0 || stopping_ || persist_requested_) taken.swap(ingress_);
+    // held O(1) here, and ingress_ gets back the previous round's (emptied) capacity.
+    if (commit_retry_at_mono_ms_ == 0 || stopping_ || persist_requested_) {
+      store_items_.swap(ingress_);
+    }
     std::vector<Command> commands;
     commands.swap(commands_);
     std::vector<Response> responses;
@@ -636,10 +649,8 @@ void Client::Impl::run() {
     persist_requested_ = false;
     const bool stopping = stopping_;
     lock.unlock();
-    std::vector<IngressItem> items(std::make_move_iterator(taken.begin()),
-                                   std::make_move_iterator(taken.end()));
-    taken.clear();
-    step(std::move(items), std::move(commands), std::move(responses), std::move(hints));
+    step(store_items_, std::move(commands), std::move(responses), std::move(hints));
+    store_items_.clear();
     lock.lock();
     ++store_round_;
     waiters_cv_.notify_all();
@@ -661,15 +672,13 @@ Status Client::Impl::pump() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!outbox_) return Status(Code::kClosed, "the client is closed");
-    items.assign(std::make_move_iterator(ingress_.begin()),
-                 std::make_move_iterator(ingress_.end()));
-    ingress_.clear();
+    items.swap(ingress_);
     commands.swap(commands_);
     responses.swap(responses_);
     hints.swap(hints_);
     persist_requested_ = false;
   }
-  step(std::move(items), std::move(commands), std::move(responses), std::move(hints));
+  step(items, std::move(commands), std::move(responses), std::move(hints));
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++store_round_;
@@ -678,7 +687,7 @@ Status Client::Impl::pump() {
   return Status::ok();
 }
 
-void Client::Impl::step(std::vector<IngressItem> items, std::vector<Command> commands,
+void Client::Impl::step(std::vector<IngressItem>& items, std::vector<Command> commands,
                         std::vector<Response> responses, std::vector<Hint> hints) {
   const uint64_t evicted_before = outbox_->evicted_total();
   commit_ingress(items);
@@ -727,6 +736,7 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
       requeue(items, begin, status);
       return;
     }
+    payload_pool_.give_all(entries, [](outbox::Entry& e) -> std::string& { return e.payload; });
     if (config_.logger && !entries.empty()) {
       log(platform::LogLevel::kDebug,
           "outbox: committed " + std::to_string(entries.size()) + " writes in one transaction");
@@ -762,7 +772,9 @@ void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const S
   log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = why.to_string();
-  for (size_t i = items.size(); i > from; --i) ingress_.push_front(std::move(items[i - 1]));
+  ingress_.insert(ingress_.begin(),
+                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
+                  std::make_move_iterator(items.end()));
   ingress_since_mono_ms_ = clock_->mono_ms();
   commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
 }

@@ -9,7 +9,6 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -18,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "client/payload_pool.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sealer.hpp"
 #include "drain/drain_loop.hpp"
@@ -77,6 +77,7 @@ class EXPERITURE_HIDDEN Client::Impl {
   outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
                            std::string_view match_key, std::string payload, uint32_t flags);
   Status enqueue(std::vector<IngressItem> items);
+  Status enqueue(IngressItem* items, size_t count);  // moves from items on success
   // Queues identity writes with `state` persisted alongside; on success it becomes identity_.
   Status enqueue_identity(std::vector<IngressItem> items, const identity::IdentityState& state);
   Status validated_profile_write(const identity::ProfileWrite& write, uint32_t flags,
@@ -90,7 +91,7 @@ class EXPERITURE_HIDDEN Client::Impl {
   void run();
   // One round of store work: commit ingress, apply hints, run commands, apply responses,
   // drain, publish.
-  void step(std::vector<IngressItem> items, std::vector<Command> commands,
+  void step(std::vector<IngressItem>& items, std::vector<Command> commands,
             std::vector<Response> responses, std::vector<Hint> hints);
   void commit_ingress(std::vector<IngressItem>& items);
   // After a failed commit: items[from..] go back to the front of the ingress queue, retried later.
@@ -116,9 +117,11 @@ class EXPERITURE_HIDDEN Client::Impl {
   mutable std::mutex mutex_;
   std::condition_variable store_cv_;    // wakes the store thread
   std::condition_variable waiters_cv_;  // wakes persist/flush/command waiters
-  std::deque<IngressItem> ingress_;     // guarded
-  std::vector<Command> commands_;       // guarded
-  std::vector<Response> responses_;     // guarded
+  // Double-buffered with store_items_: swapped whole under mutex_, so both keep their capacity
+  // and an accept allocates nothing for its slot.
+  std::vector<IngressItem> ingress_;                           // guarded
+  std::vector<Command> commands_;                              // guarded
+  std::vector<Response> responses_;                            // guarded
   std::vector<std::function<void(drain::DrainLoop&)>> hints_;  // guarded
   uint64_t accept_seq_ = 0;               // guarded: last accept sequence handed out
   uint64_t durable_seq_ = 0;              // guarded: everything up to here is committed
@@ -142,7 +145,11 @@ class EXPERITURE_HIDDEN Client::Impl {
   std::unique_ptr<outbox::Outbox> outbox_;
   std::unique_ptr<drain::DrainLoop> drain_;
   int64_t commit_retry_at_mono_ms_ = 0;
+  std::vector<IngressItem> store_items_;  // the other half of ingress_; empty between rounds
   std::thread thread_;
+
+  // Any thread: buffers for stored forms, returned by the store thread after each commit.
+  PayloadPool payload_pool_;
 };
 
 }  // namespace experiture

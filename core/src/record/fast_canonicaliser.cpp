@@ -1,6 +1,7 @@
 #include "record/fast_canonicaliser.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -27,7 +28,23 @@ struct Scratch {
   std::vector<Member> members;  // a stack: each object uses the entries above its base
   std::string decoded;          // a string value with escape sequences, decoded
   std::string region;           // an object's members while they are reordered
+  std::string replacement;      // a hooked field's new value
 };
+
+// How scan_string() treats each byte inside a string.
+enum ByteClass : unsigned char { kPlain, kQuote, kBackslash, kControl, kHigh };
+
+constexpr std::array<ByteClass, 256> make_byte_classes() {
+  std::array<ByteClass, 256> classes{};
+  for (size_t c = 0; c < 256; ++c) {
+    classes[c] = c < 0x20 ? kControl : c >= 0x80 ? kHigh : kPlain;
+  }
+  classes['"'] = kQuote;
+  classes['\\'] = kBackslash;
+  return classes;
+}
+
+constexpr std::array<ByteClass, 256> kByteClass = make_byte_classes();
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -198,7 +215,9 @@ class Parser {
 
  private:
   void skip_ws() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    const char* q = p_;
+    while (q < end_ && (*q == ' ' || *q == '\t' || *q == '\n' || *q == '\r')) ++q;
+    p_ = q;
   }
 
   // At '"': the raw bytes between the quotes and whether they hold escape sequences. Raw control
@@ -208,25 +227,30 @@ class Parser {
     const char* start = p_;
     bool high = false;
     bool esc = false;
-    while (p_ < end_) {
-      const auto c = static_cast<unsigned char>(*p_);
-      if (c == '"') {
-        *raw = std::string_view(start, static_cast<size_t>(p_ - start));
-        ++p_;
-        *escaped = esc;
-        return esc || !high || is_valid_utf8(*raw);
+    for (;;) {
+      const char* q = p_;  // a local, so the loop keeps it in a register
+      while (q < end_ && kByteClass[static_cast<unsigned char>(*q)] == kPlain) ++q;
+      p_ = q;
+      if (p_ == end_) return false;
+      switch (kByteClass[static_cast<unsigned char>(*p_)]) {
+        case kQuote:
+          *raw = std::string_view(start, static_cast<size_t>(p_ - start));
+          ++p_;
+          *escaped = esc;
+          return esc || !high || is_valid_utf8(*raw);
+        case kBackslash:
+          if (end_ - p_ < 2) return false;
+          esc = true;
+          p_ += 2;  // the escaped character is checked by decode_escapes()
+          break;
+        case kHigh:
+          high = true;
+          ++p_;
+          break;
+        default:
+          return false;  // a raw control character
       }
-      if (c < 0x20) return false;
-      if (c == '\\') {
-        if (end_ - p_ < 2) return false;
-        esc = true;
-        p_ += 2;  // the escaped character is checked by decode_escapes()
-        continue;
-      }
-      if (c >= 0x80) high = true;
-      ++p_;
     }
-    return false;
   }
 
   // At '"': the decoded value of a string (a view of the input, or of scratch_.decoded).
@@ -307,9 +331,19 @@ class Parser {
     if (p_ == end_) return false;
     switch (*p_) {
       case '"': {
-        std::string_view value;
-        if (!read_string(&value)) return false;
-        write_escaped(value, &out_);
+        const char* quote = p_;
+        std::string_view raw;
+        bool escaped = false;
+        if (!scan_string(&raw, &escaped)) return false;
+        if (!escaped) {
+          // Nothing in it needs escaping (no quote, backslash or control): copied as read.
+          out_.append(quote, static_cast<size_t>(p_ - quote));
+          return true;
+        }
+        if (!decode_escapes(raw, &scratch_.decoded) || !is_valid_utf8(scratch_.decoded)) {
+          return false;
+        }
+        write_escaped(scratch_.decoded, &out_);
         return true;
       }
       case '{':
@@ -364,10 +398,10 @@ class Parser {
       kind = FastCanonicaliser::Kind::kNull;
     }
     bool replace = false;
-    if (!hook_.on_field(name, kind, value, &replace, &replacement_)) return false;
+    if (!hook_.on_field(name, kind, value, &replace, &scratch_.replacement)) return false;
     switch (kind) {
       case FastCanonicaliser::Kind::kString:
-        write_escaped(replace ? std::string_view(replacement_) : value, &out_);
+        write_escaped(replace ? std::string_view(scratch_.replacement) : value, &out_);
         return true;
       case FastCanonicaliser::Kind::kNull:
         return literal("null");
@@ -393,9 +427,11 @@ class Parser {
     for (;;) {
       skip_ws();
       if (p_ == end_ || *p_ != '"') return false;
+      const char* quote = p_;
       std::string_view key;
       bool escaped = false;
       if (!scan_string(&key, &escaped) || escaped) return false;
+      const std::string_view quoted_key(quote, static_cast<size_t>(p_ - quote));
       skip_ws();
       if (p_ == end_ || *p_ != ':') return false;
       ++p_;
@@ -405,9 +441,8 @@ class Parser {
         if (!(scratch_.members.back().key < key)) sorted = false;
       }
       const size_t begin = out_.size();
-      out_.push_back('"');
-      out_.append(key);  // valid UTF-8 without '"', '\\' or controls: nothing to escape
-      out_.append("\":");
+      out_.append(quoted_key);  // no escapes, so nothing in it to escape
+      out_.push_back(':');
       const bool ok =
           level == 1 && hook_.wants(key) ? parse_hooked_value(key) : parse_value(level + 1);
       if (!ok) return false;
@@ -451,7 +486,6 @@ class Parser {
   FastCanonicaliser::FieldHook& hook_;
   Scratch& scratch_;
   std::string& out_;
-  std::string replacement_;
 };
 
 void release_if_large(std::string& s) {
@@ -469,6 +503,7 @@ bool FastCanonicaliser::canonicalise(std::string_view text, size_t max_depth, Fi
   const bool ok = parser.run();
   release_if_large(scratch.decoded);
   release_if_large(scratch.region);
+  release_if_large(scratch.replacement);
   if (scratch.members.capacity() > kKeepScratchBytes / sizeof(Member)) {
     std::vector<Member>().swap(scratch.members);
   }

@@ -1,6 +1,7 @@
 #include "record/record_validator.hpp"
 
 #include <algorithm>
+#include <array>
 #include <utility>
 
 #include "experiture/platform/backends.hpp"
@@ -67,10 +68,16 @@ bool find_bad_utf8(const json& value, size_t depth, size_t max_depth, bool* too_
   return false;
 }
 
-bool is_email_forbidden(unsigned char c) {
-  constexpr std::string_view kSpecials = "()<>[]\\,;:\"";
-  return c <= 0x20 || c == 0x7F || kSpecials.find(static_cast<char>(c)) != std::string_view::npos;
+// Bytes an address may not hold: controls, space, DEL and ( ) < > [ ] \\ , ; : "
+constexpr std::array<bool, 256> make_email_forbidden() {
+  std::array<bool, 256> forbidden{};
+  for (size_t c = 0; c <= 0x20; ++c) forbidden[c] = true;
+  forbidden[0x7F] = true;
+  for (char c : std::string_view("()<>[]\\,;:\"")) forbidden[static_cast<unsigned char>(c)] = true;
+  return forbidden;
 }
+
+constexpr std::array<bool, 256> kEmailForbidden = make_email_forbidden();
 
 bool is_valid_email_domain(std::string_view domain) {
   size_t labels = 0;
@@ -127,19 +134,21 @@ Result<std::string> RecordValidator::append(std::string_view object, json record
 
 Result<std::string> RecordValidator::upsert_text(std::string_view object,
                                                  std::string_view record_json,
-                                                 std::string_view match_key) const {
-  return validate_text(object, record_json, &match_key);
+                                                 std::string_view match_key,
+                                                 std::string buffer) const {
+  return validate_text(object, record_json, &match_key, std::move(buffer));
 }
 
 Result<std::string> RecordValidator::append_text(std::string_view object,
-                                                 std::string_view record_json) const {
-  return validate_text(object, record_json, nullptr);
+                                                 std::string_view record_json,
+                                                 std::string buffer) const {
+  return validate_text(object, record_json, nullptr, std::move(buffer));
 }
 
 Result<std::string> RecordValidator::validate_text(std::string_view object, std::string_view text,
-                                                   const std::string_view* match_key) const {
-  std::string out;
-  if (try_fast(object, text, match_key, &out)) return out;
+                                                   const std::string_view* match_key,
+                                                   std::string buffer) const {
+  if (try_fast(object, text, match_key, &buffer)) return buffer;
   auto parsed = parse(text);
   if (!parsed.is_ok()) return parsed.status();
   return validate(object, std::move(parsed).value(), match_key);
@@ -347,26 +356,32 @@ Result<std::string> RecordValidator::serialise(const json& record) const {
 }
 
 std::optional<std::string> RecordValidator::normalize_email(std::string_view raw) {
+  std::string out;
+  if (!normalize_email_into(raw, &out)) return std::nullopt;
+  return out;
+}
+
+bool RecordValidator::normalize_email_into(std::string_view raw, std::string* out) {
   const std::string_view v = trim(raw);
-  if (v.empty() || v.size() > kMaxEmailBytes || !is_valid_utf8(v)) return std::nullopt;
+  if (v.empty() || v.size() > kMaxEmailBytes) return false;
   const size_t at = v.find('@');
-  if (at == std::string_view::npos || v.find('@', at + 1) != std::string_view::npos) {
-    return std::nullopt;
-  }
+  if (at == std::string_view::npos || v.find('@', at + 1) != std::string_view::npos) return false;
   const std::string_view local = v.substr(0, at);
   const std::string_view domain = v.substr(at + 1);
   if (local.empty() || local.size() > kMaxEmailLocalBytes || domain.empty() ||
       domain.size() > kMaxEmailDomainBytes) {
-    return std::nullopt;
+    return false;
   }
-  std::string out;
-  out.reserve(v.size());
-  for (char c : v) {
-    if (is_email_forbidden(static_cast<unsigned char>(c))) return std::nullopt;
-    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  out->assign(v.data(), v.size());
+  bool high = false;
+  for (char& c : *out) {
+    const auto u = static_cast<unsigned char>(c);
+    if (kEmailForbidden[u]) return false;
+    if (u >= 'A' && u <= 'Z') c = static_cast<char>(u - 'A' + 'a');
+    high = high || u >= 0x80;
   }
-  if (!is_valid_email_domain(domain)) return std::nullopt;
-  return out;
+  if (high && !is_valid_utf8(v)) return false;
+  return is_valid_email_domain(domain);
 }
 
 std::optional<std::string> RecordValidator::normalize_phone(std::string_view raw) const {

@@ -79,9 +79,11 @@ class RecordValidator {
   // parse() then upsert()/append(), with the same result for every input, but a valid record
   // normally takes a single pass from text to stored form without a DOM (FastCanonicaliser);
   // anything the fast path does not accept, errors included, is decided by the DOM path.
+  // `buffer`: storage for the result (its capacity is reused; its content is ignored).
   Result<std::string> upsert_text(std::string_view object, std::string_view record_json,
-                                  std::string_view match_key) const;
-  Result<std::string> append_text(std::string_view object, std::string_view record_json) const;
+                                  std::string_view match_key, std::string buffer = {}) const;
+  Result<std::string> append_text(std::string_view object, std::string_view record_json,
+                                  std::string buffer = {}) const;
 
   // Trims ASCII white space and lowercases ASCII letters (non-ASCII is kept as is: unicode local
   // parts are allowed), then requires: valid UTF-8; exactly one '@'; a local part of 1 to 64 bytes
@@ -89,6 +91,8 @@ class RecordValidator {
   // ( ) < > [ ] \ , ; : " ; a domain of dot-separated non-empty labels (at least two) of letters,
   // digits, '-' or non-ASCII. nullopt when any of that fails.
   static std::optional<std::string> normalize_email(std::string_view raw);
+  // The same into *out (its capacity reused); false where normalize_email() gives nullopt.
+  static bool normalize_email_into(std::string_view raw, std::string* out);
 
   // E.164 through the PhoneNormalizer with Rules::default_phone_region; nullopt when invalid.
   std::optional<std::string> normalize_phone(std::string_view raw) const;
@@ -108,7 +112,7 @@ class RecordValidator {
   bool try_fast(std::string_view object, std::string_view text, const std::string_view* match_key,
                 std::string* out) const;
   Result<std::string> validate_text(std::string_view object, std::string_view text,
-                                    const std::string_view* match_key) const;
+                                    const std::string_view* match_key, std::string buffer) const;
 
   Rules rules_;
   std::shared_ptr<const platform::PhoneNormalizer> phone_;
