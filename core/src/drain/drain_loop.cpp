@@ -9,6 +9,7 @@
 #include "drain/request_builder.hpp"
 #include "drain/response_classifier.hpp"
 #include "drain/retry_policy.hpp"
+#include "record/fast_canonicaliser.hpp"
 #include "record/timestamp.hpp"
 
 namespace experiture {
@@ -70,10 +71,18 @@ bool match_key_values_distinct(const std::vector<outbox::Entry>& entries,
                                const std::string& match_key) {
   std::unordered_set<std::string> seen;
   seen.reserve(entries.size());
+  std::string value;
   for (const auto& e : entries) {
-    TopLevelString reader(match_key);
-    nlohmann::json::sax_parse(e.payload, &reader, nlohmann::json::input_format_t::json, false);
-    if (reader.value && !seen.insert(std::move(*reader.value)).second) return false;
+    using Lookup = record::FastCanonicaliser::Lookup;
+    const Lookup found = record::FastCanonicaliser::top_level_string(e.payload, match_key, &value);
+    if (found == Lookup::kNotString) continue;
+    if (found == Lookup::kUnreadable) {  // not a stored form the SDK wrote: a real parser
+      TopLevelString reader(match_key);
+      nlohmann::json::sax_parse(e.payload, &reader, nlohmann::json::input_format_t::json, false);
+      if (!reader.value) continue;
+      value = std::move(*reader.value);
+    }
+    if (!seen.insert(value).second) return false;
   }
   return true;
 }
@@ -341,9 +350,9 @@ void DrainLoop::on_response(uint64_t attempt_id, platform::HttpResponse response
 }
 
 void DrainLoop::apply(const Classification& c) {
-  // A copy: completing or abandoning the batch drops the outbox's own.
-  const outbox::Batch batch = *deps_.outbox->batch();
-  const size_t count = batch.record_count();
+  // A copy of what is used below: completing or abandoning the batch drops the outbox's own.
+  const std::vector<std::vector<int64_t>> sources = deps_.outbox->batch()->sources;
+  const size_t count = sources.size();
   std::vector<std::pair<size_t, outbox::DeadLetterReason>> rejected;
   auto reason_for = [&c](const std::string& code, const std::string& message) {
     outbox::DeadLetterReason r;
@@ -363,10 +372,9 @@ void DrainLoop::apply(const Classification& c) {
       failures_ = 0;
       record_limit_ = deps_.config->batch_size;
       uint64_t delivered = 0;
-      for (const auto& sources : batch.sources) delivered += sources.size();
+      for (const auto& s : sources) delivered += s.size();
       for (const auto& r : rejected) {
-        if (r.first < count)
-          delivered -= std::min<uint64_t>(delivered, batch.sources[r.first].size());
+        if (r.first < count) delivered -= std::min<uint64_t>(delivered, sources[r.first].size());
       }
       delivered_total_ += delivered;
       emit(DeliveryEvent::Type::kDelivered, delivered, "");
@@ -422,7 +430,7 @@ void DrainLoop::apply(const Classification& c) {
     case Outcome::kSplit: {
       // Not applied: try again with half as many records until the bad one stands alone.
       size_t entries = 0;
-      for (const auto& s : batch.sources) entries += s.size();
+      for (const auto& s : sources) entries += s.size();
       record_limit_ = std::max<size_t>(1, entries / 2);
       status = deps_.outbox->abandon_batch({});
       if (!status.is_ok()) break;

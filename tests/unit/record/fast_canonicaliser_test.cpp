@@ -416,3 +416,49 @@ TEST_CASE("unclean records (duplicates, escaped names) still agree with the DOM 
     require_same(v, "profiles", text, i % 2 ? &email : nullptr);
   }
 }
+
+TEST_CASE("top_level_string reads a field of a stored form as a parser would", "[record][unit]") {
+  using Lookup = FastCanonicaliser::Lookup;
+  Generator gen(42);
+  const std::vector<std::string> names = {"email",         "customer_id",      "tier", "a", "",
+                                          "nested_object", "\xc3\xa9t\xc3\xa9"};
+  size_t strings = 0;
+  for (int i = 0; i < 5000; ++i) {
+    const std::string text = gen.record(true);
+    if (!json::accept(text)) continue;
+    const json dom = json::parse(text);
+    if (!dom.is_object()) continue;
+    // Both the text as sent and its canonical (stored) form.
+    for (const std::string& form : {text, dom.dump()}) {
+      for (const std::string& name : names) {
+        INFO(printable(form) << " name " << name);
+        std::string value = "stale";
+        const Lookup found = FastCanonicaliser::top_level_string(form, name, &value);
+        const auto it = dom.find(name);
+        if (it != dom.end() && it->is_string()) {
+          REQUIRE(found == Lookup::kString);
+          REQUIRE(value == it->get<std::string>());
+          ++strings;
+        } else {
+          REQUIRE(found == Lookup::kNotString);
+        }
+      }
+    }
+  }
+  CHECK(strings > 3000);
+  std::string value;
+  for (const char* bad : {"", "[]", "{", "{\"a\"", "{\"a\":", "{\"a\":[1,", "{\"a\":1 \"b\":2}",
+                          "{\"a\":\"unterminated"}) {
+    INFO(bad);
+    REQUIRE(FastCanonicaliser::top_level_string(bad, "b", &value) == Lookup::kUnreadable);
+  }
+  REQUIRE(FastCanonicaliser::top_level_string("{}", "b", &value) == Lookup::kNotString);
+  REQUIRE(FastCanonicaliser::top_level_string(R"({"b":{"x":"y"}})", "b", &value) ==
+          Lookup::kNotString);
+  REQUIRE(FastCanonicaliser::top_level_string(R"({"a":{"b":"no"},"b":"yes"})", "b", &value) ==
+          Lookup::kString);
+  REQUIRE(value == "yes");
+  REQUIRE(FastCanonicaliser::top_level_string(R"({"\u0062":"esc\"aped"})", "b", &value) ==
+          Lookup::kString);
+  REQUIRE(value == "esc\"aped");
+}
