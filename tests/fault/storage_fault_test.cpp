@@ -227,6 +227,54 @@ TEST_CASE("disk full while acknowledging a batch re-sends the same key, applied 
   check_events_once_in_order(h.emulator, 100);
 }
 
+// Pipelining: when a batch is acknowledged, the next one (already persisted) leaves before the
+// acknowledged one's rows are deleted. If that deletion fails, the next batch's answer must not be
+// applied to the wrong batch: it is abandoned, and both batches are re-sent later with their own
+// keys and bytes, which the server replays.
+TEST_CASE("disk full while acknowledging with the next batch on the wire re-sends both keys",
+          "[fault][storage]") {
+  Harness h;
+  Config c = h.config();
+  c.batch_size = 40;
+  auto client = open_client(c);
+  REQUIRE(client->flush(10000).is_ok());  // the anonymous profile
+  client->set_online(false);              // so that no batch leaves before the hooks are set
+  append_range(*client, 0, 120);
+  REQUIRE(client->persist(5000).is_ok());
+  const size_t sent_before = h.http->requests().size();
+  client->set_online(true);
+
+  // The second request of this flush is the pipelined one; the fault starts as it leaves.
+  HookedHttpClient* http = h.http.get();
+  FaultyVfs* vfs = &h.vfs;
+  http->before_next_send([http, vfs] {
+    http->before_next_send([vfs] { vfs->arm(FaultyVfs::Operation::kWrite, 0); });
+  });
+  CHECK(client->flush(1000).code() == Code::kTimeout);
+  CHECK(starts_with(client->stats().last_error, "STORAGE_FULL"));
+  CHECK(client->stats().queued_records == 120);  // batch 1's acknowledgement did not commit
+  REQUIRE(h.http->requests().size() == sent_before + 2);
+
+  h.vfs.disarm_all();
+  h.clock->advance(1000);  // past the backoff
+  REQUIRE(client->flush(10000).is_ok());
+  CHECK(client->stats().queued_records == 0);
+
+  const auto requests = h.http->requests();
+  REQUIRE(requests.size() == sent_before + 5);  // b1, b2, then b1 and b2 again, then b3
+  for (size_t k = 0; k < 2; ++k) {
+    const auto& first = requests[sent_before + k];
+    const auto& again = requests[sent_before + 2 + k];
+    INFO("batch " << k + 1);
+    CHECK(header(again, "Idempotency-Key") == header(first, "Idempotency-Key"));
+    CHECK(again.body == first.body);
+  }
+  CHECK(header(requests[sent_before], "Idempotency-Key") !=
+        header(requests[sent_before + 1], "Idempotency-Key"));
+  CHECK(h.emulator.counters()["replays"].get<int64_t>() >= 2);
+  check_events_once_in_order(h.emulator, 120);
+}
+
 TEST_CASE("SQLITE_BUSY on every lock delays commits and delivery but loses nothing",
           "[fault][storage]") {
   Harness h;

@@ -190,8 +190,7 @@ void DrainLoop::step(bool flush) {
     prepare_next_batch();
     return;
   }
-  if (!online_ || app_paused_ || consent_ != Consent::kGranted) return;
-  if (retry_at_mono_ms_ > now) return;
+  if (!may_send(now)) return;
   rate_limited_ = false;
   if (!due(flush)) return;
   if (!deps_.outbox->batch()) {
@@ -204,6 +203,11 @@ void DrainLoop::step(bool flush) {
   }
   send_batch();
   prepare_next_batch();
+}
+
+bool DrainLoop::may_send(int64_t now_mono_ms) const {
+  return online_ && !app_paused_ && consent_ == Consent::kGranted &&
+         retry_at_mono_ms_ <= now_mono_ms;
 }
 
 void DrainLoop::prepare_next_batch() {
@@ -296,7 +300,7 @@ std::string DrainLoop::token(bool refresh) {
   return deps_.config->token;
 }
 
-void DrainLoop::send_batch() {
+void DrainLoop::send_batch(size_t index) {
   const std::string bearer = token(refresh_token_);
   refresh_token_ = false;
   if (bearer.empty()) {
@@ -307,12 +311,12 @@ void DrainLoop::send_batch() {
     return;
   }
   no_token_ = false;
-  Status status = deps_.outbox->record_attempt();
+  Status status = deps_.outbox->record_attempt(index);
   if (!status.is_ok()) {
     on_storage_error(status);
     return;
   }
-  const outbox::Batch& batch = *deps_.outbox->batch();
+  const outbox::Batch& batch = index == 0 ? *deps_.outbox->batch() : *deps_.outbox->next_batch();
   const BatchKind kind =
       batch.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert : BatchKind::kAppend;
   auto built = build_request(deps_.config->endpoint, batch.object, kind, batch.record_count(),
@@ -367,8 +371,18 @@ void DrainLoop::apply(const Classification& c) {
   Status status;
   switch (c.outcome) {
     case Outcome::kDelivered: {
+      // Pipelining, second half: the next batch (persisted while this one was on the wire) is
+      // sent before this one's rows are deleted, so that deletion overlaps the network too.
+      // Still one batch in flight. If the deletion fails, the next batch's response must not be
+      // applied to this one: it is abandoned, and both are re-sent later with their own keys
+      // and bytes (the server replays them).
+      const bool pipelined = deps_.outbox->next_batch() != nullptr && may_send(now);
+      if (pipelined) send_batch(1);
       status = deps_.outbox->complete_batch(rejected);
-      if (!status.is_ok()) break;
+      if (!status.is_ok()) {
+        if (pipelined) abandon_in_flight();
+        break;
+      }
       failures_ = 0;
       record_limit_ = deps_.config->batch_size;
       uint64_t delivered = 0;

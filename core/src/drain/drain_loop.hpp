@@ -75,7 +75,9 @@ class DrainLoop {
   // run that can no longer grow.
   Status build_batch(bool only_if_complete);
   void prepare_next_batch();
-  void send_batch();
+  // Sends the outbox's batch at `index` (0: the front; 1: the prepared next one, see apply()).
+  void send_batch(size_t index = 0);
+  bool may_send(int64_t now_mono_ms) const;
   std::string token(bool refresh);
   void apply(const Classification& c);
   void schedule_retry(int64_t delay_ms, const std::string& why);

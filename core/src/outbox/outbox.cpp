@@ -500,13 +500,13 @@ int64_t Outbox::batched_through_seq() const {
   return through;
 }
 
-Status Outbox::record_attempt() {
-  if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
+Status Outbox::record_attempt(size_t index) {
+  if (index >= batches_.size()) return Status(Code::kWrongState, "no such batch");
   auto update = db_.prepare("UPDATE batches SET attempts = attempts + 1 WHERE id = ?");
   if (!update.is_ok()) return update.status();
   RelaxedSync relaxed(db_);
-  Status status = update->bind(1, batches_.front().id).run(db_, "count attempt");
-  if (status.is_ok()) ++batches_.front().attempts;
+  Status status = update->bind(1, batches_[index].id).run(db_, "count attempt");
+  if (status.is_ok()) ++batches_[index].attempts;
   return status;
 }
 

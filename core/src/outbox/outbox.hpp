@@ -110,7 +110,7 @@ class Outbox {
   int64_t batched_through_seq() const;
   // Persists a new batch (assigns id) behind those already persisted.
   Status save_batch(Batch& batch);
-  Status record_attempt();
+  Status record_attempt(size_t index = 0);  // 0: batch(); 1: next_batch()
   // The first batch was delivered: its entries are deleted, `rejected` records (index into the
   // body -> reason) go to dead letters first. One transaction.
   Status complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
