@@ -353,7 +353,7 @@ TEST_CASE("upsert_text and append_text agree with the DOM path on every input", 
   const std::string order = "order_id";
   const std::string tier = "tier";
   const std::string none;
-  const std::vector<std::string> fixed = {
+  std::vector<std::string> fixed = {
       R"({"email":" A.B@Example.COM ","first_name":"Ann"})",
       R"({"email":"   ","customer_id":"c1"})",
       R"({"email":null,"customer_id":"c1"})",
@@ -371,6 +371,24 @@ TEST_CASE("upsert_text and append_text agree with the DOM path on every input", 
       "{}",
       "not json",
   };
+  // Nesting around kMaxDepth (the record object is level 1), in arrays and in objects.
+  for (size_t levels = RecordValidator::kMaxDepth - 2; levels <= RecordValidator::kMaxDepth + 1;
+       ++levels) {
+    std::string arrays = R"({"customer_id":"c","a":)";
+    std::string objects = arrays;
+    for (size_t l = 1; l < levels; ++l) {
+      arrays += "[";
+      objects += R"({"k":)";
+    }
+    arrays += "1";
+    objects += "1";
+    for (size_t l = 1; l < levels; ++l) {
+      arrays += "]";
+      objects += "}";
+    }
+    fixed.push_back(arrays + "}");
+    fixed.push_back(objects + "}");
+  }
   for (const std::string& text : fixed) {
     require_same(v, "profiles", text, &email);
     require_same(v, "profiles", text, &customer);
