@@ -154,6 +154,9 @@ Outbox::~Outbox() {
   upsert_meta_ = Statement();
   delete_meta_ = Statement();
   read_entries_ = Statement();
+  count_attempt_ = Statement();
+  sum_range_ = Statement();
+  delete_range_ = Statement();
 }
 
 Status Outbox::prepare_statements() {
@@ -173,6 +176,17 @@ Status Outbox::prepare_statements() {
       " WHERE seq > ? ORDER BY seq LIMIT ?");
   if (!read.is_ok()) return read.status();
   read_entries_ = std::move(read).value();
+  // Per batch: counted before each send, then the delivered range summed and deleted.
+  auto attempt = db_.prepare("UPDATE batches SET attempts = attempts + 1 WHERE id = ?");
+  if (!attempt.is_ok()) return attempt.status();
+  count_attempt_ = std::move(attempt).value();
+  auto sum = db_.prepare(std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
+                         "),0) FROM entries WHERE seq BETWEEN ? AND ?");
+  if (!sum.is_ok()) return sum.status();
+  sum_range_ = std::move(sum).value();
+  auto remove = db_.prepare("DELETE FROM entries WHERE seq BETWEEN ? AND ?");
+  if (!remove.is_ok()) return remove.status();
+  delete_range_ = std::move(remove).value();
   return Status::ok();
 }
 
@@ -502,10 +516,9 @@ int64_t Outbox::batched_through_seq() const {
 
 Status Outbox::record_attempt(size_t index) {
   if (index >= batches_.size()) return Status(Code::kWrongState, "no such batch");
-  auto update = db_.prepare("UPDATE batches SET attempts = attempts + 1 WHERE id = ?");
-  if (!update.is_ok()) return update.status();
   RelaxedSync relaxed(db_);
-  Status status = update->bind(1, batches_[index].id).run(db_, "count attempt");
+  count_attempt_.reset();
+  Status status = count_attempt_.bind(1, batches_[index].id).run(db_, "count attempt");
   if (status.is_ok()) ++batches_[index].attempts;
   return status;
 }
@@ -591,18 +604,18 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
   }
   if (status.is_ok() && last > 0) {
     // A batch is a run of consecutive entries, so its seqs form one range.
-    auto sum = db_.prepare(std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
-                           "),0) FROM entries WHERE seq BETWEEN ? AND ?");
-    auto remove = db_.prepare("DELETE FROM entries WHERE seq BETWEEN ? AND ?");
-    if (!sum.is_ok()) status = sum.status();
-    if (status.is_ok() && !remove.is_ok()) status = remove.status();
+    sum_range_.reset();
+    sum_range_.bind(1, first).bind(2, last);
+    const int rc = sum_range_.step();
+    if (rc == SQLITE_ROW) {
+      queued_records_ -= std::min<uint64_t>(queued_records_, sum_range_.column_int(0));
+      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, sum_range_.column_int(1));
+    }
+    sum_range_.reset();
+    if (rc != SQLITE_ROW) status = db_.error(rc, "sum delivered entries");
     if (status.is_ok()) {
-      sum->bind(1, first).bind(2, last);
-      if (sum->step() == SQLITE_ROW) {
-        queued_records_ -= std::min<uint64_t>(queued_records_, sum->column_int(0));
-        queued_bytes_ -= std::min<uint64_t>(queued_bytes_, sum->column_int(1));
-      }
-      status = remove->bind(1, first).bind(2, last).run(db_, "delete delivered entries");
+      delete_range_.reset();
+      status = delete_range_.bind(1, first).bind(2, last).run(db_, "delete delivered entries");
     }
   }
   if (status.is_ok()) status = delete_batch_row(batches_.front().id);

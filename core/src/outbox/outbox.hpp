@@ -179,6 +179,9 @@ class Outbox {
   Statement upsert_meta_;
   Statement delete_meta_;
   Statement read_entries_;
+  Statement count_attempt_;
+  Statement sum_range_;
+  Statement delete_range_;
 };
 
 }  // namespace outbox
