@@ -1,6 +1,8 @@
 // libFuzzer target: the server-response parser (drain::classify_response, Retry-After and
 // HTTP-date parsing). Input: 2 bytes status, 1 byte record count, 1 byte transport error, then
-// "retry-after\ndate\nbody". Aborts when a documented invariant of Classification breaks.
+// "retry-after\ndate\nbody"; the count byte's high bit adds an x-correlation-id header. Aborts
+// when a documented invariant of Classification breaks, or when the unparsed 2xx path and a
+// full parse disagree.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -40,9 +42,22 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!retry_after.empty()) response.headers.emplace_back("retry-after", std::string(retry_after));
   if (!date.empty()) response.headers.emplace_back("date", std::string(date));
   response.headers.emplace_back("content-type", "application/json");
+  if (data[2] & 0x80) response.headers.emplace_back("x-correlation-id", "cid");
   response.body.assign(rest.data(), rest.size());
 
   const drain::Classification c = drain::classify_response(response, record_count, kNowWallMs);
+  // The unparsed 2xx path must agree with a full parse on every field.
+  const drain::Classification full =
+      drain::classify_response(response, record_count, kNowWallMs, /*allow_fast_path=*/false);
+  require(c.outcome == full.outcome && c.http_status == full.http_status && c.code == full.code &&
+          c.message == full.message && c.correlation_id == full.correlation_id &&
+          c.retry_after_ms == full.retry_after_ms && c.server_date_ms == full.server_date_ms &&
+          c.rejected.size() == full.rejected.size());
+  for (size_t i = 0; i < c.rejected.size(); ++i) {
+    require(c.rejected[i].index == full.rejected[i].index &&
+            c.rejected[i].code == full.rejected[i].code &&
+            c.rejected[i].message == full.rejected[i].message);
+  }
   require(c.retry_after_ms >= -1 && c.retry_after_ms <= drain::kMaxRetryAfterMs);
   for (size_t i = 0; i < c.rejected.size(); ++i) {
     require(c.rejected[i].index < record_count);

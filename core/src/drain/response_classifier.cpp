@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <limits>
 
 #include <nlohmann/json.hpp>
@@ -201,10 +202,39 @@ const char* transport_code(platform::TransportError error) {
   return "NETWORK.OTHER";
 }
 
+// A 2xx body can reject a record only through a status word of is_rejected_result() or an
+// "error" member. Without escape sequences these words cannot hide, so a body holding none of
+// them (case-insensitive, anywhere) rejects nothing, whatever its shape; and with the correlation
+// id in the header nothing else is read from it. Such a body (the common answer: every record
+// accepted) needs no parse. tests/unit/drain and the fuzz target compare with the full path.
+bool body_cannot_reject(std::string_view body) {
+  static const char* const kWords[] = {"rejected", "fail", "error", "invalid"};
+  if (body.find('\\') != std::string_view::npos) return false;
+  for (size_t i = 0; i < body.size(); ++i) {
+    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(body[i])));
+    if (c != 'r' && c != 'f' && c != 'e' && c != 'i') continue;
+    for (const char* word : kWords) {
+      if (word[0] == c && equals_ignore_case(body.substr(i, std::strlen(word)), word)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
 Classification classify_http(const platform::HttpResponse& response, size_t record_count,
-                             int64_t now_wall_ms) {
+                             int64_t now_wall_ms, bool allow_fast_path) {
   Classification c;
   c.http_status = response.status;
+  if (allow_fast_path && response.status >= 200 && response.status < 300) {
+    c.correlation_id = response.header("x-correlation-id");
+    if (!c.correlation_id.empty() && body_cannot_reject(response.body)) {
+      c.outcome = Outcome::kDelivered;
+      const std::string date = response.header("date");
+      if (!date.empty()) c.server_date_ms = parse_http_date_ms(date);
+      return c;
+    }
+  }
   const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
   const json* error = member(&body, "error");
   c.code = string_member(error, "code");
@@ -330,7 +360,7 @@ std::vector<std::string_view> split_blanks(std::string_view text) {
 }  // namespace
 
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,
-                                 int64_t now_wall_ms) {
+                                 int64_t now_wall_ms, bool allow_fast_path) {
   if (response.error != platform::TransportError::kNone) {
     Classification c;
     c.outcome = Outcome::kRetry;
@@ -339,7 +369,7 @@ Classification classify_response(const platform::HttpResponse& response, size_t 
     return c;
   }
   try {
-    return classify_http(response, record_count, now_wall_ms);
+    return classify_http(response, record_count, now_wall_ms, allow_fast_path);
   } catch (...) {
     // Not expected (the parser runs without exceptions and every access is type-checked), but a
     // classifier must not take the drain loop down: an unreadable answer is retried.

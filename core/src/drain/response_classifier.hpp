@@ -79,8 +79,9 @@ inline constexpr int64_t kMaxRetryAfterMs = 24LL * 60 * 60 * 1000;
 // - other 4xx -> kDeadLetterAll; anything else (1xx, 3xx, 0, >= 600) -> kRetry.
 // For every HTTP status, code/message come from the error envelope when there is one, and
 // server_date_ms from the Date header when it parses.
+// `allow_fast_path` false parses every body (for tests comparing the two; same result).
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,
-                                 int64_t now_wall_ms);
+                                 int64_t now_wall_ms, bool allow_fast_path = true);
 
 // Parses an HTTP-date (RFC 9110 5.6.7) to Unix ms: IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT",
 // and the obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" (two-digit years: 70-99 -> 19xx,

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdint>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -384,5 +385,75 @@ TEST_CASE("garbage bodies and headers never make the classifier throw", "[drain]
 }
 
 }  // namespace
+// The unparsed 2xx path must be invisible: every field equal to what a full parse gives.
+void require_same_as_full_parse(const HttpResponse& r, size_t records) {
+  const Classification fast = classify_response(r, records, kNowMs);
+  const Classification full = classify_response(r, records, kNowMs, /*allow_fast_path=*/false);
+  INFO("status " << r.status << " body " << r.body);
+  REQUIRE(fast.outcome == full.outcome);
+  REQUIRE(fast.http_status == full.http_status);
+  REQUIRE(fast.code == full.code);
+  REQUIRE(fast.message == full.message);
+  REQUIRE(fast.correlation_id == full.correlation_id);
+  REQUIRE(fast.retry_after_ms == full.retry_after_ms);
+  REQUIRE(fast.server_date_ms == full.server_date_ms);
+  REQUIRE(indexes(fast) == indexes(full));
+  for (size_t i = 0; i < fast.rejected.size(); ++i) {
+    REQUIRE(fast.rejected[i].code == full.rejected[i].code);
+    REQUIRE(fast.rejected[i].message == full.rejected[i].message);
+  }
+}
+
+TEST_CASE("2xx answers decided without a parse classify as a full parse does", "[drain][unit]") {
+  const platform::Headers with_cid = {{"x-correlation-id", "hdr-cid"},
+                                      {"date", "Tue, 21 Apr 2026 15:30:00 GMT"}};
+  const std::vector<std::string> bodies = {
+      R"({"success":true,"data":{"results":[{"index":0,"status":"accepted"},{"index":1,"status":"ok"}]},"correlationId":"b"})",
+      R"({"success":true,"data":{"results":[{"index":0,"status":"accepted"},{"index":1,"status":"REJECTED","error":{"code":"X","message":"m"}}]}})",
+      R"({"data":{"results":[{"index":1,"status":"Failed"}]}})",
+      R"({"data":{"results":[{"index":1,"status":"weird","error":null}]}})",
+      R"({"data":{"results":[{"index":1,"status":"weird","Error":{"code":"c"}}]}})",
+      R"({"data":{"results":[{"index":1,"status":"weird","error":{"code":"c"}}]}})",
+      R"({"data":{"results":[{"index":1,"status":"\u0072ejected"}]}})",
+      R"({"data":{"results":[{"index":0,"status":"INVALID"}]}})",
+      R"({"error":{"code":"odd","message":"a 200 with an error envelope"}})",
+      R"({"data":{"jobId":"job_1","status":"queued"}})",
+      "not json at all",
+      "",
+      R"({"data":{"results":[{"index":0,"status":"accepted"})",
+  };
+  for (const std::string& body : bodies) {
+    for (int status : {200, 202, 204}) {
+      require_same_as_full_parse(http(status, body, with_cid), 2);
+      require_same_as_full_parse(http(status, body), 2);  // no header: the body's id is read
+    }
+  }
+  // Generated result arrays: statuses from both lists in any case, unknown ones, errors or not.
+  std::mt19937 rng(20261129);
+  auto pick = [&rng](int n) { return std::uniform_int_distribution<int>(0, n - 1)(rng); };
+  const char* const kStatuses[] = {"accepted", "OK",       "Success",  "created", "updated",
+                                   "merged",   "inserted", "rejected", "FAILED",  "failure",
+                                   "error",    "invalid",  "queued",   "done",    ""};
+  for (int n = 0; n < 2000; ++n) {
+    std::string body = R"({"success":true,"data":{"results":[)";
+    const int count = pick(6);
+    for (int i = 0; i < count; ++i) {
+      if (i) body += ",";
+      body +=
+          R"({"index":)" + std::to_string(pick(8)) + R"(,"status":")" + kStatuses[pick(15)] + "\"";
+      if (pick(4) == 0) body += R"(,"error":{"code":"C","message":"M"})";
+      body += "}";
+    }
+    body += R"(]},"correlationId":"body-cid"})";
+    require_same_as_full_parse(http(200, body, with_cid), 6);
+  }
+  // The common answer takes the unparsed path (and so could differ if it were wrong).
+  const Classification c = classify_response(
+      http(200, R"({"data":{"results":[{"index":0,"status":"accepted"}]}})", with_cid), 1, kNowMs);
+  CHECK(c.outcome == Outcome::kDelivered);
+  CHECK(c.correlation_id == "hdr-cid");
+  CHECK(c.rejected.empty());
+}
+
 }  // namespace drain
 }  // namespace experiture
