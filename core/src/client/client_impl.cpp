@@ -613,6 +613,14 @@ void Client::Impl::run() {
       if (ingress_.empty() && ingress_.capacity() > kKeepIngressSlots) {
         std::vector<IngressItem>().swap(ingress_);
       }
+      if (!wake_at && payload_pool_.pooled_bytes() > 0) {
+        // Idle with no deadline (nothing queued or in flight): the recycled buffers go back to
+        // the allocator, outside the lock; then look for work that arrived meanwhile.
+        lock.unlock();
+        payload_pool_.clear();
+        lock.lock();
+        continue;
+      }
       store_waiting_ = true;
       if (wake_at) {
         const int64_t delay = std::max<int64_t>(0, *wake_at - clock_->mono_ms());

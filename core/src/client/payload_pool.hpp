@@ -49,6 +49,16 @@ class PayloadPool {
     }
   }
 
+  // Gives every pooled buffer back to the allocator (the SDK is idle: nothing queued).
+  void clear() {
+    std::vector<std::string> released;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      released.swap(free_);
+      pooled_bytes_ = 0;
+    }
+  }
+
   size_t pooled_bytes() const {
     std::lock_guard<std::mutex> lock(mutex_);
     return pooled_bytes_;

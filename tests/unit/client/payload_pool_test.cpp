@@ -47,3 +47,13 @@ TEST_CASE("the payload pool keeps neither oversized buffers nor more than its ca
   REQUIRE(pool.pooled_bytes() > PayloadPool::kMaxPooledBytes - 2000);
   REQUIRE_FALSE(many.back().empty());  // past the cap: not taken
 }
+
+TEST_CASE("clearing the payload pool releases every buffer", "[client][unit]") {
+  PayloadPool pool;
+  std::vector<std::string> done(10, std::string(300, 'z'));
+  pool.give_all(done, self);
+  REQUIRE(pool.pooled_bytes() >= 3000);
+  pool.clear();
+  REQUIRE(pool.pooled_bytes() == 0);
+  REQUIRE(pool.take().capacity() < 32);
+}
