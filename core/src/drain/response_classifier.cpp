@@ -137,18 +137,20 @@ std::vector<RecordRejection> rejections_from_error(const json* error, size_t rec
   return out;
 }
 
+// Per-record result statuses that reject the record (also read by body_cannot_reject()).
+const char* const kRejectedStatuses[] = {"rejected", "failed", "failure", "error", "invalid"};
+
 // A status we know decides; an unknown or missing status counts as rejected only when the entry
 // carries an error (a record the server took must not be dead-lettered and later sent again).
 bool is_rejected_result(const json* status, const json* error) {
   static const char* const kAccepted[] = {"accepted", "ok",     "success", "created",
                                           "updated",  "merged", "inserted"};
-  static const char* const kRejected[] = {"rejected", "failed", "failure", "error", "invalid"};
   if (status != nullptr && status->is_string()) {
     const std::string& text = status->get_ref<const std::string&>();
     for (const char* name : kAccepted) {
       if (equals_ignore_case(text, name)) return false;
     }
-    for (const char* name : kRejected) {
+    for (const char* name : kRejectedStatuses) {
       if (equals_ignore_case(text, name)) return true;
     }
   }
@@ -208,15 +210,15 @@ const char* transport_code(platform::TransportError error) {
 // id in the header nothing else is read from it. Such a body (the common answer: every record
 // accepted) needs no parse. tests/unit/drain and the fuzz target compare with the full path.
 bool body_cannot_reject(std::string_view body) {
-  static const char* const kWords[] = {"rejected", "fail", "error", "invalid"};
   if (body.find('\\') != std::string_view::npos) return false;
+  const auto word_at = [body](size_t i, const char* word) {
+    return equals_ignore_case(body.substr(i, std::strlen(word)), word);
+  };
   for (size_t i = 0; i < body.size(); ++i) {
     const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(body[i])));
-    if (c != 'r' && c != 'f' && c != 'e' && c != 'i') continue;
-    for (const char* word : kWords) {
-      if (word[0] == c && equals_ignore_case(body.substr(i, std::strlen(word)), word)) {
-        return false;
-      }
+    if (c == 'e' && word_at(i, "error")) return false;  // the member, if not a status word too
+    for (const char* word : kRejectedStatuses) {
+      if (word[0] == c && word_at(i, word)) return false;
     }
   }
   return true;
