@@ -176,11 +176,11 @@ class RecordValidator::FastHook final : public FastCanonicaliser::FieldHook {
     if (name == "email" || name == "phone") {
       if (kind == Kind::kNull) return true;
       if (kind != Kind::kString) return false;
-      std::optional<std::string> normalised =
-          name == "email" ? normalize_email(value) : validator_.normalize_phone(value);
-      if (!normalised) return false;
       *replace = true;
-      *replacement = std::move(*normalised);
+      if (name == "email") return normalize_email_into(value, replacement);  // buffer reused
+      std::optional<std::string> phone = validator_.normalize_phone(value);
+      if (!phone) return false;
+      *replacement = std::move(*phone);
       return true;
     }
     if (ends_with(name, "_at")) {
