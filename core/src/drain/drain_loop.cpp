@@ -19,51 +19,6 @@ namespace {
 // Timestamp fields the SDK writes itself; only these are corrected for device clock skew.
 const char* const kSdkTimestampFields[] = {"last_seen_at", "last_login_at"};
 
-// Reads the string value of a top-level field without building a DOM (SAX: no allocation per
-// field). nullopt when the text is not an object or the field is absent or not a string.
-class TopLevelString final : public nlohmann::json_sax<nlohmann::json> {
- public:
-  explicit TopLevelString(const std::string& key) : key_(key) {}
-  std::optional<std::string> value;
-
-  bool null() override { return scalar(); }
-  bool boolean(bool) override { return scalar(); }
-  bool number_integer(number_integer_t) override { return scalar(); }
-  bool number_unsigned(number_unsigned_t) override { return scalar(); }
-  bool number_float(number_float_t, const string_t&) override { return scalar(); }
-  bool string(string_t& s) override {
-    if (depth_ == 1 && wanted_) value = std::move(s);
-    return scalar();
-  }
-  bool binary(binary_t&) override { return scalar(); }
-  bool start_object(std::size_t) override { return open(); }
-  bool key(string_t& k) override {
-    wanted_ = depth_ == 1 && k == key_;
-    return true;
-  }
-  bool end_object() override { return --depth_, true; }
-  bool start_array(std::size_t) override { return open(); }
-  bool end_array() override { return --depth_, true; }
-  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) override {
-    value.reset();
-    return false;
-  }
-
- private:
-  bool scalar() {
-    wanted_ = false;
-    return true;
-  }
-  bool open() {
-    wanted_ = false;
-    ++depth_;
-    return true;
-  }
-  const std::string& key_;
-  int depth_ = 0;
-  bool wanted_ = false;
-};
-
 // True when no two entries carry the same string value of `match_key`. Coalescing such a run
 // changes nothing (every group is one record, emitted in place, dumped to the same compact
 // text), so the stored payloads can be sent as they are, without a parse and a dump per record.
@@ -75,13 +30,9 @@ bool match_key_values_distinct(const std::vector<outbox::Entry>& entries,
   for (const auto& e : entries) {
     using Lookup = record::FastCanonicaliser::Lookup;
     const Lookup found = record::FastCanonicaliser::top_level_string(e.payload, match_key, &value);
-    if (found == Lookup::kNotString) continue;
-    if (found == Lookup::kUnreadable) {  // not a stored form the SDK wrote: a real parser
-      TopLevelString reader(match_key);
-      nlohmann::json::sax_parse(e.payload, &reader, nlohmann::json::input_format_t::json, false);
-      if (!reader.value) continue;
-      value = std::move(*reader.value);
-    }
+    // kUnreadable: not JSON (stored forms are validated, at most 32 levels deep, so every one
+    // is readable); like an absent key, it cannot repeat a value.
+    if (found != Lookup::kString) continue;
     if (!seen.insert(value).second) return false;
   }
   return true;
