@@ -204,26 +204,6 @@ const char* transport_code(platform::TransportError error) {
   return "NETWORK.OTHER";
 }
 
-// A 2xx body can reject a record only through a status word of is_rejected_result() or an
-// "error" member. Without escape sequences these words cannot hide, so a body holding none of
-// them (case-insensitive, anywhere) rejects nothing, whatever its shape; and with the correlation
-// id in the header nothing else is read from it. Such a body (the common answer: every record
-// accepted) needs no parse. tests/unit/drain and the fuzz target compare with the full path.
-bool body_cannot_reject(std::string_view body) {
-  if (body.find('\\') != std::string_view::npos) return false;
-  const auto word_at = [body](size_t i, const char* word) {
-    return equals_ignore_case(body.substr(i, std::strlen(word)), word);
-  };
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = static_cast<char>(std::tolower(static_cast<unsigned char>(body[i])));
-    if (c == 'e' && word_at(i, "error")) return false;  // the member, if not a status word too
-    for (const char* word : kRejectedStatuses) {
-      if (word[0] == c && word_at(i, word)) return false;
-    }
-  }
-  return true;
-}
-
 Classification classify_http(const platform::HttpResponse& response, size_t record_count,
                              int64_t now_wall_ms, bool allow_fast_path) {
   Classification c;
@@ -360,6 +340,28 @@ std::vector<std::string_view> split_blanks(std::string_view text) {
 }
 
 }  // namespace
+
+bool body_cannot_reject(std::string_view body) {
+  if (body.find('\\') != std::string_view::npos) return false;
+  // A status word counts only as a whole string ("rejectedRecords" is not one); "error" is also
+  // the member's name.
+  const auto quoted_at = [body](size_t quote, const char* word) {
+    if (quote + 1 >= body.size() ||
+        std::tolower(static_cast<unsigned char>(body[quote + 1])) != word[0]) {
+      return false;
+    }
+    const size_t n = std::strlen(word);
+    return quote + n + 1 < body.size() && body[quote + n + 1] == '"' &&
+           equals_ignore_case(body.substr(quote + 1, n), word);
+  };
+  for (size_t i = body.find('"'); i != std::string_view::npos; i = body.find('"', i + 1)) {
+    if (quoted_at(i, "error")) return false;
+    for (const char* word : kRejectedStatuses) {
+      if (quoted_at(i, word)) return false;
+    }
+  }
+  return true;
+}
 
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,
                                  int64_t now_wall_ms, bool allow_fast_path) {

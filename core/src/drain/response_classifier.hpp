@@ -79,6 +79,14 @@ inline constexpr int64_t kMaxRetryAfterMs = 24LL * 60 * 60 * 1000;
 // - other 4xx -> kDeadLetterAll; anything else (1xx, 3xx, 0, >= 600) -> kRetry.
 // For every HTTP status, code/message come from the error envelope when there is one, and
 // server_date_ms from the Date header when it parses.
+// Whether a 2xx body can be classified without a parse: true when it cannot reject a record.
+// A record is rejected only through a result status among is_rejected_result()'s words or an
+// "error" member; without escape sequences those appear as the quoted strings "rejected",
+// "failed", "failure", "error" or "invalid" (any case), so a body with no backslash and none of
+// them rejects nothing, whatever its shape, and (with the correlation id in the header) nothing
+// else is read from it. Pure; any thread.
+bool body_cannot_reject(std::string_view body);
+
 // `allow_fast_path` false parses every body (for tests comparing the two; same result).
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,
                                  int64_t now_wall_ms, bool allow_fast_path = true);

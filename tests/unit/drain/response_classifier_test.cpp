@@ -455,5 +455,22 @@ TEST_CASE("2xx answers decided without a parse classify as a full parse does", "
   CHECK(c.rejected.empty());
 }
 
+TEST_CASE("a 2xx body with every record accepted is recognised without a parse", "[drain][unit]") {
+  // The shape API-FACTS documents (ASSUMED A): counters named acceptedRecords/rejectedRecords.
+  const std::string accepted =
+      R"({"success":true,"data":{"acceptedRecords":2,"rejectedRecords":0,"results":[)"
+      R"({"index":0,"status":"accepted"},{"index":1,"status":"OK"}]},"correlationId":"c"})";
+  CHECK(body_cannot_reject(accepted));
+  CHECK(body_cannot_reject(R"({"success":true,"data":{"jobId":"job_1","status":"queued"}})"));
+  CHECK(body_cannot_reject(""));
+  CHECK_FALSE(body_cannot_reject(R"({"data":{"results":[{"index":0,"status":"Rejected"}]}})"));
+  CHECK_FALSE(body_cannot_reject(R"({"data":{"results":[{"index":0,"status":"FAILED"}]}})"));
+  CHECK_FALSE(body_cannot_reject(R"({"data":{"results":[{"status":"failure"}]}})"));
+  CHECK_FALSE(body_cannot_reject(R"({"data":{"results":[{"status":"invalid"}]}})"));
+  CHECK_FALSE(body_cannot_reject(R"({"data":{"results":[{"status":"x","error":null}]}})"));
+  CHECK_FALSE(body_cannot_reject(R"({"data":{"results":[{"status":"\u0072ejected"}]}})"));
+  CHECK_FALSE(body_cannot_reject(R"({"note":"\\"})"));  // any escape: parse
+}
+
 }  // namespace drain
 }  // namespace experiture
