@@ -266,9 +266,9 @@ std::string Outbox::encode(const std::string& plain) const {
   return options_.codec.seal ? options_.codec.seal(plain) : plain;
 }
 
-Result<std::string> Outbox::decode(const std::string& stored) const {
+Result<std::string> Outbox::decode(std::string stored) const {
   if (options_.codec.open) return options_.codec.open(stored);
-  return stored;
+  return stored;  // unsealed: moved (a by-value parameter), not copied again
 }
 
 Outbox::CounterSnapshot Outbox::snapshot() const {

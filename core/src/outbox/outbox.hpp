@@ -161,7 +161,7 @@ class Outbox {
   Status refresh_oldest();
   Status delete_batch_row(int64_t id);
   std::string encode(const std::string& plain) const;
-  Result<std::string> decode(const std::string& stored) const;
+  Result<std::string> decode(std::string stored) const;
 
   SqliteDb db_;
   Options options_;
