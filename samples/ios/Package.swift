@@ -1,7 +1,7 @@
 // swift-tools-version:5.9
 // The iOS sample's app flow on the Swift binding, runnable on Linux/macOS against the emulator:
-//   swift run -Xcc -I<core/include> -Xlinker -L<lib dir> experiture-ios-sample --start-emulator
-// (see README.md).
+//   swift run experiture-ios-sample --start-emulator
+// (see README.md). The binding compiles the core itself: no flags, nothing installed by hand.
 import PackageDescription
 
 let package = Package(

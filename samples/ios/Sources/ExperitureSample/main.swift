@@ -107,7 +107,7 @@ func run() throws -> Int32 {
   print("check-in with a bad email: "
     + screens.checkIn(email: "ada(at)example", phone: "(650) 253-0000", firstName: "Ada"))
   print("check-in: "
-    + screens.checkIn(email: "Ada@Example.com", phone: "(650) 253-0000", firstName: "Ada 🚀"))
+    + screens.checkIn(email: "Ada@Example.com", phone: "+16502530000", firstName: "Ada 🚀"))
   try screens.login(email: "ada@example.com", customerId: customerId)
   print("offline, queued: \(try sdk.statsJSON())")
 

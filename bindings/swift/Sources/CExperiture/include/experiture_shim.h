@@ -1,0 +1,2 @@
+/* The C ABI of the Experiture SDK as seen by Swift (experiture/ links to core/include/experiture). */
+#include "experiture/experiture.h"
