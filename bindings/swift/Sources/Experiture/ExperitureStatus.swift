@@ -41,24 +41,54 @@ public enum ExperitureStatus: Int32, Sendable, CaseIterable {
   }
 }
 
-/// A failed SDK call: the status (code + stable name) and the SDK's message, which names the
-/// field and the rule for bad input.
-public struct ExperitureError: Error, Sendable, CustomStringConvertible, Equatable {
-  /// nil when the code is newer than this binding.
-  public let status: ExperitureStatus?
-  public let code: Int32
-  public let name: String
-  public let message: String
+/// A failed SDK call, carrying the SDK status and the SDK's message (which names the field and
+/// the rule for bad input). Match on the status:
+///
+/// ```swift
+/// do { try sdk.upsert("profiles", json: text, matchKey: "email") }
+/// catch ExperitureError.status(.invalidEmail, let message) { showFormError(message) }
+/// catch ExperitureError.status(.queueFull, _) { retryLater() }
+/// ```
+public enum ExperitureError: Error, Sendable, CustomStringConvertible, Equatable {
+  /// The call failed with `status` (never `.ok`).
+  case status(ExperitureStatus, message: String)
+  /// A status code newer than this binding (the C library is newer than the Swift wrapper).
+  case unknownStatus(code: Int32, message: String)
 
   public init(code: Int32, message: String) {
-    self.status = ExperitureStatus(rawValue: code)
-    self.code = code
-    self.name = ExperitureStatus.name(ofCode: code)
-    self.message = message
+    if let status = ExperitureStatus(rawValue: code) {
+      self = .status(status, message: message)
+    } else {
+      self = .unknownStatus(code: code, message: message)
+    }
   }
 
   public init(_ status: ExperitureStatus, message: String) {
-    self.init(code: status.rawValue, message: message)
+    self = .status(status, message: message)
+  }
+
+  /// nil when the code is newer than this binding.
+  public var status: ExperitureStatus? {
+    if case .status(let status, _) = self { return status }
+    return nil
+  }
+
+  /// The C status code.
+  public var code: Int32 {
+    switch self {
+    case .status(let status, _): return status.rawValue
+    case .unknownStatus(let code, _): return code
+    }
+  }
+
+  /// The stable upper-case name, e.g. "INVALID_EMAIL" ("UNKNOWN" for unknown codes).
+  public var name: String { ExperitureStatus.name(ofCode: code) }
+
+  /// The SDK's message; names the field and the rule for bad input.
+  public var message: String {
+    switch self {
+    case .status(_, let message), .unknownStatus(_, let message): return message
+    }
   }
 
   public var description: String { message.isEmpty ? name : "\(name): \(message)" }

@@ -40,8 +40,9 @@ final class SampleAppDelegate: UIResponder, UIApplicationDelegate {
     do {
       let sdk = try Experiture(config: config)
       self.sdk = sdk
-      lifecycle = sdk.observeApplicationLifecycle()
-      connectivity = ConnectivityObserver(sdk: sdk)
+      let lifecycle = sdk.observeApplicationLifecycle()  // + beginBackgroundTask around a flush
+      self.lifecycle = lifecycle
+      connectivity = ConnectivityObserver(mapper: lifecycle.mapper)  // NWPathMonitor
       application.registerForRemoteNotifications()
     } catch {
       print("Experiture not started: \(error)")
