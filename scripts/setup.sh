@@ -11,6 +11,12 @@ packages=(
   default-jdk-headless junit4
   "$@"
 )
+# The emulator's dev console is tested in a real headless browser (ctest registers that test
+# only when chromium and python3 are present): about 80 MB to download, 290 MB installed.
+# EXPERITURE_NO_BROWSER=1 skips it.
+if [ "${EXPERITURE_NO_BROWSER:-}" != "1" ]; then
+  packages+=(chromium python3)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -124,11 +124,13 @@ TEST_CASE("appends are stored as rows and never merged", "[emulator][merge]") {
   CHECK(events[0]["seq"] < events[1]["seq"]);
 }
 
-TEST_CASE("the admin page lists profiles as HTML", "[emulator][merge]") {
+TEST_CASE("the admin page lists profiles through its paged JSON", "[emulator][merge]") {
   EmulatorProcess emulator;
   upsert(emulator, {{"email", "html@example.com"}}, "email");
   auto page = emulator.request("GET", "/_emulator/");
   CHECK(page.status == 200);
   CHECK(page.headers["content-type"].rfind("text/html", 0) == 0);
-  CHECK(page.body.find("html@example.com") != std::string::npos);
+  CHECK(page.body.find("/_emulator/api/profiles") != std::string::npos);
+  auto list = emulator.get_json("/_emulator/api/profiles?object=profiles");
+  CHECK(list["profiles"][0]["identifiers"]["email"][0] == "html@example.com");
 }

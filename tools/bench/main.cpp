@@ -30,6 +30,7 @@ const std::vector<std::pair<const char*, std::vector<Figure> (*)(Context&)>> kSc
     {"idle_wakeups", experiture::bench::idle_wakeups},
     {"offline_attempts", experiture::bench::offline_attempts},
     {"binary_size", experiture::bench::binary_size},
+    {"emulator_console", experiture::bench::emulator_console},
 };
 
 int usage() {

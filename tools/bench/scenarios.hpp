@@ -18,6 +18,7 @@ std::vector<Figure> offline_week(Context& ctx);
 std::vector<Figure> idle_wakeups(Context& ctx);
 std::vector<Figure> offline_attempts(Context& ctx);
 std::vector<Figure> binary_size(Context& ctx);
+std::vector<Figure> emulator_console(Context& ctx);
 
 // The offline_week drain, run in a child process so that its peak RSS is the SDK's alone:
 // `experiture-bench --child-drain PATH ENDPOINT` prints "rss_kib N delivered N seconds S".

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
@@ -13,6 +14,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <regex>
@@ -68,29 +70,6 @@ std::string sha256_hex(const std::string& data) {
   return out;
 }
 
-std::string html_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
 const char* fault_code(int status) {
   switch (status) {
     case 429:
@@ -137,6 +116,39 @@ bool parse_admin_body(const httplib::Request& req, httplib::Response& res, nlohm
     return false;
   }
   return true;
+}
+
+// What the worker thread learned about the API request it is serving, for the request log.
+// httplib serves a request from routing to the written response on one worker thread.
+struct RequestTrace {
+  bool active = false;
+  std::chrono::steady_clock::time_point start;
+  uint64_t records = 0;
+  std::string fault;
+  nlohmann::json rejected = nlohmann::json::array();
+};
+thread_local RequestTrace t_trace;
+
+// Why binding host:port failed, from a probe socket without SO_REUSEPORT.
+std::string bind_failure(const std::string& host, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return std::strerror(errno);
+  int yes = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  std::string cause;
+  if (inet_pton(AF_INET, host.c_str(), &address.sin_addr) != 1) {
+    cause = "the address is not an IPv4 address";
+  } else if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    cause = errno == EADDRINUSE
+                ? "the port is already in use (another experiture-emulator?); stop it, choose "
+                  "another --port, or use --port 0 for a free one"
+                : std::strerror(errno);
+  }
+  close(fd);
+  return cause.empty() ? "unknown cause" : cause;
 }
 
 const char* op_name(bool upsert) {
@@ -209,12 +221,20 @@ int EmulatorServer::start(std::string* error) {
   server_->set_tcp_nodelay(true);
   server_->set_read_timeout(config_.read_timeout_ms / 1000,
                             (config_.read_timeout_ms % 1000) * 1000);
+  // httplib sets SO_REUSEPORT by default, which lets a second emulator bind the same port and
+  // share its connections; SO_REUSEADDR alone refuses a port that is in use.
+  server_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  });
   install_routes();
+  install_console_routes();
   int port = config_.port == 0
                  ? server_->bind_to_any_port(config_.host)
                  : (server_->bind_to_port(config_.host, config_.port) ? config_.port : -1);
   if (port < 0) {
-    *error = "cannot bind " + config_.host + ":" + std::to_string(config_.port);
+    *error = "cannot listen on " + config_.host + ":" + std::to_string(config_.port) + ": " +
+             bind_failure(config_.host, config_.port);
     return -1;
   }
   port_ = port;
@@ -283,7 +303,17 @@ void EmulatorServer::install_routes() {
         }
         send_error(res, 500, "CDP_ETL.INTERNAL.ERROR", message);
       });
+  s.set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+    t_trace = RequestTrace();
+    if (req.path.rfind("/public/v1/", 0) == 0) {
+      t_trace.active = true;
+      t_trace.start = std::chrono::steady_clock::now();
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
   s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (t_trace.active) log_request(req, res);
+    t_trace.active = false;
     res.set_header("Date", EmulatedClock::imf_fixdate(clock_.now_ms()));
     if (!res.has_header("x-correlation-id")) res.set_header("x-correlation-id", new_uuid());
     if (req.path.rfind("/_emulator", 0) != 0 && !res.has_header(kResetMarker)) {
@@ -316,11 +346,6 @@ void EmulatorServer::install_routes() {
   s.Get(R"(/public/v1/metadata/objects/([^/]+))",
         [this](const httplib::Request& q, httplib::Response& r) { handle_metadata(q, r); });
 
-  auto html = [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(html_page(), "text/html; charset=utf-8");
-  };
-  s.Get("/_emulator", html);
-  s.Get("/_emulator/", html);
   s.Get("/_emulator/profiles", [this](const httplib::Request& req, httplib::Response& res) {
     std::string object = req.has_param("object") ? req.get_param_value("object") : "profiles";
     std::lock_guard<std::mutex> lock(state_mutex_);
@@ -470,6 +495,26 @@ void EmulatorServer::install_routes() {
   });
 }
 
+void EmulatorServer::log_request(const httplib::Request& req, const httplib::Response& res) {
+  LoggedRequest entry;
+  entry.at_ms = clock_.now_ms();
+  entry.method = req.method;
+  entry.path = req.path;
+  entry.idempotency_key = req.get_header_value("Idempotency-Key");
+  entry.status = res.has_header(kResetMarker) ? 0 : res.status;
+  entry.latency_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_trace.start)
+          .count();
+  entry.records = t_trace.records;
+  entry.replay = res.has_header("Idempotent-Replayed");
+  entry.fault = t_trace.fault;
+  entry.rejected = std::move(t_trace.rejected);
+  entry.request_bytes = req.body.size();
+  entry.request_body = req.body.substr(0, RequestLog::kMaxBodyBytes);
+  entry.response_body = res.body.substr(0, RequestLog::kMaxBodyBytes);
+  log_.add(std::move(entry));
+}
+
 void EmulatorServer::send_success(httplib::Response& res, int status, const nlohmann::json& data) {
   std::string correlation_id = new_uuid();
   res.status = status;
@@ -488,6 +533,11 @@ void EmulatorServer::send_error(httplib::Response& res, int status, const std::s
   res.set_header("x-correlation-id", correlation_id);
   res.set_content(dump({{"success", false}, {"correlationId", correlation_id}, {"error", error}}),
                   kJsonType);
+  if (t_trace.active && t_trace.rejected.empty()) {
+    nlohmann::json rejected = {{"code", code}, {"message", message}};
+    if (!path.empty()) rejected["path"] = path;
+    t_trace.rejected.push_back(std::move(rejected));
+  }
   std::lock_guard<std::mutex> lock(state_mutex_);
   counters_.rejects[code]++;
 }
@@ -587,6 +637,7 @@ void EmulatorServer::handle_write(const httplib::Request& req, httplib::Response
     counters_.requests++;
   }
   Fault fault = faults_.next();
+  if (fault.name != "ok") t_trace.fault = fault.name;
   if (fault.name != "ok") {
     std::lock_guard<std::mutex> lock(state_mutex_);
     counters_.faults[fault.name]++;
@@ -637,6 +688,14 @@ void EmulatorServer::process_write(const httplib::Request& req, httplib::Respons
   }
   // Parse outside the lock: it is the expensive part of a batch.
   nlohmann::json body = nlohmann::json::parse(req.body, nullptr, false);
+  if (body.is_object()) {
+    auto records = body.find("records");
+    if (records != body.end() && records->is_array()) {
+      t_trace.records = records->size();
+    } else if (body.contains("record")) {
+      t_trace.records = 1;
+    }
+  }
   std::string body_hash = key.empty() ? std::string() : sha256_hex(req.path + "\n" + req.body);
 
   std::unique_lock<std::mutex> lock(state_mutex_);
@@ -789,6 +848,12 @@ uint64_t EmulatorServer::apply_write(WriteOp op, const std::string& object,
   for (size_t i = 0; i < records.size(); ++i) {
     if (!valid[i]) {
       counters_.rejects[errors[i].code]++;
+      if (t_trace.active) {
+        t_trace.rejected.push_back({{"index", i},
+                                    {"code", errors[i].code},
+                                    {"message", errors[i].message},
+                                    {"path", errors[i].path}});
+      }
       if (per_record) {
         results.push_back(
             {{"index", i},
@@ -875,6 +940,7 @@ void EmulatorServer::reset_state() {
   batch_mode_ = config_.batch_mode;
   clock_.set_offset_ms(0);
   faults_.clear();
+  log_.clear();
 }
 
 nlohmann::json EmulatorServer::counters_json() {
@@ -891,31 +957,7 @@ nlohmann::json EmulatorServer::counters_json() {
           {"applications_by_idempotency_key", counters_.applications_by_idempotency_key},
           {"records_by_idempotency_key", counters_.records_by_idempotency_key},
           {"profiles", store_.profile_count("profiles")},
-          {"events", store_.events_json("").size()}};
-}
-
-std::string EmulatorServer::html_page() {
-  std::lock_guard<std::mutex> lock(state_mutex_);
-  std::string page =
-      "<!doctype html><html><head><meta charset=\"utf-8\"><title>experiture-emulator</title>"
-      "<style>body{font-family:sans-serif}td,th{border:1px solid #ccc;padding:4px;"
-      "vertical-align:top}table{border-collapse:collapse}</style></head><body>"
-      "<h1>experiture-emulator</h1>";
-  for (const std::string& object : store_.objects()) {
-    nlohmann::json list = store_.list_json(object);
-    page += "<h2>" + html_escape(object) + " (" + std::to_string(list.size()) + ")</h2>";
-    page += "<table><tr><th>id</th><th>identifiers</th><th>fields</th><th>writes</th></tr>";
-    for (const auto& row : list) {
-      page += "<tr><td>" + std::to_string(row["id"].get<uint64_t>()) + "</td><td>" +
-              html_escape(dump(row["identifiers"])) + "</td><td>" +
-              html_escape(dump(row["fields"])) + "</td><td>" +
-              std::to_string(row["write_count"].get<uint64_t>()) + "</td></tr>";
-    }
-    page += "</table>";
-  }
-  if (store_.objects().empty()) page += "<p>No profiles yet.</p>";
-  page += "</body></html>";
-  return page;
+          {"events", store_.event_count()}};
 }
 
 }  // namespace emulator

@@ -18,6 +18,7 @@
 #include "emulator_config.hpp"
 #include "fault_plan.hpp"
 #include "record_store.hpp"
+#include "request_log.hpp"
 #include "schema.hpp"
 #include "state_file.hpp"
 
@@ -94,7 +95,10 @@ class EmulatorServer {
                   const nlohmann::json& value = nullptr);
   bool reset_connection(const httplib::Request& req, httplib::Response& res);
   void reset_state();
-  std::string html_page();
+  void install_console_routes();
+  // Records the finished /public/v1 request of this worker thread in log_ (post-routing).
+  void log_request(const httplib::Request& req, const httplib::Response& res);
+  nlohmann::json summary_json();
   nlohmann::json counters_json();
   void load_idempotency();
 
@@ -106,6 +110,7 @@ class EmulatorServer {
   std::atomic<int> port_{-1};
   std::atomic<bool> in_run_{false};
   std::atomic<bool> stop_requested_{false};
+  RequestLog log_;  // own lock: the console reads it without taking state_mutex_
 
   std::mutex state_mutex_;  // guards everything below
   Schema initial_schema_;

@@ -1,6 +1,7 @@
 #include "record_store.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "emulated_clock.hpp"
 #include "state_file.hpp"
@@ -73,7 +74,7 @@ uint64_t RecordStore::upsert(const std::string& object, const ObjectSchema& sche
   profile.write_count++;
   profile.last_write_seq = seq;
   profile.updated_at_ms = now_ms;
-  profile.writes.push_back({seq, idempotency_key});
+  profile.writes.push_back({seq, idempotency_key, now_ms, record});
   if (profile.writes.size() > kMaxWriteLog) profile.writes.erase(profile.writes.begin());
   if (state_ != nullptr) dirty_.insert({object, target});
   return target;
@@ -151,7 +152,8 @@ void RecordStore::load() {
     const nlohmann::json writes = doc.contains("writes") ? doc["writes"] : nlohmann::json();
     for (const auto& entry : writes) {
       profile.writes.push_back(
-          {entry.value("seq", uint64_t{0}), entry.value("idempotency_key", std::string())});
+          {entry.value("seq", uint64_t{0}), entry.value("idempotency_key", std::string()),
+           entry.value("at_ms", int64_t{0}), entry.value("set", nlohmann::json::object())});
     }
     Table& table = tables_[doc.value("object", std::string("profiles"))];
     const nlohmann::json identifiers =
@@ -202,6 +204,13 @@ const Profile* RecordStore::find(const std::string& object, const std::string& k
   return row == table->second.rows.end() ? nullptr : &row->second;
 }
 
+const Profile* RecordStore::find_id(const std::string& object, uint64_t id) const {
+  auto table = tables_.find(object);
+  if (table == tables_.end()) return nullptr;
+  auto row = table->second.rows.find(id);
+  return row == table->second.rows.end() ? nullptr : &row->second;
+}
+
 nlohmann::json RecordStore::profile_json(const std::string& object, const Profile& profile) const {
   nlohmann::json identifiers = nlohmann::json::object();
   for (const auto& identifier : profile.identifiers) {
@@ -209,7 +218,11 @@ nlohmann::json RecordStore::profile_json(const std::string& object, const Profil
   }
   nlohmann::json writes = nlohmann::json::array();
   for (const WriteLogEntry& entry : profile.writes) {
-    writes.push_back({{"seq", entry.seq}, {"idempotency_key", entry.idempotency_key}});
+    writes.push_back({{"seq", entry.seq},
+                      {"idempotency_key", entry.idempotency_key},
+                      {"at", EmulatedClock::iso8601(entry.at_ms)},
+                      {"at_ms", entry.at_ms},
+                      {"set", entry.set}});
   }
   return {{"object", object},
           {"id", profile.id},
@@ -230,6 +243,94 @@ nlohmann::json RecordStore::list_json(const std::string& object) const {
   if (table == tables_.end()) return list;
   for (const auto& row : table->second.rows) list.push_back(profile_json(object, row.second));
   return list;
+}
+
+namespace {
+
+bool contains_folded(const std::string& text, const std::string& lowered_query) {
+  auto it =
+      std::search(text.begin(), text.end(), lowered_query.begin(), lowered_query.end(),
+                  [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+  return it != text.end();
+}
+
+nlohmann::json profile_summary(const std::string& object, const Profile& p) {
+  nlohmann::json identifiers = nlohmann::json::object();
+  for (const auto& identifier : p.identifiers) identifiers[identifier.first] = identifier.second;
+  return {{"object", object},
+          {"id", p.id},
+          {"identifiers", identifiers},
+          {"fields", p.fields},
+          {"write_count", p.write_count},
+          {"updated_at", EmulatedClock::iso8601(p.updated_at_ms)}};
+}
+
+}  // namespace
+
+nlohmann::json RecordStore::page_json(const std::string& object, size_t offset,
+                                      size_t limit) const {
+  nlohmann::json list = nlohmann::json::array();
+  size_t total = 0;
+  auto table = tables_.find(object);
+  if (table != tables_.end()) {
+    const auto& rows = table->second.rows;
+    total = rows.size();
+    auto it = rows.rbegin();
+    for (size_t skipped = 0; it != rows.rend() && skipped < offset; ++it, ++skipped) {
+    }
+    for (; it != rows.rend() && list.size() < limit; ++it) {
+      list.push_back(profile_summary(object, it->second));
+    }
+  }
+  return {{"object", object}, {"total", total}, {"matched", total},
+          {"offset", offset}, {"limit", limit}, {"profiles", list}};
+}
+
+bool RecordStore::search_slice(const std::string& object, const std::string& query, size_t max_rows,
+                               size_t offset, size_t limit, uint64_t* cursor, size_t* matched,
+                               nlohmann::json* page) const {
+  auto table = tables_.find(object);
+  if (table == tables_.end()) return false;
+  const auto& rows = table->second.rows;
+  std::string lowered;
+  for (char c : query)
+    lowered.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  auto it = *cursor == 0 ? rows.rbegin() : std::make_reverse_iterator(rows.lower_bound(*cursor));
+  for (size_t scanned = 0; it != rows.rend(); ++it, ++scanned) {
+    if (scanned == max_rows) {
+      *cursor = it->first + 1;
+      return true;
+    }
+    const Profile& p = it->second;
+    bool hit = std::to_string(p.id) == lowered;
+    for (auto id = p.identifiers.begin(); !hit && id != p.identifiers.end(); ++id) {
+      for (const std::string& value : id->second) {
+        if (contains_folded(value, lowered)) {
+          hit = true;
+          break;
+        }
+      }
+    }
+    if (!hit) continue;
+    if (*matched >= offset && page->size() < limit) page->push_back(profile_summary(object, p));
+    ++*matched;
+  }
+  return false;
+}
+
+nlohmann::json RecordStore::events_page_json(const std::string& object, size_t offset,
+                                             size_t limit) const {
+  nlohmann::json list = nlohmann::json::array();
+  std::map<std::string, size_t> per_object;
+  size_t total = 0;
+  for (auto it = events_.rbegin(); it != events_.rend(); ++it) {
+    per_object[it->object]++;
+    if (!object.empty() && it->object != object) continue;
+    if (total >= offset && list.size() < limit) list.push_back(event_json(*it));
+    ++total;
+  }
+  return {{"object", object}, {"total", total},        {"offset", offset},
+          {"limit", limit},   {"objects", per_object}, {"events", list}};
 }
 
 nlohmann::json RecordStore::event_json(const EventRow& row) const {

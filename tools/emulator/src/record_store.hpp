@@ -26,9 +26,12 @@ namespace emulator {
 
 class StateFile;
 
+// One applied write of a profile: the dev console's timeline shows which write set which field.
 struct WriteLogEntry {
   uint64_t seq = 0;
   std::string idempotency_key;
+  int64_t at_ms = 0;                              // emulated time the write was applied
+  nlohmann::json set = nlohmann::json::object();  // the fields it sent (null = cleared)
 };
 
 struct Profile {
@@ -65,8 +68,25 @@ class RecordStore {
   // Null when no row of `object` carries identifier field `key` = `value`.
   const Profile* find(const std::string& object, const std::string& key,
                       const std::string& value) const;
+  // Null when `object` has no row with this id.
+  const Profile* find_id(const std::string& object, uint64_t id) const;
   nlohmann::json profile_json(const std::string& object, const Profile& profile) const;
   nlohmann::json list_json(const std::string& object) const;
+  // One page of `object`'s rows, newest first: {object,total,matched,offset,limit,profiles}.
+  // Rows are summaries (no write log); cost O(offset + limit).
+  nlohmann::json page_json(const std::string& object, size_t offset, size_t limit) const;
+  // A search in slices, so the caller can release its lock between them: scans up to
+  // `max_rows` rows of `object` with id < *cursor (newest first; *cursor 0 = from the newest),
+  // keeping rows whose id equals `query` or whose identifier values contain it (ASCII
+  // case-insensitive). Matches number `offset`.. are appended to *page (up to `limit`), all are
+  // counted in *matched. Moves *cursor on; returns false once every row was scanned.
+  bool search_slice(const std::string& object, const std::string& query, size_t max_rows,
+                    size_t offset, size_t limit, uint64_t* cursor, size_t* matched,
+                    nlohmann::json* page) const;
+  // One page of appended rows (all objects when `object` is empty), newest first, with the total
+  // and the count per object: {total,offset,limit,objects:{name:n},events}.
+  nlohmann::json events_page_json(const std::string& object, size_t offset, size_t limit) const;
+  size_t event_count() const { return events_.size(); }
   // Rows appended to `object` (all objects when empty), oldest first.
   nlohmann::json events_json(const std::string& object) const;
   size_t profile_count(const std::string& object) const;
