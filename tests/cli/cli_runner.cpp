@@ -5,6 +5,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -85,11 +87,22 @@ ProcessResult CliRunner::run(const std::vector<std::string>& args, bool terminal
   std::vector<char*> argv = pointers(argv_words);
   std::vector<char*> envp = pointers(env_words);
   ProcessResult result;
+  const int input = stdin_file_.empty() ? -1 : ::open(stdin_file_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (!stdin_file_.empty() && input < 0) {
+    throw std::runtime_error("cannot open " + stdin_file_ + ": " + std::strerror(errno));
+  }
+  struct CloseInput {
+    int fd;
+    ~CloseInput() {
+      if (fd >= 0) ::close(fd);
+    }
+  } close_input{input};
   if (terminal) {
     int master = -1;
     const pid_t pid = ::forkpty(&master, nullptr, nullptr, nullptr);
     if (pid < 0) throw std::runtime_error(std::string("forkpty: ") + std::strerror(errno));
     if (pid == 0) {
+      if (input >= 0) ::dup2(input, STDIN_FILENO);
       ::execve(argv[0], argv.data(), envp.data());
       _exit(127);
     }
@@ -105,6 +118,7 @@ ProcessResult CliRunner::run(const std::vector<std::string>& args, bool terminal
   const pid_t pid = ::fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    if (input >= 0) ::dup2(input, STDIN_FILENO);
     ::dup2(out[1], STDOUT_FILENO);
     ::dup2(err[1], STDERR_FILENO);
     ::close(out[0]);

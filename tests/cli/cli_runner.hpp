@@ -25,6 +25,9 @@ class CliRunner {
   // parent's EXPERITURE_* variables are never passed on.
   void set_env(const std::string& name, const std::string& value);
 
+  // Later runs read standard input from this file ("" = inherit the parent's).
+  void set_stdin_file(const std::string& path) { stdin_file_ = path; }
+
   // Runs the program and waits for it. With `terminal`, its stdout and stderr are a
   // pseudo-terminal (isatty() is true in the child).
   ProcessResult run(const std::vector<std::string>& args, bool terminal = false) const;
@@ -35,6 +38,7 @@ class CliRunner {
   std::string program_;
   std::vector<std::string> base_args_;
   std::map<std::string, std::string> env_;
+  std::string stdin_file_;
 };
 
 }  // namespace test

@@ -289,7 +289,7 @@ TEST_CASE("dead letters are listed, as JSON too, retried and purged", "[cli][int
   REQUIRE(cli.run({"upsert", "profiles", "email",
                    R"({"email":"odd@example.com","favourite_colour":"teal"})"})
               .exit_code == 0);
-  REQUIRE(cli.run({"drain", "--timeout", "30"}).exit_code == 0);
+  REQUIRE(cli.run({"drain", "--timeout", "30"}).exit_code == 6);  // a record was dead-lettered
   CHECK(status_json(cli)["dead_letters"] == 1);
 
   ProcessResult list = cli.run({"dead-letters"});
@@ -310,7 +310,7 @@ TEST_CASE("dead letters are listed, as JSON too, retried and purged", "[cli][int
   nlohmann::json status = status_json(cli);
   CHECK(status["dead_letters"] == 0);
   CHECK(status["queued"] == 1);
-  REQUIRE(cli.run({"drain", "--timeout", "30"}).exit_code == 0);
+  REQUIRE(cli.run({"drain", "--timeout", "30"}).exit_code == 6);
   CHECK(status_json(cli)["dead_letters"] == 1);
 
   REQUIRE(cli.run({"dead-letters", "purge"}).exit_code == 0);

@@ -1,12 +1,18 @@
 #include "cli_commands.hpp"
 
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <iostream>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -24,6 +30,75 @@ constexpr size_t kDeadLetterListLimit = 100000;
 void print_error(const std::string& message) {
   std::fprintf(stderr, "experiture-cli: %s\n", message.c_str());
 }
+
+// "1 record", "2 records".
+std::string count_of(uint64_t n, const char* noun) {
+  return std::to_string(n) + " " + noun + (n == 1 ? "" : "s");
+}
+
+// True when another connection holds the outbox's write lock right now (a probe that gives up
+// at once; it never creates the file).
+bool write_lock_held_elsewhere(const std::string& path) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return false;
+  }
+  sqlite3_busy_timeout(db, 0);
+  const int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(db);
+  return rc == SQLITE_BUSY || rc == SQLITE_LOCKED;
+}
+
+// While a command waits for the outbox, says so on stderr once: after kFirstNoticeMs when
+// another process holds the outbox's lock. Stops (and joins) on destruction.
+class LockWaitNotice {
+ public:
+  static constexpr int64_t kFirstNoticeMs = 1000;
+
+  explicit LockWaitNotice(std::string path) : path_(std::move(path)) {
+    thread_ = std::thread([this] { watch(); });
+  }
+  ~LockWaitNotice() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      done_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+  LockWaitNotice(const LockWaitNotice&) = delete;
+  LockWaitNotice& operator=(const LockWaitNotice&) = delete;
+
+ private:
+  void watch() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    const auto start = std::chrono::steady_clock::now();
+    while (!done_) {
+      if (wake_.wait_for(lock, std::chrono::milliseconds(kFirstNoticeMs),
+                         [this] { return done_; })) {
+        return;
+      }
+      if (write_lock_held_elsewhere(path_)) {
+        const auto waited = std::chrono::duration_cast<std::chrono::seconds>(
+            std::chrono::steady_clock::now() - start);
+        std::fprintf(stderr,
+                     "experiture-cli: waiting for %s: another process (an app or a drain) holds "
+                     "its lock; waited %lld s so far, continuing\n",
+                     path_.c_str(), static_cast<long long>(waited.count()));
+        std::fflush(stderr);
+        return;
+      }
+    }
+  }
+
+  std::string path_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool done_ = false;
+  std::thread thread_;
+};
 
 ExitCode exit_code_for(const Status& status) {
   const int code = static_cast<int>(status.code());
@@ -172,29 +247,48 @@ ExitCode run_drain(Session& session, double timeout_s) {
   const uint64_t dead_letters_before = client.stats().dead_letters;
   const int64_t start = now_ms();
   const int64_t deadline = start + static_cast<int64_t>(timeout_s * 1000.0);
+  std::string reported_error = client.stats().last_error;  // from an earlier run: not news
   Status status;
   for (;;) {
     const int64_t remaining = std::max<int64_t>(0, deadline - now_ms());
     status = client.flush(progress ? std::min(remaining, kProgressIntervalMs) : remaining);
-    if (progress) print_progress(client.stats(), dead_letters_before, now_ms() - start);
+    if (progress) {
+      const Stats now = client.stats();
+      print_progress(now, dead_letters_before, now_ms() - start);
+      if (!now.last_error.empty() && now.last_error != reported_error) {
+        // The first failure (and each new one) at once, on its own line; the retries go on.
+        std::printf("\n");
+        print_error("delivery failed: " + now.last_error + "; retrying until --timeout");
+        reported_error = now.last_error;
+      }
+    }
     if (status.code() != Code::kTimeout || now_ms() >= deadline) break;
   }
   if (progress) std::printf("\n");
   const Stats s = client.stats();
   const uint64_t dead_lettered =
       s.dead_letters > dead_letters_before ? s.dead_letters - dead_letters_before : 0;
+  const double elapsed_s = static_cast<double>(now_ms() - start) / 1000.0;
+  const double rate = elapsed_s > 0 ? static_cast<double>(s.delivered) / elapsed_s : 0;
   if (status.is_ok()) {
-    std::printf("drained: %llu records delivered, %llu dead-lettered\n",
-                static_cast<unsigned long long>(s.delivered),
-                static_cast<unsigned long long>(dead_lettered));
+    std::printf("drained: %s delivered, %llu dead-lettered in %.1f s (%.0f records/s)\n",
+                count_of(s.delivered, "record").c_str(),
+                static_cast<unsigned long long>(dead_lettered), elapsed_s, rate);
     Status closed = client.close(kCloseTimeoutMs);
-    return closed.is_ok() ? ExitCode::kOk : fail(closed);
+    if (!closed.is_ok()) return fail(closed);
+    if (dead_lettered > 0) {
+      print_error("the server rejected " + count_of(dead_lettered, "record") +
+                  ": see 'experiture-cli dead-letters'");
+      return ExitCode::kDeadLettered;
+    }
+    return ExitCode::kOk;
   }
+  std::printf("stopped: %s delivered in %.1f s (%.0f records/s)\n",
+              count_of(s.delivered, "record").c_str(), elapsed_s, rate);
   client.close(kCloseTimeoutMs);
   switch (status.code()) {
     case Code::kTimeout:
-      print_error("drain timed out with " + std::to_string(s.queued_records) +
-                  " records still queued" +
+      print_error("drain timed out with " + count_of(s.queued_records, "record") + " still queued" +
                   (s.pause_reason.empty() ? std::string() : " (" + s.pause_reason + ")") +
                   (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
       return ExitCode::kTimeout;
@@ -209,13 +303,127 @@ ExitCode run_drain(Session& session, double timeout_s) {
   }
 }
 
+// One line of an import: what to call, or why the line is not usable.
+struct ImportLine {
+  std::string object;
+  std::string match_key;  // "" = append
+  std::string record;     // JSON text of the record
+};
+
+bool parse_import_line(const std::string& text, const CliOptions& options, ImportLine* out,
+                       std::string* error) {
+  if (!options.import_object.empty()) {
+    out->object = options.import_object;
+    out->match_key = options.import_match_key;
+    out->record = text;  // the SDK validates it and names the field and rule
+    return true;
+  }
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object()) {
+    *error =
+        "not a JSON object (without --object each line is {\"object\",\"record\",\"matchKey\"})";
+    return false;
+  }
+  auto object = doc.find("object");
+  auto record = doc.find("record");
+  if (object == doc.end() || !object->is_string() || record == doc.end()) {
+    *error = "an envelope needs \"object\" (a string) and \"record\"";
+    return false;
+  }
+  auto match_key = doc.find("matchKey");
+  if (match_key != doc.end() && !match_key->is_string()) {
+    *error = "\"matchKey\" must be a string";
+    return false;
+  }
+  out->object = object->get<std::string>();
+  out->match_key = match_key == doc.end() ? std::string() : match_key->get<std::string>();
+  out->record = record->dump();
+  return true;
+}
+
+ExitCode run_import(Client& client, const CliOptions& options) {
+  constexpr size_t kListedRejections = 20;
+  const bool progress = ::isatty(STDERR_FILENO) == 1;
+  const int64_t start = now_ms();
+  int64_t last_progress = start;
+  uint64_t line_number = 0, accepted = 0;
+  std::vector<uint64_t> rejected;
+  std::string text;
+  while (std::getline(std::cin, text)) {
+    ++line_number;
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    if (text.find_first_not_of(" \t") == std::string::npos) continue;
+    ImportLine line;
+    std::string error;
+    Status status;
+    if (parse_import_line(text, options, &line, &error)) {
+      for (;;) {
+        status = line.match_key.empty()
+                     ? client.append(line.object, std::string_view(line.record))
+                     : client.upsert(line.object, std::string_view(line.record), line.match_key);
+        if (status.code() != Code::kQueueFull) break;
+        // The ingress queue is full: let the store commit it, then offer the line again.
+        Status persisted = client.persist(kPersistTimeoutMs);
+        if (!persisted.is_ok()) return fail(persisted);
+      }
+      if (!status.is_ok() && exit_code_for(status) != ExitCode::kRejected) return fail(status);
+      if (!status.is_ok()) error = status.to_string();
+    }
+    if (error.empty()) {
+      ++accepted;
+    } else {
+      rejected.push_back(line_number);
+      if (rejected.size() <= kListedRejections) {
+        if (progress) std::fprintf(stderr, "\r\x1b[K");
+        std::fprintf(stderr, "experiture-cli: line %llu rejected: %s\n",
+                     static_cast<unsigned long long>(line_number), error.c_str());
+      }
+    }
+    if (progress && (line_number == 1 || now_ms() - last_progress >= kProgressIntervalMs)) {
+      last_progress = now_ms();
+      std::fprintf(stderr, "\rimporting: line %llu, %llu accepted, %zu rejected\x1b[K",
+                   static_cast<unsigned long long>(line_number),
+                   static_cast<unsigned long long>(accepted), rejected.size());
+      std::fflush(stderr);
+    }
+  }
+  if (progress) std::fprintf(stderr, "\r\x1b[K");
+  Status persisted = client.persist(kPersistTimeoutMs);
+  if (!persisted.is_ok()) return fail(persisted);
+  const double elapsed_s = static_cast<double>(now_ms() - start) / 1000.0;
+  std::printf("imported: %s accepted, %llu rejected, in %.1f s\n",
+              count_of(accepted, "line").c_str(), static_cast<unsigned long long>(rejected.size()),
+              elapsed_s);
+  if (!rejected.empty()) {
+    std::string lines;
+    for (size_t i = 0; i < rejected.size() && i < kListedRejections; ++i) {
+      lines += (i == 0 ? "" : ", ") + std::to_string(rejected[i]);
+    }
+    if (rejected.size() > kListedRejections) {
+      lines += " and " + std::to_string(rejected.size() - kListedRejections) + " more";
+    }
+    std::printf("rejected lines: %s\n", lines.c_str());
+  }
+  Status closed = client.close(kCloseTimeoutMs);
+  if (!closed.is_ok()) return fail(closed);
+  return rejected.empty() ? ExitCode::kOk : ExitCode::kRejected;
+}
+
 }  // namespace
 
 ExitCode run_cli_command(const CliOptions& options) {
   if (options.command == Command::kHelp) {
-    std::fputs(cli_usage(), stdout);
+    std::fputs(options.help_topic.empty() ? cli_usage() : cli_command_help(options.help_topic),
+               stdout);
     return ExitCode::kOk;
   }
+  if (options.command == Command::kVersion) {
+    std::printf("experiture-cli %s (Experiture SDK %s, SQLite %s)\n", sdk_version(), sdk_version(),
+                sqlite3_libversion());
+    return ExitCode::kOk;
+  }
+  // Says so when the command waits on another process's lock on the outbox.
+  LockWaitNotice lock_notice(options.db_path);
   auto opened = open_session(options);
   if (!opened.is_ok()) return fail(opened.status());
   Session session = std::move(opened).value();
@@ -242,6 +450,8 @@ ExitCode run_cli_command(const CliOptions& options) {
       break;
     case Command::kDrain:
       return run_drain(session, options.timeout_s);
+    case Command::kImport:
+      return run_import(client, options);
     case Command::kStatus:
       return run_status(client, options.json);
     case Command::kDeadLetters:
@@ -251,6 +461,7 @@ ExitCode run_cli_command(const CliOptions& options) {
     case Command::kDeadLettersPurge:
       return run_dead_letters_change(client, false);
     case Command::kHelp:
+    case Command::kVersion:
       break;
   }
   if (!status.is_ok()) {

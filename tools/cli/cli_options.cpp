@@ -52,15 +52,12 @@ bool parse_command(const std::string& name, Command* out) {
     const char* name;
     Command command;
   } kCommands[] = {
-      {"upsert", Command::kUpsert},
-      {"append", Command::kAppend},
-      {"login", Command::kLogin},
-      {"logout", Command::kLogout},
-      {"push-token", Command::kPushToken},
-      {"drain", Command::kDrain},
-      {"status", Command::kStatus},
-      {"dead-letters", Command::kDeadLetters},
-      {"help", Command::kHelp},
+      {"upsert", Command::kUpsert},        {"append", Command::kAppend},
+      {"login", Command::kLogin},          {"logout", Command::kLogout},
+      {"push-token", Command::kPushToken}, {"drain", Command::kDrain},
+      {"status", Command::kStatus},        {"dead-letters", Command::kDeadLetters},
+      {"import", Command::kImport},        {"help", Command::kHelp},
+      {"version", Command::kVersion},
   };
   for (const auto& c : kCommands) {
     if (name == c.name) {
@@ -105,13 +102,23 @@ bool parse_seconds(const std::string& text, double* out) {
   return true;
 }
 
-bool parse_command_args(ArgReader& reader, CliOptions* out, std::string* error) {
+bool parse_command_args(ArgReader& reader, const std::string& command_name, CliOptions* out,
+                        std::string* error) {
   std::string sub;
   while (reader.load()) {
     const std::string& word = reader.current();
+    if (word == "--help" || word == "-h") {
+      out->help_topic = command_name;
+      out->command = Command::kHelp;
+      return true;
+    }
     if (word.size() > 1 && word[0] == '-') {
       std::string value;
-      if (out->command == Command::kLogin && reader.is("--email")) {
+      if (out->command == Command::kImport && reader.is("--object")) {
+        if (!reader.value(&out->import_object, error)) return false;
+      } else if (out->command == Command::kImport && reader.is("--match-key")) {
+        if (!reader.value(&out->import_match_key, error)) return false;
+      } else if (out->command == Command::kLogin && reader.is("--email")) {
         if (!reader.value(&out->login.email, error)) return false;
       } else if (out->command == Command::kLogin && reader.is("--customer-id")) {
         if (!reader.value(&out->login.customer_id, error)) return false;
@@ -154,6 +161,11 @@ bool parse_command_args(ArgReader& reader, CliOptions* out, std::string* error) 
                  : "unexpected argument '" + out->args[expected_positionals(out->command)] + "'";
     return false;
   }
+  if (out->command == Command::kImport && !out->import_match_key.empty() &&
+      out->import_object.empty()) {
+    *error = "import --match-key needs --object (envelope lines carry their own matchKey)";
+    return false;
+  }
   if (out->command == Command::kLogin && out->login.email.empty() &&
       out->login.customer_id.empty() && out->login.phone.empty()) {
     *error = "login needs at least one of --email, --customer-id, --phone";
@@ -171,10 +183,14 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
   bool have_endpoint = false;
   bool have_token = false;
   bool have_command = false;
+  std::string command_name;
   while (reader.load()) {
     const std::string& word = reader.current();
     if (word == "--help" || word == "-h") {
       out->command = Command::kHelp;
+      return true;
+    } else if (word == "--version") {
+      out->command = Command::kVersion;
       return true;
     } else if (reader.is("--db")) {
       if (!reader.value(&out->db_path, error)) return false;
@@ -196,6 +212,7 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
         *error = "unknown command '" + word + "'";
         return false;
       }
+      command_name = word;
       have_command = true;
       break;
     }
@@ -226,16 +243,41 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
     *error = "--db must not be empty";
     return false;
   }
-  if (out->command == Command::kHelp) return true;
-  return parse_command_args(reader, out, error);
+  if (out->command == Command::kVersion) return true;
+  if (out->command == Command::kHelp) {
+    // `help COMMAND`
+    if (reader.load()) {
+      out->help_topic = reader.current();
+      if (cli_command_help(out->help_topic) == nullptr) {
+        *error = "no command '" + out->help_topic + "' (run 'experiture-cli --help')";
+        return false;
+      }
+    }
+    return true;
+  }
+  return parse_command_args(reader, command_name, out, error);
 }
+
+// The exit-code table, shared by --help and every command's help (the README copies it).
+#define EXPERITURE_CLI_EXIT_CODES                                                          \
+  "Exit codes:\n"                                                                          \
+  "  0  ok\n"                                                                              \
+  "  1  the outbox could not be opened, written or read (stderr names the file and why)\n" \
+  "  2  usage: bad command line, or an invalid configuration\n"                            \
+  "  3  input rejected (stderr names the field and the rule; import: the line numbers)\n"  \
+  "  4  drain: records still queued when --timeout ran out\n"                              \
+  "  5  drain: delivery paused by a permanent problem (token refused, forbidden)\n"        \
+  "  6  drain: finished, but the server rejected records (see dead-letters)\n"
 
 const char* cli_usage() {
   return "usage: experiture-cli [--db PATH] [--endpoint URL] [--token T | --token-command CMD]\n"
          "                      COMMAND [ARGS]\n"
+         "       experiture-cli COMMAND --help | help COMMAND | --version\n"
          "Commands:\n"
          "  upsert OBJECT MATCH_KEY JSON   accept one upsert; returns once it is durable\n"
          "  append OBJECT JSON             accept one event row\n"
+         "  import [--object O [--match-key K]] < FILE.ndjson\n"
+         "                                 accept one record (or envelope) per line\n"
          "  login [--email E] [--customer-id C] [--phone P]\n"
          "  logout\n"
          "  push-token TOKEN\n"
@@ -249,8 +291,72 @@ const char* cli_usage() {
          "https://api.experiture.ai/public/v1\n"
          "  --token T            (EXPERITURE_TOKEN)  bearer token\n"
          "  --token-command CMD  (EXPERITURE_TOKEN_COMMAND)  prints the token; run again on 401\n"
-         "Exit codes: 0 ok, 1 outbox failure, 2 usage, 3 input rejected, 4 drain timed out,\n"
-         "            5 delivery paused by a permanent problem (auth, forbidden)\n";
+         "  --version            print the CLI's and the SDK's version\n" EXPERITURE_CLI_EXIT_CODES;
+}
+
+const char* cli_command_help(const std::string& command) {
+  static const struct {
+    const char* name;
+    const char* text;
+  } kHelp[] = {
+      {"upsert",
+       "usage: experiture-cli upsert OBJECT MATCH_KEY JSON\n"
+       "Accepts one upsert of the JSON object into OBJECT, matched by its MATCH_KEY field,\n"
+       "and returns once it is durable in the outbox. Nothing is sent: run drain.\n"
+       "Example: experiture-cli upsert profiles email '{\"email\":\"ann@example.com\"}'\n"
+       "Exit codes: 0 durable, 1 outbox failure, 2 usage, 3 input rejected.\n"},
+      {"append",
+       "usage: experiture-cli append OBJECT JSON\n"
+       "Accepts one event row (never merged) and returns once it is durable.\n"
+       "Exit codes: 0 durable, 1 outbox failure, 2 usage, 3 input rejected.\n"},
+      {"import",
+       "usage: experiture-cli import [--object O [--match-key K]] < FILE.ndjson\n"
+       "Reads standard input, one JSON object per line (empty lines skipped), in one process:\n"
+       "  --object O --match-key K  each line is a record, upserted into O by its K field\n"
+       "  --object O                each line is a record, appended to O\n"
+       "  (no --object)             each line is an envelope: {\"object\":O,\"record\":{...},\n"
+       "                            \"matchKey\":K} upserts; without matchKey it appends\n"
+       "Shows a progress line on a terminal; prints a summary (accepted, rejected with line\n"
+       "numbers and the reason on stderr) and returns once the accepted lines are durable.\n"
+       "Exit codes: 0 every line accepted, 1 outbox failure, 2 usage,\n"
+       "            3 at least one line rejected (the others are kept).\n"},
+      {"login",
+       "usage: experiture-cli login [--email E] [--customer-id C] [--phone P]\n"
+       "Links this device's profile to the user (at least one identifier).\n"
+       "Exit codes: 0 durable, 1 outbox failure, 2 usage, 3 input rejected.\n"},
+      {"logout",
+       "usage: experiture-cli logout\n"
+       "Ends the user's session: clears the push token on the user's profile and starts a new\n"
+       "anonymous device id.\n"
+       "Exit codes: 0 durable, 1 outbox failure.\n"},
+      {"push-token",
+       "usage: experiture-cli push-token TOKEN\n"
+       "Stores the device's push token and writes it to the current profile.\n"
+       "Exit codes: 0 durable, 1 outbox failure, 2 usage, 3 input rejected.\n"},
+      {"drain",
+       "usage: experiture-cli drain [--timeout SECONDS]\n"
+       "Delivers queued records until the outbox is empty or SECONDS (default 60) pass.\n"
+       "On a terminal: a progress line, and the first delivery failure at once. Always a\n"
+       "summary: records delivered, dead-lettered, elapsed time and "
+       "rate.\n" EXPERITURE_CLI_EXIT_CODES},
+      {"status",
+       "usage: experiture-cli status [--json]\n"
+       "Prints the device id, queued records, in flight, dead letters, whether delivery is\n"
+       "paused and why, and the last delivery and storage errors (kept in the outbox, so a new\n"
+       "process sees what the last drain met).\n"
+       "Exit codes: 0 ok, 1 outbox failure.\n"},
+      {"dead-letters",
+       "usage: experiture-cli dead-letters [--json] | dead-letters retry | dead-letters purge\n"
+       "Lists the records the server rejected (code, message, record), re-queues them all\n"
+       "(retry) or deletes them all (purge).\n"
+       "Exit codes: 0 ok, 1 outbox failure, 2 usage.\n"},
+      {"help", "usage: experiture-cli help [COMMAND]\n"},
+      {"version", "usage: experiture-cli --version\n"},
+  };
+  for (const auto& h : kHelp) {
+    if (command == h.name) return h.text;
+  }
+  return nullptr;
 }
 
 }  // namespace cli

@@ -14,11 +14,12 @@ namespace cli {
 // Process exit codes; documented in the usage text.
 enum class ExitCode : int {
   kOk = 0,
-  kFailure = 1,   // the outbox could not be opened, written or read
-  kUsage = 2,     // bad command line
-  kRejected = 3,  // the SDK rejected the input (stderr names the field and the rule)
-  kTimeout = 4,   // drain did not finish within --timeout
-  kPaused = 5,    // delivery paused by a permanent problem (auth, forbidden)
+  kFailure = 1,       // the outbox could not be opened, written or read
+  kUsage = 2,         // bad command line
+  kRejected = 3,      // the SDK rejected the input (stderr names the field and the rule)
+  kTimeout = 4,       // drain did not finish within --timeout
+  kPaused = 5,        // delivery paused by a permanent problem (auth, forbidden)
+  kDeadLettered = 6,  // drain finished, but the server rejected records (now dead letters)
 };
 
 enum class Command : int {
@@ -33,6 +34,8 @@ enum class Command : int {
   kDeadLetters,
   kDeadLettersRetry,
   kDeadLettersPurge,
+  kImport,
+  kVersion,
 };
 
 struct CliOptions {
@@ -43,8 +46,11 @@ struct CliOptions {
   Command command = Command::kHelp;
   std::vector<std::string> args;  // the command's positional arguments
   LoginInfo login;
-  double timeout_s = 60.0;  // drain
-  bool json = false;        // status, dead-letters
+  double timeout_s = 60.0;       // drain
+  bool json = false;             // status, dead-letters
+  std::string help_topic;        // kHelp: the command whose help to print ("" = every command)
+  std::string import_object;     // import --object ("" = lines are envelopes)
+  std::string import_match_key;  // import --match-key ("" = append)
 };
 
 // Looks up an environment variable; returns nullptr when unset.
@@ -57,6 +63,9 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
 
 // The usage text (ends with a newline).
 const char* cli_usage();
+// One command's help (usage line, what it does, its options and exit codes); nullptr when
+// `command` is not a command name.
+const char* cli_command_help(const std::string& command);
 
 }  // namespace cli
 }  // namespace experiture
