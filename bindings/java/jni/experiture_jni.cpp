@@ -564,43 +564,93 @@ jint native_http_complete(JNIEnv* env, jclass, jlong handle, jint status, jobjec
   return experiture_http_complete(completion, &response);
 }
 
-#define NATIVE(name, signature, fn) \
-  { const_cast<char*>(name), const_cast<char*>(signature), reinterpret_cast<void*>(fn) }
-
-const JNINativeMethod kNatives[] = {
-    NATIVE("configNew", "()J", native_config_new),
-    NATIVE("configFree", "(J)V", native_config_free),
-    NATIVE("configSetString", "(JI[B)I", native_config_set_string),
-    NATIVE("configSetLong", "(JIJ)I", native_config_set_long),
-    NATIVE("configSetIdentityKeys", "(J[B[B)I", native_config_set_identity_keys),
-    NATIVE("configSetRetryPolicy", "(JJDJ)I", native_config_set_retry_policy),
-    NATIVE("configSetCallbacks", "(JLcom/experiture/sdk/NativeCallbacks;ZZZZ)I",
-           native_config_set_callbacks),
-    NATIVE("open", "(J[J)I", native_open),
-    NATIVE("close", "(JJ)I", native_close),
-    NATIVE("free", "(J)V", native_free),
-    NATIVE("upsert", "(J[B[B[B)I", native_upsert),
-    NATIVE("append", "(J[B[B)I", native_append),
-    NATIVE("login", "(J[B[B[B)I", native_login),
-    NATIVE("logout", "(J)I", native_logout),
-    NATIVE("setPushToken", "(J[B)I", native_set_push_token),
-    NATIVE("setConsent", "(JI)I", native_set_consent),
-    NATIVE("persist", "(JJ)I", native_persist),
-    NATIVE("flush", "(JJ)I", native_flush),
-    NATIVE("pump", "(J)I", native_pump),
-    NATIVE("hint", "(JI)I", native_hint),
-    NATIVE("retryDeadLetters", "(J)I", native_retry_dead_letters),
-    NATIVE("purgeDeadLetters", "(J)I", native_purge_dead_letters),
-    NATIVE("stats", "(J[I)[B", native_stats),
-    NATIVE("deadLetters", "(JJ[I)[B", native_dead_letters),
-    NATIVE("deviceId", "(J[I)[B", native_device_id),
-    NATIVE("lastError", "()[B", native_last_error),
-    NATIVE("httpComplete", "(JI[[B[[B[BI[B)I", native_http_complete),
+// Everything JNI_OnLoad finds by name comes from jni_names.inc (the Android keep-rule check reads
+// the same file).
+struct ClassName {
+  const char* id;
+  const char* name;
+};
+struct MethodName {
+  const char* class_id;
+  jmethodID* out;
+  const char* name;
+  const char* signature;
+};
+struct NativeName {
+  const char* class_id;
+  JNINativeMethod method;
 };
 
-bool resolve(JNIEnv* env, jclass cls, jmethodID* out, const char* name, const char* signature) {
-  *out = env->GetMethodID(cls, name, signature);
-  return *out != nullptr && !clear_exception(env);
+#define EXPERITURE_JNI_CLASS(id, name) {#id, name},
+#define EXPERITURE_JNI_METHOD(class_id, global, name, signature)
+#define EXPERITURE_JNI_NATIVE(class_id, name, signature, fn)
+const ClassName kClasses[] = {
+#include "jni_names.inc"
+};
+#undef EXPERITURE_JNI_CLASS
+#undef EXPERITURE_JNI_METHOD
+#undef EXPERITURE_JNI_NATIVE
+
+#define EXPERITURE_JNI_CLASS(id, name)
+#define EXPERITURE_JNI_METHOD(class_id, global, name, signature) \
+  {#class_id, &global, name, signature},
+#define EXPERITURE_JNI_NATIVE(class_id, name, signature, fn)
+const MethodName kMethods[] = {
+#include "jni_names.inc"
+};
+#undef EXPERITURE_JNI_CLASS
+#undef EXPERITURE_JNI_METHOD
+#undef EXPERITURE_JNI_NATIVE
+
+#define EXPERITURE_JNI_CLASS(id, name)
+#define EXPERITURE_JNI_METHOD(class_id, global, name, signature)
+#define EXPERITURE_JNI_NATIVE(class_id, name, signature, fn) \
+  {#class_id, {const_cast<char*>(name), const_cast<char*>(signature), reinterpret_cast<void*>(fn)}},
+const NativeName kNatives[] = {
+#include "jni_names.inc"
+};
+#undef EXPERITURE_JNI_CLASS
+#undef EXPERITURE_JNI_METHOD
+#undef EXPERITURE_JNI_NATIVE
+
+constexpr size_t kClassCount = sizeof kClasses / sizeof kClasses[0];
+
+// The class named `id` in kClasses, from `found` (same order); nullptr if unknown.
+jclass class_of(const char* id, const jclass (&found)[kClassCount]) {
+  for (size_t i = 0; i < kClassCount; ++i) {
+    if (std::strcmp(kClasses[i].id, id) == 0) return found[i];
+  }
+  return nullptr;
+}
+
+// FindClass for every class, GetMethodID for every method, RegisterNatives per class.
+bool resolve_names(JNIEnv* env) {
+  jclass found[kClassCount] = {};
+  for (size_t i = 0; i < kClassCount; ++i) {
+    found[i] = env->FindClass(kClasses[i].name);
+    if (found[i] == nullptr) return false;
+  }
+  jclass byte_array = class_of("byte_array", found);
+  if (byte_array == nullptr) return false;
+  g_byte_array_class = static_cast<jclass>(env->NewGlobalRef(byte_array));
+  if (g_byte_array_class == nullptr) return false;
+  for (const MethodName& method : kMethods) {
+    jclass cls = class_of(method.class_id, found);
+    if (cls == nullptr) return false;
+    *method.out = env->GetMethodID(cls, method.name, method.signature);
+    if (*method.out == nullptr || clear_exception(env)) return false;
+  }
+  for (size_t i = 0; i < kClassCount; ++i) {
+    std::vector<JNINativeMethod> natives;
+    for (const NativeName& native : kNatives) {
+      if (std::strcmp(native.class_id, kClasses[i].id) == 0) natives.push_back(native.method);
+    }
+    if (natives.empty()) continue;
+    if (env->RegisterNatives(found[i], natives.data(), static_cast<jint>(natives.size())) != 0) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -610,24 +660,7 @@ extern "C" JNIEXPORT jint JNI_OnLoad(JavaVM* vm, void*) {
   if (vm->GetEnv(reinterpret_cast<void**>(&env), kJniVersion) != JNI_OK) return JNI_ERR;
   g_vm = vm;
   if (pthread_key_create(&g_detach_key, detach_thread) != 0) return JNI_ERR;
-  jclass bridge = env->FindClass("com/experiture/sdk/NativeBridge");
-  jclass callbacks = bridge ? env->FindClass("com/experiture/sdk/NativeCallbacks") : nullptr;
-  jclass byte_array = callbacks ? env->FindClass("[B") : nullptr;
-  if (byte_array == nullptr) {
-    clear_exception(env);
-    return JNI_ERR;
-  }
-  g_byte_array_class = static_cast<jclass>(env->NewGlobalRef(byte_array));
-  const bool ok =
-      g_byte_array_class != nullptr &&
-      env->RegisterNatives(bridge, kNatives, sizeof kNatives / sizeof kNatives[0]) == 0 &&
-      resolve(env, callbacks, &g_send, "send", "([B[B[[B[[B[BJJ)V") &&
-      resolve(env, callbacks, &g_cancel_all, "cancelAll", "()V") &&
-      resolve(env, callbacks, &g_close_http, "closeHttp", "()V") &&
-      resolve(env, callbacks, &g_token, "token", "(Z)[B") &&
-      resolve(env, callbacks, &g_on_event, "onEvent", "(IJ[B)V") &&
-      resolve(env, callbacks, &g_log, "log", "(I[B)V");
-  if (!ok) {
+  if (!resolve_names(env)) {
     clear_exception(env);
     return JNI_ERR;
   }

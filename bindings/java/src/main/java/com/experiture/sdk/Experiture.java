@@ -1,6 +1,7 @@
 package com.experiture.sdk;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -155,7 +156,14 @@ public final class Experiture implements AutoCloseable {
 
   // ---- plumbing ----
 
-  private static final ThreadLocal<int[]> STATUS = ThreadLocal.withInitial(() -> new int[1]);
+  // Not ThreadLocal.withInitial: Android API 21 lacks it (Java 8 bytecode, minSdk 21).
+  private static final ThreadLocal<int[]> STATUS =
+      new ThreadLocal<int[]>() {
+        @Override
+        protected int[] initialValue() {
+          return new int[1];
+        }
+      };
 
   private interface NativeCall {
     int run(long handle);
@@ -326,12 +334,12 @@ public final class Experiture implements AutoCloseable {
 
     /** Fields usable as match keys for every object without its own list. */
     public Builder defaultIdentityKeys(String... keys) {
-      strings.put(NativeBridge.CONFIG_DEFAULT_IDENTITY_KEYS, jsonList(List.of(keys)));
+      strings.put(NativeBridge.CONFIG_DEFAULT_IDENTITY_KEYS, jsonList(Arrays.asList(keys)));
       return this;
     }
 
     public Builder identityKeys(String object, String... keys) {
-      identityKeys.put(object, new ArrayList<>(List.of(keys)));
+      identityKeys.put(object, new ArrayList<>(Arrays.asList(keys)));
       return this;
     }
 

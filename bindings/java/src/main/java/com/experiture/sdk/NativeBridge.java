@@ -44,6 +44,14 @@ final class NativeBridge {
     if (path != null && !path.isEmpty()) {
       System.load(path);
     } else {
+      // libexperiture_jni needs libexperiture; Android before API 23 does not look for a
+      // library's dependencies in the app's own library folder, so load it first (elsewhere it
+      // may come from the system's library path instead: then this first load may fail).
+      try {
+        System.loadLibrary("experiture");
+      } catch (UnsatisfiedLinkError notOnLibraryPath) {
+        // libexperiture_jni's own load resolves it, or reports what is missing
+      }
       System.loadLibrary("experiture_jni");
     }
   }

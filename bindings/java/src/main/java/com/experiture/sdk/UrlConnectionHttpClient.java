@@ -14,6 +14,7 @@ import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.util.AbstractMap;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -41,7 +42,9 @@ public final class UrlConnectionHttpClient implements HttpClient {
 
   private final ExecutorService workers;
   private final ScheduledExecutorService timer;
-  private final Set<Call> inFlight = ConcurrentHashMap.newKeySet();
+  // Not ConcurrentHashMap.newKeySet: Android API 21 lacks it.
+  private final Set<Call> inFlight =
+      Collections.newSetFromMap(new ConcurrentHashMap<Call, Boolean>());
   private final long connectTimeoutMs;
   private volatile boolean closed;
 
