@@ -12,6 +12,7 @@ import java.net.SocketTimeoutException;
 import java.net.URL;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
+import java.security.cert.Certificate;
 import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -29,7 +30,9 @@ import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLException;
+import javax.net.ssl.SSLSocketFactory;
 
 /**
  * {@link HttpClient} over {@link HttpURLConnection} (Android's and the JDK's stack) on an executor:
@@ -46,6 +49,8 @@ public final class UrlConnectionHttpClient implements HttpClient {
   private final Set<Call> inFlight =
       Collections.newSetFromMap(new ConcurrentHashMap<Call, Boolean>());
   private final long connectTimeoutMs;
+  private final PublicKeyPins pins;
+  private final SSLSocketFactory socketFactory;  // null: the platform's default trust
   private volatile boolean closed;
 
   public UrlConnectionHttpClient() {
@@ -54,7 +59,69 @@ public final class UrlConnectionHttpClient implements HttpClient {
 
   /** @param connectTimeoutMs upper bound for connecting (the request's own timeout also applies) */
   public UrlConnectionHttpClient(long connectTimeoutMs) {
+    this(connectTimeoutMs, PublicKeyPins.parse(null), null);
+  }
+
+  /**
+   * Options beyond the defaults: public-key pins and the TLS socket factory.
+   *
+   * <pre>
+   *   Experiture.builder().httpClient(UrlConnectionHttpClient.builder()
+   *       .pinnedPublicKeys("sha256//AbC...=;sha256//BackupKey...=").build())
+   * </pre>
+   */
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  /** Builds a {@link UrlConnectionHttpClient}; not thread-safe, the client is. */
+  public static final class Builder {
+    private long connectTimeoutMs = 10_000;
+    private PublicKeyPins pins = PublicKeyPins.parse(null);
+    private SSLSocketFactory socketFactory;
+
+    private Builder() {}
+
+    /** Upper bound for connecting (the request's own total timeout also applies). */
+    public Builder connectTimeoutMs(long ms) {
+      if (ms <= 0) throw new IllegalArgumentException("connectTimeoutMs: must be > 0");
+      connectTimeoutMs = ms;
+      return this;
+    }
+
+    /**
+     * Public-key pins in curl's format, {@code "sha256//<base64>"}, ';'-separated (a current key
+     * and a backup): the server's certificate key must match one, else the request fails with
+     * {@link TransportError#PINNING} before any byte of it is sent (the SDK retries later and
+     * reports NETWORK.PINNING). Pins never replace certificate verification, they add to it.
+     * With pins, plain-HTTP URLs fail with PINNING too. Throws IllegalArgumentException for a
+     * malformed pin. Null or "" turns pinning off.
+     */
+    public Builder pinnedPublicKeys(String pins) {
+      this.pins = PublicKeyPins.parse(pins);
+      return this;
+    }
+
+    /**
+     * The TLS socket factory for HTTPS, e.g. from an SSLContext trusting a private CA; null (the
+     * default) uses the platform's trust (on Android: the app's network security config).
+     * Certificate and host name verification stay on either way.
+     */
+    public Builder sslSocketFactory(SSLSocketFactory factory) {
+      socketFactory = factory;
+      return this;
+    }
+
+    public UrlConnectionHttpClient build() {
+      return new UrlConnectionHttpClient(connectTimeoutMs, pins, socketFactory);
+    }
+  }
+
+  private UrlConnectionHttpClient(long connectTimeoutMs, PublicKeyPins pins,
+      SSLSocketFactory socketFactory) {
     this.connectTimeoutMs = connectTimeoutMs;
+    this.pins = pins;
+    this.socketFactory = socketFactory;
     int id = CLIENTS.incrementAndGet();
     workers = Executors.newCachedThreadPool(daemonThreads("experiture-http-" + id));
     timer = Executors.newSingleThreadScheduledExecutor(daemonThreads("experiture-http-timer-" + id));
@@ -158,6 +225,14 @@ public final class UrlConnectionHttpClient implements HttpClient {
             (HttpURLConnection) new URL(request.url()).openConnection(Proxy.NO_PROXY);
         connection = conn;
         if (finished.get()) return;
+        HttpsURLConnection https = conn instanceof HttpsURLConnection
+            ? (HttpsURLConnection) conn : null;
+        if (https != null && socketFactory != null) https.setSSLSocketFactory(socketFactory);
+        if (https == null && !pins.isEmpty()) {
+          finish(HttpResponse.failure(TransportError.PINNING,
+              "public-key pins are set but the URL is not HTTPS"));
+          return;
+        }
         int timeout = (int) Math.min(Integer.MAX_VALUE, timeoutMs);
         conn.setConnectTimeout((int) Math.min(timeout, connectTimeoutMs));
         conn.setReadTimeout(timeout);
@@ -175,8 +250,18 @@ public final class UrlConnectionHttpClient implements HttpClient {
           conn.setDoOutput(true);
           conn.setFixedLengthStreamingMode(body.length);
         }
-        conn.connect();
+        conn.connect();  // HTTPS: the TLS handshake, with certificate and host name checks
         connected = true;
+        if (https != null && !pins.isEmpty()) {
+          Certificate[] chain = https.getServerCertificates();
+          if (chain.length == 0 || !pins.matches(chain[0])) {
+            String seen = chain.length == 0 ? "none" : PublicKeyPins.pinOf(chain[0]);
+            conn.disconnect();
+            finish(HttpResponse.failure(TransportError.PINNING,
+                "the server's public key matches no pin (server key " + seen + ")"));
+            return;
+          }
+        }
         if (hasBody) {
           try (OutputStream out = conn.getOutputStream()) {
             out.write(body);
