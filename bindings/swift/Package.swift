@@ -13,6 +13,8 @@ let sdkVersion = "0.1.0"
 
 let package = Package(
   name: "Experiture",
+  // CryptoKit (public-key pinning on Apple platforms).
+  platforms: [.iOS(.v13), .macOS(.v10_15), .tvOS(.v13), .watchOS(.v6)],
   products: [
     .library(name: "Experiture", targets: ["Experiture"]),
   ],

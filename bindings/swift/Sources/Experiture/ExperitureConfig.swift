@@ -58,6 +58,10 @@ public struct ExperitureConfig: Sendable {
   public var encryptionKey: Data?
   /// Built-in transport only.
   public var tlsCaBundlePath: String?
+  /// `"sha256//<base64>"` pins, `;`-separated: honoured by the built-in transport and by
+  /// `.urlSession` (see `URLSessionHttpClient(pinnedPublicKeys:)`; on Linux every request then
+  /// fails with `.pinning`, as FoundationNetworking cannot check them). A `.custom` client gets
+  /// no pins from here.
   public var tlsPinnedPublicKeys: String?
   public var tlsProxy: String?
 
@@ -135,7 +139,8 @@ public struct ExperitureConfig: Sendable {
     // Each table's user_data is taken by the setter, also when it fails.
     switch transport {
     case .urlSession:
-      var table = CallbackTables.httpClient(URLSessionHttpClient())
+      var table = CallbackTables.httpClient(
+        try URLSessionHttpClient(pinnedPublicKeys: tlsPinnedPublicKeys ?? ""))
       try check(experiture_config_set_http_client(c, &table))
     case .custom(let client):
       var table = CallbackTables.httpClient(client)

@@ -17,6 +17,10 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   }
 
   private let session: URLSession
+  private let pins: PublicKeyPins?  // nil: no pinning
+  #if canImport(Security) && canImport(CryptoKit)
+  private let pinning: PinningDelegate?
+  #endif
   private let lock = NSLock()
   private var inFlight: [UInt64: Pending] = [:]  // guarded by lock
   private var nextId: UInt64 = 0  // guarded by lock
@@ -24,14 +28,38 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
 
   /// `configuration` is copied; caches and cookies are turned off (the SDK's requests are not
   /// cacheable and carry their own auth).
-  public init(configuration: URLSessionConfiguration = .ephemeral) {
+  public convenience init(configuration: URLSessionConfiguration = .ephemeral) {
+    self.init(configuration: configuration, pins: nil)
+  }
+
+  /// As `init(configuration:)`, with public-key pins in curl's format (`"sha256//<base64>"`,
+  /// `;`-separated; "" = none): the server's leaf certificate key must match one, checked in the
+  /// session delegate's server-trust challenge after the system's own evaluation; a mismatch is
+  /// `.pinning` and nothing is sent. Where URLSession offers no server trust to inspect
+  /// (FoundationNetworking on Linux) every request fails with `.pinning`: pins are never
+  /// silently ignored. Plain-HTTP URLs fail with `.pinning` too. Throws `.invalidConfig` for a
+  /// malformed pin.
+  public convenience init(configuration: URLSessionConfiguration = .ephemeral,
+                          pinnedPublicKeys: String) throws {
+    let pins = try PublicKeyPins(parsing: pinnedPublicKeys)
+    self.init(configuration: configuration, pins: pins.isEmpty ? nil : pins)
+  }
+
+  private init(configuration: URLSessionConfiguration, pins: PublicKeyPins?) {
     // swiftlint:disable:next force_cast
     let config = configuration.copy() as! URLSessionConfiguration
     config.urlCache = nil
     config.requestCachePolicy = .reloadIgnoringLocalCacheData
     config.httpCookieStorage = nil
     config.httpShouldSetCookies = false
+    self.pins = pins
+    #if canImport(Security) && canImport(CryptoKit)
+    let delegate = pins.map { PinningDelegate($0) }
+    pinning = delegate
+    session = URLSession(configuration: config, delegate: delegate, delegateQueue: nil)
+    #else
     session = URLSession(configuration: config)
+    #endif
   }
 
   deinit {
@@ -43,6 +71,18 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     guard let url = URL(string: request.url) else {
       completion(HttpResponse(error: .other, message: "malformed URL"))
       return
+    }
+    if pins != nil {
+      guard url.scheme?.lowercased() == "https" else {
+        completion(HttpResponse(error: .pinning,
+                                message: "public-key pins are set but the URL is not HTTPS"))
+        return
+      }
+      guard PublicKeyPins.canCheck else {
+        completion(HttpResponse(error: .pinning, message: "public-key pins are set but this"
+          + " platform's URLSession (FoundationNetworking) cannot check them"))
+        return
+      }
     }
     var urlRequest = URLRequest(url: url)
     urlRequest.httpMethod = request.method
@@ -64,7 +104,7 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     nextId += 1
     let id = nextId
     let task = session.dataTask(with: urlRequest) { [weak self] data, response, error in
-      self?.finish(id, URLSessionHttpClient.response(data, response, error))
+      self?.finishTask(id, data, response, error)
     }
     inFlight[id] = Pending(task: task, completion: completion)
     lock.unlock()
@@ -91,6 +131,25 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     lock.unlock()
     completeAll(message: "the HTTP client is closed")
     if first { session.invalidateAndCancel() }
+  }
+
+  private func finishTask(_ id: UInt64, _ data: Data?, _ response: URLResponse?, _ error: Error?) {
+    lock.lock()
+    let taskIdentifier = inFlight[id]?.task.taskIdentifier
+    lock.unlock()
+    if let taskIdentifier = taskIdentifier, pinRefused(taskIdentifier) {
+      finish(id, HttpResponse(error: .pinning, message: "the server's public key matches no pin"))
+    } else {
+      finish(id, URLSessionHttpClient.response(data, response, error))
+    }
+  }
+
+  private func pinRefused(_ taskIdentifier: Int) -> Bool {
+    #if canImport(Security) && canImport(CryptoKit)
+    return pinning?.takeRefusal(taskIdentifier) ?? false
+    #else
+    return false
+    #endif
   }
 
   private func completeAll(message: String) {
