@@ -19,6 +19,9 @@ while [ $# -gt 0 ]; do
     *) echo "usage: $0 [--out DIR]" >&2; exit 2 ;;
   esac
 done
+if ! command -v javac >/dev/null || ! command -v jar >/dev/null; then
+  bash scripts/setup.sh  # a fresh Debian 12: installs the JDK with the rest (as root)
+fi
 for tool in javac jar; do
   command -v "$tool" >/dev/null || { echo "package-android: $tool not found (a JDK is needed)" >&2; exit 1; }
 done
