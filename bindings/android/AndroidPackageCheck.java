@@ -68,6 +68,8 @@ public final class AndroidPackageCheck {
         + "|nullsFirst|nullsLast)", "Comparator Java 8 methods (API 24)"},
     {"java/nio/file/", "java.nio.file (API 26)"},
     {"java/lang/invoke/", "java.lang.invoke (API 26)"},
+    {"java/lang/ref/Cleaner", "java.lang.ref.Cleaner (API 33)"},
+    {"java/lang/ref/Reference\\.reachabilityFence", "Reference.reachabilityFence (API 28)"},
   };
 
   public static void main(String[] args) throws Exception {
