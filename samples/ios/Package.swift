@@ -6,6 +6,8 @@ import PackageDescription
 
 let package = Package(
   name: "ExperitureSample",
+  // At least the binding's own platforms (Apple: SwiftPM refuses a lower deployment target).
+  platforms: [.iOS(.v13), .macOS(.v10_15), .tvOS(.v13), .watchOS(.v6)],
   dependencies: [
     .package(name: "Experiture", path: "../../bindings/swift"),
   ],
