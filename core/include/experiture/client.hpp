@@ -66,7 +66,8 @@ class EXPERITURE_API Client {
   // (".corrupt-<ms>") and replaced: open succeeds and stats().last_error reports it.
   static Result<std::unique_ptr<Client>> open(Config config);
 
-  // close(default 5 s) when not closed yet.
+  // close(default 5 s) when not closed yet. Inside one of this client's own callbacks it does not
+  // wait: the client closes and is released by its store thread when the callback returns.
   ~Client();
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -109,6 +110,11 @@ class EXPERITURE_API Client {
   // kOk, kTimeout, or kPaused (with the reason) when delivery cannot progress.
   Status flush(int64_t timeout_ms);
   // Persists, stops sending, stops the store thread. Later calls return kClosed. Idempotent.
+  // Inside one of this client's callbacks (listener, token provider, HttpClient::send) it returns
+  // kOk at once: later calls are kClosed, the store thread commits what was accepted and stops
+  // when the callback returns, and a later close() or ~Client from an app thread joins it.
+  // Inside a callback, persist(), flush() and pump() return kWrongState at once (they would wait
+  // for the thread running the callback); the dead-letter calls run in place.
   Status close(int64_t timeout_ms);
   // Manual mode only: does all due work (commit, drain step, completions) on the caller's thread.
   Status pump();

@@ -14,7 +14,9 @@
  *   and the rule).
  * - Threads: every experiture_client_* function may be called from any thread. Only the calls
  *   named as waiting (open, persist, flush, close, dead letters) block, each bounded by a timeout
- *   or by one round trip to the client's store thread.
+ *   or by one round trip to the client's store thread. Inside the client's own callbacks nothing
+ *   waits for that thread: persist, flush and pump return EXPERITURE_WRONG_STATE at once, dead
+ *   letters run in place, close returns at once (see experiture_client_close).
  * - Callback tables (HTTP client, logger, token provider, delivery listener) are versioned
  *   structs: `version` first, members only ever appended, optional members may be NULL, each with
  *   `user_data` and an optional `destroy(user_data)` the SDK calls exactly once when it no longer
@@ -346,11 +348,18 @@ EXPERITURE_API experiture_status_t experiture_client_open(const experiture_confi
 /* Persists (waiting at most timeout_ms), stops sending and the store thread. Every later call
  * except close/free returns EXPERITURE_CLOSED. Idempotent (a second close returns EXPERITURE_OK);
  * NULL is a no-op returning EXPERITURE_OK. EXPERITURE_TIMEOUT when not all writes became durable
- * in time (they stay in memory until free). */
+ * in time (they stay in memory until free).
+ * Inside one of this client's callbacks (delivery listener, token provider, the HTTP client's
+ * send): returns EXPERITURE_OK at once without waiting: every later call is EXPERITURE_CLOSED,
+ * and when the callback returns the SDK commits what it accepted and stops its thread; a later
+ * close or free from an app thread waits for that. Concurrent closes from app threads: one
+ * tears down, the others wait for it. */
 EXPERITURE_API experiture_status_t experiture_client_close(experiture_client_t* client,
                                                            int64_t timeout_ms);
 /* Closes (5 s) if needed and releases the client. NULL is a no-op. No other call on this client
- * may run concurrently or follow. */
+ * may run concurrently or follow. Also allowed inside one of this client's callbacks (as the
+ * last thing the callback does with it): the client is then closed and released by the SDK's
+ * thread once the callback returns. */
 EXPERITURE_API void experiture_client_free(experiture_client_t* client);
 
 /* Accepts an upsert of `record_json` (a JSON object, UTF-8) keyed by its field `match_key`.

@@ -3,6 +3,7 @@
 
 #include "capi/capi_guard.hpp"
 #include "capi/capi_types.hpp"
+#include "record/utf8.hpp"
 
 namespace experiture {
 namespace capi {
@@ -16,6 +17,16 @@ experiture_status_t with_client(experiture_client_t* client, F&& f) {
     if (client->closed.load()) return Status(Code::kClosed, "the client is closed");
     return f(*client->client);
   });
+}
+
+// A pointer + length text argument: NULL with a length, or bytes that are not UTF-8, name the
+// argument in an INVALID_ARGUMENT status.
+Status text_arg(const char* data, size_t length, std::string_view* out, const char* name) {
+  if (!to_view(data, length, out)) return bad_string(name);
+  if (!record::is_valid_utf8(*out)) {
+    return Status(Code::kInvalidArgument, std::string(name) + ": not valid UTF-8");
+  }
+  return Status::ok();
 }
 
 const char* consent_name(Consent consent) {
@@ -119,9 +130,10 @@ EXPERITURE_API experiture_status_t experiture_client_upsert(
     size_t record_length, const char* match_key, size_t match_key_length) {
   return capi::with_client(client, [&](Client& c) {
     std::string_view o, r, k;
-    if (!capi::to_view(object, object_length, &o)) return capi::bad_string("object");
+    Status status = capi::text_arg(object, object_length, &o, "object");
+    if (status.is_ok()) status = capi::text_arg(match_key, match_key_length, &k, "match_key");
+    if (!status.is_ok()) return status;
     if (!capi::to_view(record_json, record_length, &r)) return capi::bad_string("record_json");
-    if (!capi::to_view(match_key, match_key_length, &k)) return capi::bad_string("match_key");
     return c.upsert(o, r, k);
   });
 }
@@ -133,7 +145,8 @@ EXPERITURE_API experiture_status_t experiture_client_append(experiture_client_t*
                                                             size_t record_length) {
   return capi::with_client(client, [&](Client& c) {
     std::string_view o, r;
-    if (!capi::to_view(object, object_length, &o)) return capi::bad_string("object");
+    Status status = capi::text_arg(object, object_length, &o, "object");
+    if (!status.is_ok()) return status;
     if (!capi::to_view(record_json, record_length, &r)) return capi::bad_string("record_json");
     return c.append(o, r);
   });
@@ -146,11 +159,11 @@ EXPERITURE_API experiture_status_t experiture_client_login(experiture_client_t* 
                                                            const char* phone, size_t phone_length) {
   return capi::with_client(client, [&](Client& c) {
     std::string_view e, id, p;
-    if (!capi::to_view(email, email_length, &e)) return capi::bad_string("email");
-    if (!capi::to_view(customer_id, customer_id_length, &id)) {
-      return capi::bad_string("customer_id");
-    }
-    if (!capi::to_view(phone, phone_length, &p)) return capi::bad_string("phone");
+    Status status = capi::text_arg(email, email_length, &e, "email");
+    if (status.is_ok())
+      status = capi::text_arg(customer_id, customer_id_length, &id, "customer_id");
+    if (status.is_ok()) status = capi::text_arg(phone, phone_length, &p, "phone");
+    if (!status.is_ok()) return status;
     experiture::LoginInfo info;
     info.email = std::string(e);
     info.customer_id = std::string(id);
@@ -168,7 +181,8 @@ EXPERITURE_API experiture_status_t experiture_client_set_push_token(experiture_c
                                                                     size_t length) {
   return capi::with_client(client, [&](Client& c) {
     std::string_view t;
-    if (!capi::to_view(token, length, &t)) return capi::bad_string("token");
+    Status status = capi::text_arg(token, length, &t, "token");
+    if (!status.is_ok()) return status;
     return c.set_push_token(t);
   });
 }

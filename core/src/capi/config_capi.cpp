@@ -1,4 +1,5 @@
 // experiture_config_*: a builder over experiture::Config.
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "capi/c_callbacks.hpp"
@@ -60,17 +61,50 @@ Status parse_keys(const char* data, size_t length, std::vector<std::string>* key
   return Status::ok();
 }
 
-// Installs a callback table: user_data is taken even when this fails.
+// Versions above this are not a table this or any later library defines: uninitialised memory.
+constexpr uint32_t kMaxTableVersion = 0xFFFF;
+
+// The bytes of a table of `version` that this library knows: every member of every version up to
+// the newest it was built with, never more (a newer caller's table is longer; an older one is
+// shorter). Only version 1 exists; when a version 2 appends members, version 1 maps to the
+// offset of the first appended member.
+template <typename Table>
+size_t known_table_size(uint32_t version) {
+  return version >= 1 ? sizeof(Table) : 0;
+}
+
+// Installs a callback table: user_data is taken even when this fails. The table is copied by
+// version (never the caller's whole struct) before anything else reads it.
 template <typename Table, typename Apply>
 experiture_status_t set_table(experiture_config_t* config, const Table* table, Apply apply) {
-  if (table != nullptr && (config == nullptr || !is_valid(*table))) {
-    if (table->destroy != nullptr) table->destroy(table->user_data);
-    return fail(EXPERITURE_INVALID_ARGUMENT,
-                config == nullptr ? "config is NULL"
-                                  : "callback table: unknown version or a required member is NULL");
+  if (table == nullptr) {
+    return with_config(config, [&](Config& c) {
+      apply(c, nullptr);
+      return Status::ok();
+    });
+  }
+  uint32_t version = 0;
+  std::memcpy(&version, table, sizeof version);  // `version` is the first member of every table
+  Table copy{};
+  // destroy and user_data belong to version 1, so a refused table is still released.
+  std::memcpy(static_cast<void*>(&copy), table,
+              version >= 1 ? known_table_size<Table>(version) : sizeof(Table));
+  const char* problem = nullptr;
+  if (config == nullptr) {
+    problem = "config is NULL";
+  } else if (version == 0) {
+    problem = "callback table: version 0 (set version to the EXPERITURE_*_VERSION of the header)";
+  } else if (version > kMaxTableVersion) {
+    problem = "callback table: version is not a table version (an uninitialised struct?)";
+  } else if (!is_valid(copy)) {
+    problem = "callback table: a required member is NULL";
+  }
+  if (problem != nullptr) {
+    if (copy.destroy != nullptr) copy.destroy(copy.user_data);
+    return fail(EXPERITURE_INVALID_ARGUMENT, problem);
   }
   return with_config(config, [&](Config& c) {
-    apply(c, table);
+    apply(c, &copy);
     return Status::ok();
   });
 }

@@ -35,7 +35,14 @@ Result<std::unique_ptr<Client>> Client::open(Config config) {
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Client::~Client() = default;
+Client::~Client() {
+  // From inside one of this client's own callbacks the store thread cannot join or delete
+  // itself: it closes and the Impl deletes itself when the callback's store work returns.
+  if (impl_ && impl_->in_callback()) {
+    Impl* impl = impl_.get();
+    impl->destroy_after_callback(std::move(impl_));
+  }
+}
 
 Status Client::upsert(std::string_view object, const nlohmann::json& record,
                       std::string_view match_key) {

@@ -80,6 +80,18 @@ Status validate_config(const Config& c) {
   return Status::ok();
 }
 
+// The client whose store work (and so whose callbacks) the current thread is running, if any.
+thread_local const Client::Impl* t_running_store = nullptr;
+// Set while wait_until() pumps in manual mode: that pump must not delete the Impl under it.
+thread_local bool t_pumping_for_wait = false;
+
+Status inside_callback_status(const char* call) {
+  return Status(Code::kWrongState,
+                std::string(call) +
+                    " cannot wait inside an SDK callback (delivery listener, token provider, "
+                    "HTTP client): that thread is the one it would wait for");
+}
+
 // Carries HttpClient completions to the store thread while the client lives; afterwards drops
 // them, so a transport that outlives the client never touches freed memory.
 struct ResponseSink {
@@ -212,7 +224,12 @@ Status Client::Impl::open() {
     status = enqueue(std::move(first));
     if (!status.is_ok()) return status;
   }
-  if (!config_.manual_mode) thread_ = std::thread([this] { run(); });
+  if (!config_.manual_mode) {
+    // Under mutex_: run() reads thread_ (to detach itself, see destroy_after_callback) only
+    // under it, so never before this assignment completes.
+    std::lock_guard<std::mutex> lock(mutex_);
+    thread_ = std::thread([this] { run(); });
+  }
   return Status::ok();
 }
 
@@ -376,6 +393,12 @@ Status Client::Impl::login(const LoginInfo& info) {
   if (!user.logged_in()) {
     return Status(Code::kInvalidArgument, "login: needs at least one of email, customer_id, phone");
   }
+  // The whole login (is someone else logged in? log them out, then link) is one step under
+  // identity_mutex_: two logins at once must not both see nobody logged in and both link the
+  // same device_id.
+  std::lock_guard<std::mutex> identity_lock(identity_mutex_);
+  Status status = check_open();
+  if (!status.is_ok()) return status;
   const bool switching = [&] {
     std::lock_guard<std::mutex> lock(mutex_);
     const auto& cur = identity_;
@@ -388,12 +411,9 @@ Status Client::Impl::login(const LoginInfo& info) {
   }();
   // Another person on this device: log the previous one out first, so the two are never merged.
   if (switching) {
-    Status status = logout();
+    status = logout_locked();
     if (!status.is_ok()) return status;
   }
-  std::lock_guard<std::mutex> identity_lock(identity_mutex_);
-  Status status = check_open();
-  if (!status.is_ok()) return status;
   identity::IdentityState state;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -411,6 +431,10 @@ Status Client::Impl::login(const LoginInfo& info) {
 
 Status Client::Impl::logout() {
   std::lock_guard<std::mutex> identity_lock(identity_mutex_);
+  return logout_locked();
+}
+
+Status Client::Impl::logout_locked() {
   Status status = check_open();
   if (!status.is_ok()) return status;
   identity::IdentityState state;
@@ -501,7 +525,9 @@ Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeo
     }
     if (config_.manual_mode) {
       lock.unlock();
+      t_pumping_for_wait = true;
       pump();
+      t_pumping_for_wait = false;
       lock.lock();
       if (done()) return Status::ok();
       if (give_up) {
@@ -521,6 +547,7 @@ Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeo
 }
 
 Status Client::Impl::persist(int64_t timeout_ms) {
+  if (in_callback()) return inside_callback_status("persist()");
   uint64_t target;
   {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -541,6 +568,7 @@ Status Client::Impl::persist(int64_t timeout_ms) {
 }
 
 Status Client::Impl::flush(int64_t timeout_ms) {
+  if (in_callback()) return inside_callback_status("flush()");
   const auto start = std::chrono::steady_clock::now();
   Status status = persist(timeout_ms);
   if (!status.is_ok()) return status;
@@ -566,20 +594,53 @@ Status Client::Impl::flush(int64_t timeout_ms) {
                     });
 }
 
-Status Client::Impl::close(int64_t timeout_ms) {
+bool Client::Impl::in_callback() const {
+  return t_running_store == this;
+}
+
+void Client::Impl::request_stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_ && outbox_ == nullptr) return Status::ok();
-    if (closed_ && stopping_) return Status::ok();
+    closed_ = true;
+    closed_flag_ = true;
+    stopping_ = true;
+  }
+  store_cv_.notify_one();
+  waiters_cv_.notify_all();
+}
+
+void Client::Impl::destroy_after_callback(std::unique_ptr<Impl> self) {
+  request_stop();
+  std::lock_guard<std::mutex> lock(mutex_);
+  self_ = std::move(self);
+}
+
+Status Client::Impl::close(int64_t timeout_ms) {
+  if (in_callback()) {
+    // On the thread that runs this client's callbacks: it can neither wait for itself nor join
+    // itself. Later calls are CLOSED at once; when the callback returns, the store thread
+    // commits what was accepted and stops; a later close() (or ~Client) from an app thread
+    // joins it and releases everything.
+    request_stop();
+    return Status::ok();
+  }
+  std::lock_guard<std::mutex> close_lock(close_mutex_);
+  if (torn_down_) return Status::ok();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
     closed_ = true;
     closed_flag_ = true;
   }
   Status status = outbox_ ? persist(timeout_ms) : Status::ok();
+  // kClosed: the store thread already stopped (closed from a callback) after its last commit.
+  if (status.code() == Code::kClosed) status = Status::ok();
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
   }
   store_cv_.notify_one();
+  // Not joinable when the store thread detached itself to delete this Impl (this is then its
+  // own ~Impl, after its last round).
   if (thread_.joinable()) thread_.join();
   if (response_sink_) {
     auto sink = std::static_pointer_cast<ResponseSink>(response_sink_);
@@ -587,8 +648,13 @@ Status Client::Impl::close(int64_t timeout_ms) {
     sink->deliver = nullptr;
   }
   if (http_) http_->cancel_all();
-  drain_.reset();
-  outbox_.reset();
+  {
+    // Manual mode: a pump() on another thread reads outbox_ under pump_mutex_.
+    std::lock_guard<std::mutex> pump_lock(pump_mutex_);
+    drain_.reset();
+    outbox_.reset();
+  }
+  torn_down_ = true;
   waiters_cv_.notify_all();
   return status;
 }
@@ -657,7 +723,7 @@ void Client::Impl::run() {
     persist_requested_ = false;
     const bool stopping = stopping_;
     lock.unlock();
-    step(store_items_, std::move(commands), std::move(responses), std::move(hints));
+    step_marked(store_items_, std::move(commands), std::move(responses), std::move(hints));
     store_items_.clear();
     lock.lock();
     ++store_round_;
@@ -666,13 +732,33 @@ void Client::Impl::run() {
   }
   thread_done_ = true;
   waiters_cv_.notify_all();
+  if (self_) {
+    // ~Client ran inside one of our callbacks: this thread is the last user of the Impl. It
+    // cannot be joined by anyone now, so it detaches and deletes the Impl as its last act
+    // (~Impl's close() finds nothing to join); nothing below touches a member.
+    thread_.detach();
+    std::unique_ptr<Impl> self = std::move(self_);
+    lock.unlock();
+    self.reset();
+  }
+}
+
+void Client::Impl::step_marked(std::vector<IngressItem>& items, std::vector<Command> commands,
+                               std::vector<Response> responses, std::vector<Hint> hints) {
+  struct Mark {
+    const Impl* previous;
+    explicit Mark(const Impl* self) : previous(t_running_store) { t_running_store = self; }
+    ~Mark() { t_running_store = previous; }
+  } mark(this);
+  step(items, std::move(commands), std::move(responses), std::move(hints));
 }
 
 Status Client::Impl::pump() {
   if (!config_.manual_mode) {
     return Status(Code::kWrongState, "pump() is for manual mode (config.manual_mode)");
   }
-  std::lock_guard<std::mutex> pump_lock(pump_mutex_);
+  if (in_callback()) return inside_callback_status("pump()");
+  std::unique_lock<std::mutex> pump_lock(pump_mutex_);
   std::vector<IngressItem> items;
   std::vector<Command> commands;
   std::vector<Response> responses;
@@ -686,13 +772,17 @@ Status Client::Impl::pump() {
     hints.swap(hints_);
     persist_requested_ = false;
   }
-  step(items, std::move(commands), std::move(responses), std::move(hints));
+  step_marked(items, std::move(commands), std::move(responses), std::move(hints));
+  std::unique_ptr<Impl> self;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++store_round_;
+    // ~Client ran inside a callback of this pump: this Impl is deleted once the pump is over.
+    if (!t_pumping_for_wait) self = std::move(self_);
   }
   waiters_cv_.notify_all();
-  return Status::ok();
+  pump_lock.unlock();
+  return Status::ok();  // `self` deletes this Impl (if set) after the last member access
 }
 
 void Client::Impl::step(std::vector<IngressItem>& items, std::vector<Command> commands,
@@ -835,6 +925,12 @@ Stats Client::Impl::stats() const {
 }
 
 Status Client::Impl::run_on_store(const std::function<void()>& command, int64_t timeout_ms) {
+  if (in_callback()) {
+    // Already on the thread that owns the outbox (inside a callback): run it here.
+    if (check_open().code() == Code::kClosed) return Status(Code::kClosed, "the client is closed");
+    command();
+    return Status::ok();
+  }
   auto done = std::make_shared<bool>(false);
   {
     std::lock_guard<std::mutex> lock(mutex_);

@@ -51,6 +51,12 @@ class EXPERITURE_HIDDEN Client::Impl {
   Status flush(int64_t timeout_ms);
   Status close(int64_t timeout_ms);
   Status pump();
+  // True on the thread running this client's store work (the store thread, or a pump() in
+  // manual mode): inside the listener, the token provider, or an HTTP send made by the SDK.
+  bool in_callback() const;
+  // ~Client called from one of this client's own callbacks: the store thread cannot join or
+  // delete itself there, so it closes, and the Impl deletes itself when its store work returns.
+  void destroy_after_callback(std::unique_ptr<Impl> self);
   void hint(std::function<void(drain::DrainLoop&)> change, bool flush);
   Stats stats() const;
   Result<std::vector<DeadLetter>> dead_letters(size_t limit);
@@ -72,6 +78,13 @@ class EXPERITURE_HIDDEN Client::Impl {
   using Hint = std::function<void(drain::DrainLoop&)>;
 
   Status check_open() const;
+  // logout() with identity_mutex_ already held by the caller.
+  Status logout_locked();
+  // Marks the client closed and asks the store thread to stop, without waiting (any thread).
+  void request_stop();
+  // Runs one step() with the current thread marked as running this client's callbacks.
+  void step_marked(std::vector<IngressItem>& items, std::vector<Command> commands,
+                   std::vector<Response> responses, std::vector<Hint> hints);
   Status accept(std::string_view object, outbox::WriteKind kind, std::string_view match_key,
                 Result<std::string> payload);
   outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
@@ -111,6 +124,9 @@ class EXPERITURE_HIDDEN Client::Impl {
   identity::IdentityOptions identity_options_;
 
   std::mutex identity_mutex_;
+  std::mutex close_mutex_;               // app threads: one teardown at a time
+  bool torn_down_ = false;               // guarded by close_mutex_: joined and released
+  std::unique_ptr<Impl> self_;           // guarded: set by destroy_after_callback()
   std::mutex pump_mutex_;                // manual mode: one pump() at a time
   std::shared_ptr<void> response_sink_;  // see ResponseSink in client_impl.cpp
 
