@@ -1,11 +1,17 @@
 package com.experiture.sdk;
 
+import java.lang.ref.PhantomReference;
+import java.lang.ref.ReferenceQueue;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The Experiture SDK for Java and Android: capture profile data offline, deliver it to the CDP.
@@ -24,16 +30,25 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
  * text. Bad input throws {@link ExperitureException} carrying the SDK status; nothing the SDK
  * accepted before is lost because of it. By default requests go through
  * {@link UrlConnectionHttpClient}; {@link Builder#httpClient} plugs in another stack.
+ *
+ * <p>No call waits for another: once {@link #close} has started, every other call throws (or
+ * returns) CLOSED at once instead of waiting for the close to finish. {@code close()} may be
+ * called from inside the listener, the token provider or the HTTP client: it then returns at once
+ * and the SDK finishes closing on its own thread when the callback returns. Strings must be valid
+ * UTF-16 (a lone surrogate is INVALID_ARGUMENT naming the argument). A client that becomes
+ * unreachable without {@code close()} is closed and released by the SDK (a daemon thread draining
+ * a reference queue), but only after a garbage collection: close it yourself.
  */
 public final class Experiture implements AutoCloseable {
   /** Default wait of {@link #close()}. */
   public static final long DEFAULT_CLOSE_TIMEOUT_MS = 5000;
 
-  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
-  private long handle;  // guarded by lock; 0 once closed
+  private final NativeClient nativeClient;
+  private final Reaper.Ref reaperRef;  // refers to this object only weakly (phantom)
 
   private Experiture(long handle) {
-    this.handle = handle;
+    this.nativeClient = new NativeClient(handle);
+    this.reaperRef = Reaper.watch(this, nativeClient);
   }
 
   public static Builder builder() {
@@ -42,17 +57,25 @@ public final class Experiture implements AutoCloseable {
 
   /** Accepts an upsert of a JSON object keyed by its field {@code matchKey}. */
   public void upsert(String object, String recordJson, String matchKey) {
-    check(call(h -> NativeBridge.upsert(h, bytes(object), bytes(recordJson), bytes(matchKey))));
+    byte[] o = bytes(object, "object");
+    byte[] r = bytes(recordJson, "record_json");
+    byte[] k = bytes(matchKey, "match_key");
+    check(call(h -> NativeBridge.upsert(h, o, r, k)));
   }
 
   /** Accepts an event row (never merged by the server). */
   public void append(String object, String recordJson) {
-    check(call(h -> NativeBridge.append(h, bytes(object), bytes(recordJson))));
+    byte[] o = bytes(object, "object");
+    byte[] r = bytes(recordJson, "record_json");
+    check(call(h -> NativeBridge.append(h, o, r)));
   }
 
   /** Links this device to a user; each identifier may be null. */
   public void login(String email, String customerId, String phone) {
-    check(call(h -> NativeBridge.login(h, bytes(email), bytes(customerId), bytes(phone))));
+    byte[] e = bytes(email, "email");
+    byte[] c = bytes(customerId, "customer_id");
+    byte[] p = bytes(phone, "phone");
+    check(call(h -> NativeBridge.login(h, e, c, p)));
   }
 
   public void logout() {
@@ -60,7 +83,8 @@ public final class Experiture implements AutoCloseable {
   }
 
   public void setPushToken(String token) {
-    check(call(h -> NativeBridge.setPushToken(h, bytes(token))));
+    byte[] t = bytes(token, "token");
+    check(call(h -> NativeBridge.setPushToken(h, t)));
   }
 
   public void setConsent(Consent consent) {
@@ -133,20 +157,16 @@ public final class Experiture implements AutoCloseable {
     check(call(NativeBridge::purgeDeadLetters));
   }
 
-  /** Persists (at most timeoutMs), stops delivery and releases the native client. Idempotent. */
+  /**
+   * Persists (at most timeoutMs), stops delivery and releases the native client. Idempotent: a
+   * second close returns OK at once, also while the first is still running. From the moment it
+   * starts, every other call on this client throws (or returns) CLOSED without waiting. Inside a
+   * callback of this client (listener, token provider, HTTP client) it returns OK at once and the
+   * SDK finishes on its own thread after the callback.
+   */
   public Status close(long timeoutMs) {
-    long h;
-    lock.writeLock().lock();
-    try {
-      h = handle;
-      handle = 0;
-    } finally {
-      lock.writeLock().unlock();
-    }
-    if (h == 0) return Status.OK;
-    Status status = Status.fromCode(NativeBridge.close(h, timeoutMs));
-    NativeBridge.free(h);
-    return status;
+    Reaper.forget(reaperRef);
+    return nativeClient.close(timeoutMs);
   }
 
   @Override
@@ -173,27 +193,120 @@ public final class Experiture implements AutoCloseable {
     byte[] run(long handle);
   }
 
-  /** Runs f on the open handle; CLOSED when the client is closed. */
+  /** Runs f on the open handle; CLOSED at once when the client is closed or closing. */
   private int call(NativeCall f) {
-    lock.readLock().lock();
+    if (!nativeClient.acquire()) return Status.CLOSED.code();
     try {
-      return handle == 0 ? Status.CLOSED.code() : f.run(handle);
+      return f.run(nativeClient.handle);
     } finally {
-      lock.readLock().unlock();
+      nativeClient.release();
     }
   }
 
   private String text(NativeText f) {
     byte[] result;
-    lock.readLock().lock();
+    if (!nativeClient.acquire()) throw new ExperitureException(Status.CLOSED, "the client is closed");
     try {
-      if (handle == 0) throw new ExperitureException(Status.CLOSED, "the client is closed");
-      result = f.run(handle);
+      result = f.run(nativeClient.handle);
     } finally {
-      lock.readLock().unlock();
+      nativeClient.release();
     }
     check(STATUS.get()[0]);
     return NativeCallbacks.utf8(result);
+  }
+
+  /**
+   * The native client and who is using it. Never refers to its Experiture, so that one can become
+   * unreachable. The handle is freed by whoever drops the last use: the open reference is dropped
+   * by close(), each running call holds one more. Nothing here ever blocks.
+   */
+  static final class NativeClient {
+    final long handle;
+    private final AtomicInteger uses = new AtomicInteger(1);  // 1: the open reference
+    private final AtomicBoolean closing = new AtomicBoolean();
+
+    NativeClient(long handle) {
+      this.handle = handle;
+    }
+
+    /** A use of the open handle, or false (CLOSED) once close() has started. */
+    boolean acquire() {
+      for (;;) {
+        if (closing.get()) return false;
+        int n = uses.get();
+        if (n == 0) return false;
+        if (uses.compareAndSet(n, n + 1)) {
+          if (!closing.get()) return true;
+          release();
+          return false;
+        }
+      }
+    }
+
+    void release() {
+      if (uses.decrementAndGet() == 0) NativeBridge.free(handle);
+    }
+
+    Status close(long timeoutMs) {
+      if (!closing.compareAndSet(false, true)) return Status.OK;
+      // Calls already running finish against the handle; it is freed after the last of them.
+      Status status = Status.fromCode(NativeBridge.close(handle, timeoutMs));
+      release();
+      return status;
+    }
+  }
+
+  /**
+   * Closes and frees clients that became unreachable without close(): a PhantomReference queue
+   * drained by one daemon thread (java.lang.ref.Cleaner does not exist before Android 33).
+   */
+  static final class Reaper {
+    private static final ReferenceQueue<Experiture> QUEUE = new ReferenceQueue<>();
+    // The references themselves must stay reachable until enqueued.
+    private static final Set<Ref> LIVE = Collections.synchronizedSet(new HashSet<Ref>());
+    private static boolean started;  // guarded by Reaper.class
+
+    static final class Ref extends PhantomReference<Experiture> {
+      final NativeClient nativeClient;
+
+      Ref(Experiture owner, NativeClient nativeClient) {
+        super(owner, QUEUE);
+        this.nativeClient = nativeClient;
+      }
+    }
+
+    static Ref watch(Experiture owner, NativeClient nativeClient) {
+      Ref ref = new Ref(owner, nativeClient);
+      LIVE.add(ref);
+      start();
+      return ref;
+    }
+
+    /** After close(): the reference has nothing left to do. */
+    static void forget(Ref ref) {
+      LIVE.remove(ref);
+      ref.clear();
+    }
+
+    private static synchronized void start() {
+      if (started) return;
+      started = true;
+      Thread thread = new Thread(Reaper::drain, "experiture-reaper");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private static void drain() {
+      for (;;) {
+        try {
+          Ref ref = (Ref) QUEUE.remove();
+          LIVE.remove(ref);
+          ref.nativeClient.close(DEFAULT_CLOSE_TIMEOUT_MS);
+        } catch (Throwable t) {
+          // keep draining: one client's failure must not leak the others
+        }
+      }
+    }
   }
 
   private static Status waited(int code) {
@@ -215,6 +328,11 @@ public final class Experiture implements AutoCloseable {
 
   private static byte[] bytes(String text) {
     return NativeCallbacks.bytes(text);
+  }
+
+  /** UTF-8 of an argument; a lone surrogate is INVALID_ARGUMENT naming it. */
+  private static byte[] bytes(String text, String name) {
+    return NativeCallbacks.utf8Strict(text, name);
   }
 
   /** Configuration; defaults as in the C++ Config. build() opens the client (waits for disk). */

@@ -51,6 +51,56 @@ final class NativeCallbacks {
     return text == null ? null : text.getBytes(StandardCharsets.UTF_8);
   }
 
+  /**
+   * UTF-8 of an argument, or INVALID_ARGUMENT naming it when the string holds a lone surrogate
+   * (String.getBytes would silently turn it into '?').
+   */
+  static byte[] utf8Strict(String text, String name) {
+    if (text == null) return null;
+    int n = text.length();
+    int size = 0;
+    for (int i = 0; i < n; ++i) {
+      char c = text.charAt(i);
+      if (c < 0x80) {
+        size += 1;
+      } else if (c < 0x800) {
+        size += 2;
+      } else if (Character.isHighSurrogate(c) && i + 1 < n
+          && Character.isLowSurrogate(text.charAt(i + 1))) {
+        size += 4;
+        ++i;
+      } else if (Character.isSurrogate(c)) {
+        throw new ExperitureException(Status.INVALID_ARGUMENT, name
+            + ": not valid text (a lone UTF-16 surrogate at index " + i + " has no UTF-8 form)");
+      } else {
+        size += 3;
+      }
+    }
+    if (size == n) return text.getBytes(StandardCharsets.UTF_8);  // ASCII
+    byte[] out = new byte[size];
+    int k = 0;
+    for (int i = 0; i < n; ++i) {
+      int c = text.charAt(i);
+      if (c < 0x80) {
+        out[k++] = (byte) c;
+      } else if (c < 0x800) {
+        out[k++] = (byte) (0xC0 | (c >> 6));
+        out[k++] = (byte) (0x80 | (c & 0x3F));
+      } else if (Character.isHighSurrogate((char) c)) {
+        int cp = Character.toCodePoint((char) c, text.charAt(++i));
+        out[k++] = (byte) (0xF0 | (cp >> 18));
+        out[k++] = (byte) (0x80 | ((cp >> 12) & 0x3F));
+        out[k++] = (byte) (0x80 | ((cp >> 6) & 0x3F));
+        out[k++] = (byte) (0x80 | (cp & 0x3F));
+      } else {
+        out[k++] = (byte) (0xE0 | (c >> 12));
+        out[k++] = (byte) (0x80 | ((c >> 6) & 0x3F));
+        out[k++] = (byte) (0x80 | (c & 0x3F));
+      }
+    }
+    return out;
+  }
+
   void send(byte[] method, byte[] url, byte[][] names, byte[][] values, byte[] body, long timeoutMs,
       long handle) {
     NativeCompletion completion = new NativeCompletion(handle);
