@@ -111,7 +111,7 @@ public class BoundaryTest {
   /** Before the fix some rounds ended with one profile holding both people's identifiers. */
   @Test
   public void twoLoginsAtOnceNeverLinkOneDeviceToTwoPeople() throws Exception {
-    final int rounds = 40;
+    final int rounds = 20;
     int merged = 0;
     for (int round = 0; round < rounds; ++round) {
       try (Experiture sdk = builder("logins-" + round + ".db").token("java-boundary").build()) {
