@@ -89,11 +89,25 @@ enum class Op {
 };
 
 const char* op_name(Op op) {
-  static const char* names[] = {"upsert",  "append",     "login",        "logout",
-                                "push",    "consent",    "flush",        "persist",
-                                "stats",   "pause",      "resume",       "background",
-                                "foreground", "set_online", "dead_letters", "retry_dead_letters",
-                                "purge_dead_letters", "device_id", "close"};
+  static const char* names[] = {"upsert",
+                                "append",
+                                "login",
+                                "logout",
+                                "push",
+                                "consent",
+                                "flush",
+                                "persist",
+                                "stats",
+                                "pause",
+                                "resume",
+                                "background",
+                                "foreground",
+                                "set_online",
+                                "dead_letters",
+                                "retry_dead_letters",
+                                "purge_dead_letters",
+                                "device_id",
+                                "close"};
   return names[static_cast<int>(op)];
 }
 
@@ -228,8 +242,8 @@ void call(Round& round, Client& client, Op op, std::mt19937_64& rng, const std::
   }
   const int64_t took = now_ms() - start;
   if (took > bound) {
-    round.violation(std::string(op_name(op)) + " from " + where + " took " +
-                    std::to_string(took) + " ms (bound " + std::to_string(bound) + ")");
+    round.violation(std::string(op_name(op)) + " from " + where + " took " + std::to_string(took) +
+                    " ms (bound " + std::to_string(bound) + ")");
   }
   if (status.code() == Code::kInternal) {
     round.violation(std::string(op_name(op)) + " from " + where + ": " + status.to_string());
@@ -246,7 +260,7 @@ Op pick_app_op(std::mt19937_64& rng) {
 void maybe_call_from_callback(Round& round, uint64_t salt, const std::string& where) {
   std::mt19937_64 rng(round.seed ^ (salt * 0x9E3779B97F4A7C15ull) ^
                       round.callback_calls.fetch_add(1));
-  if (rng() % 3 != 0) return;
+  if (rng() % 3 == 0) return;
   Client* client;
   {
     std::lock_guard<std::mutex> lock(round.mutex);
@@ -254,8 +268,8 @@ void maybe_call_from_callback(Round& round, uint64_t salt, const std::string& wh
     client = round.client;
     ++round.inside;
   }
-  const Op op = rng() % 150 == 0 ? Op::kClose
-                                 : static_cast<Op>(rng() % static_cast<uint64_t>(Op::kClose));
+  const Op op =
+      rng() % 60 == 0 ? Op::kClose : static_cast<Op>(rng() % static_cast<uint64_t>(Op::kClose));
   call(round, *client, op, rng, where);
   {
     std::lock_guard<std::mutex> lock(round.mutex);
@@ -297,9 +311,10 @@ int person_of(const std::string& value) {
 
 }  // namespace
 
-TEST_CASE("random calls from four threads and from inside every callback never abort, block or "
-          "merge two people",
-          "[integration][stress]") {
+TEST_CASE(
+    "random calls from four threads and from inside every callback never abort, block or "
+    "merge two people",
+    "[integration][stress]") {
   uint64_t seed = std::random_device{}();
   if (const char* s = std::getenv("EXPERITURE_STRESS_SEED")) seed = std::strtoull(s, nullptr, 10);
   int64_t budget_ms = 20000;
@@ -345,9 +360,7 @@ TEST_CASE("random calls from four threads and from inside every callback never a
       maybe_call_from_callback(round, 3, "token provider");
       return std::string("stress-token");
     };
-    c.listener = [&round](const DeliveryEvent&) {
-      maybe_call_from_callback(round, 4, "listener");
-    };
+    c.listener = [&round](const DeliveryEvent&) { maybe_call_from_callback(round, 4, "listener"); };
     c.http = std::make_shared<CallingHttpClient>(
         &round, platform::make_default_http_client(platform::HttpClientOptions{}));
     auto opened = Client::open(c);
@@ -445,9 +458,8 @@ TEST_CASE("random calls from four threads and from inside every callback never a
     callback_calls += round.callback_calls.load();
     ++rounds;
   }
-  WARN("stress: seed " << seed << ", " << rounds << " rounds, " << sequences
-                       << " call sequences, " << app_calls << " app calls, " << callback_calls
-                       << " callbacks, " << checked_events << " events checked, "
-                       << (now_ms() - started) << " ms");
+  WARN("stress: seed " << seed << ", " << rounds << " rounds, " << sequences << " call sequences, "
+                       << app_calls << " app calls, " << callback_calls << " callbacks, "
+                       << checked_events << " events checked, " << (now_ms() - started) << " ms");
   CHECK(rounds >= 1);
 }
