@@ -268,9 +268,11 @@ TEST_CASE("logout clears the token on the user's profile and starts a new anonym
   client.reset();
   auto entries = h.queued();
   REQUIRE(entries.size() == 5);
-  auto cleared = json::parse(entries[3].payload);
+  const json cleared = json::parse(entries[3].payload);
   CHECK(entries[3].match_key == "email");
-  CHECK(cleared["push_token"].is_null());
+  CHECK(cleared.value("email", "") == "ann@example.com");
+  REQUIRE(cleared.contains("push_token"));  // an explicit null clears the field on the server
+  CHECK(cleared.at("push_token").is_null());
   auto anon = json::parse(entries[4].payload);
   CHECK(entries[4].match_key == "device_id");
   CHECK(anon["device_id"] == next);
@@ -319,7 +321,7 @@ TEST_CASE("login with no key or a bad one is refused with the field named",
   CHECK(client->login(LoginInfo{"", "", "12"}).code() == Code::kInvalidPhone);
 }
 
-TEST_CASE("consent unknown buffers without sending; granted sends", "[client][consent][unit]") {
+TEST_CASE("consent unknown buffers without sending, and granted sends", "[client][consent][unit]") {
   Harness h;
   h.http->set_responder(
       [](const experiture::platform::HttpRequest&) { return experiture::test::ok_response(); });
@@ -356,7 +358,8 @@ TEST_CASE("consent denied purges the queue, stops capture, and is remembered",
   CHECK(client->append("events", json{{"n", 1}}).code() == Code::kConsentDenied);
 }
 
-TEST_CASE("a corrupt outbox file is reported and replaced; the client works", "[client][unit]") {
+TEST_CASE("a corrupt outbox file is reported and replaced, and the client works",
+          "[client][unit]") {
   Harness h;
   {
     std::FILE* f = std::fopen(h.dir.file("outbox.db").c_str(), "wb");
