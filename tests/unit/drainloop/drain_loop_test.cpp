@@ -326,7 +326,9 @@ TEST_CASE("SDK timestamps are corrected for a wrong device clock, app fields nev
   REQUIRE(
       rig.client
           ->upsert("profiles",
-                   json{{"email", "app@example.com"}, {"last_order_at", "2000-01-01T00:00:00Z"}},
+                   json{{"email", "app@example.com"},
+                        {"last_order_at", "2000-01-01T00:00:00Z"},
+                        {"last_seen_at", "2000-01-02T00:00:00Z"}},  // a field the SDK also writes
                    "email")
           .is_ok());
   rig.send_now();
@@ -347,6 +349,7 @@ TEST_CASE("SDK timestamps are corrected for a wrong device clock, app fields nev
     if (r["email"] == "app@example.com") app = r;
   }
   CHECK(app["last_order_at"] == "2000-01-01T00:00:00Z");
+  CHECK(app["last_seen_at"] == "2000-01-02T00:00:00Z");
 }
 
 TEST_CASE("logs carry neither the token nor record values", "[drain][unit]") {
@@ -363,4 +366,154 @@ TEST_CASE("logs carry neither the token nor record values", "[drain][unit]") {
     CHECK(line.find("private.person") == std::string::npos);
   }
   CHECK_FALSE(rig.logger->lines().empty());
+}
+
+namespace {
+
+// Backoff that makes "did it grow" a yes/no question: the first delay is at most 1 ms, the
+// second at most 10^9 ms (so a retry within 2 ms after it has a chance of 3 in 10^9).
+void steep_backoff(Config& c) {
+  c.retry.base_ms = 1;
+  c.retry.factor = 1e9;
+  c.retry.cap_ms = int64_t{1} << 50;
+}
+
+HttpResponse expired_token() {
+  return experiture::test::status_response(
+      401,
+      R"({"success":false,"error":{"code":"CDP_ETL.AUTH.TOKEN_EXPIRED","message":"expired"}})");
+}
+
+}  // namespace
+
+TEST_CASE("each consecutive 5xx backs off longer, up to the policy's ceiling", "[drain][unit]") {
+  Rig rig(steep_backoff);
+  rig.write(1);
+  rig.send_now();
+  const size_t first = rig.http->request_count();
+  rig.answer(experiture::test::status_response(503, "{}"));
+  rig.clock->advance(2);  // past the first ceiling (1 ms)
+  rig.client->pump();
+  REQUIRE(rig.http->request_count() == first + 1);
+  rig.answer(experiture::test::status_response(503, "{}"));
+  rig.clock->advance(2);
+  rig.client->pump();
+  CHECK(rig.http->request_count() == first + 1);  // the second wait is drawn from 10^9 ms
+  CHECK(rig.client->stats().pause_reason.find("503") != std::string::npos);
+  rig.clock->advance(1000000000);  // past the second ceiling
+  rig.client->pump();
+  REQUIRE(rig.http->request_count() == first + 2);
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.client->stats().queued_records == 0);
+}
+
+TEST_CASE("a repeated 401 backs off, only the first one retries at once", "[drain][unit]") {
+  Rig rig(steep_backoff);
+  rig.write(1);
+  rig.send_now();
+  const size_t first = rig.http->request_count();
+  rig.answer(expired_token());
+  rig.client->pump();
+  REQUIRE(rig.http->request_count() == first + 1);  // at once, with a new token
+  CHECK(header(rig.last_request(), "authorization") == "Bearer secret-token-2");
+  rig.answer(expired_token());
+  rig.client->pump();
+  CHECK(rig.http->request_count() == first + 1);  // the new token failed too: wait
+  rig.clock->advance(1000000000);
+  rig.client->pump();
+  REQUIRE(rig.http->request_count() == first + 2);
+  CHECK(header(rig.last_request(), "authorization") == "Bearer secret-token-3");
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.client->stats().queued_records == 0);
+}
+
+TEST_CASE("after a 413 split the next batches are full size again", "[drain][unit]") {
+  Rig rig;
+  for (int i = 0; i < 8; ++i) rig.write(i);
+  rig.send_now();
+  rig.answer(experiture::test::status_response(413, "{}"));
+  rig.client->pump();
+  REQUIRE(json::parse(rig.last_request().body)["records"].size() == 4);
+  rig.answer(experiture::test::ok_response());
+  rig.client->pump();
+  rig.answer(experiture::test::ok_response());
+  REQUIRE(rig.client->stats().queued_records == 0);
+  for (int i = 10; i < 18; ++i) rig.write(i);
+  rig.send_now();
+  CHECK(json::parse(rig.last_request().body)["records"].size() == 8);
+}
+
+TEST_CASE("after a 400 bisect isolated the bad record the next batch is full size again",
+          "[drain][unit]") {
+  Rig rig;
+  // The bad record is the last one: the bisect ends with it dead-lettered on its own.
+  for (int i = 0; i < 8; ++i) rig.write(i, i == 7 ? "bad_field" : "tier");
+  rig.http->set_responder([](const experiture::platform::HttpRequest& request) {
+    if (request.body.find("bad_field") != std::string::npos) {
+      return experiture::test::status_response(
+          400,
+          R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_INVALID","message":"invalid"}})");
+    }
+    return experiture::test::ok_response();
+  });
+  rig.client->pump();
+  for (int i = 0; i < 20 && rig.client->stats().queued_records > 0; ++i) {
+    rig.send_now();
+    rig.client->pump();
+  }
+  REQUIRE(rig.client->stats().queued_records == 0);
+  REQUIRE(rig.client->stats().dead_letters == 1);
+  const size_t before = rig.http->request_count();
+  for (int i = 10; i < 18; ++i) rig.write(i);
+  rig.send_now();
+  rig.client->pump();
+  CHECK(rig.client->stats().queued_records == 0);
+  REQUIRE(rig.http->request_count() == before + 1);
+  CHECK(json::parse(rig.last_request().body)["records"].size() == 8);
+}
+
+TEST_CASE("a rejected merged record dead-letters every write merged into it", "[drain][unit]") {
+  const int status = GENERATE(200, 422);  // per-record results, or an error naming the record
+  Rig rig;
+  REQUIRE(
+      rig.client->upsert("profiles", json{{"email", "m@example.com"}, {"tier", "gold"}}, "email")
+          .is_ok());
+  REQUIRE(rig.client
+              ->upsert("profiles", json{{"email", "m@example.com"}, {"first_name", "Mo"}}, "email")
+              .is_ok());
+  REQUIRE(
+      rig.client->upsert("profiles", json{{"email", "o@example.com"}, {"tier", "gold"}}, "email")
+          .is_ok());
+  rig.send_now();
+  const json sent = json::parse(rig.last_request().body);
+  REQUIRE(sent.at("records").size() == 2);  // the two writes to m@ were merged into one record
+  const size_t merged = sent.at("records")[0].value("email", "") == "m@example.com" ? 0 : 1;
+  const std::string index = std::to_string(merged);
+  if (status == 200) {
+    rig.answer(experiture::test::status_response(
+        200,
+        R"({"success":true,"data":{"acceptedRecords":1,"rejectedRecords":1,"results":[)"
+        R"({"index":)" +
+            index +
+            R"(,"status":"rejected","error":{"code":"CDP_ETL.VALIDATION.REQUEST_INVALID","message":"no"}},)"
+            R"({"index":)" +
+            std::to_string(1 - merged) + R"(,"status":"accepted"}]}})"));
+  } else {
+    rig.answer(experiture::test::status_response(
+        422,
+        R"({"success":false,"error":{"code":"CDP_ETL.VALIDATION.REQUEST_SCHEMA","message":"records[)" +
+            index + R"(].x: unknown","details":{"path":"records[)" + index + R"(].x"}}})"));
+    rig.client->pump();
+    const json resent = json::parse(rig.last_request().body);
+    CHECK(resent.value("record", json::object()).value("email", "") == "o@example.com");
+    rig.answer(experiture::test::ok_response());
+  }
+  CHECK(rig.client->stats().queued_records == 0);
+  auto dead = rig.client->dead_letters(10);
+  REQUIRE(dead.is_ok());
+  REQUIRE(dead.value().size() == 2);  // both source writes, neither dropped
+  CHECK(json::parse(dead.value()[0].record) == json{{"email", "m@example.com"}, {"tier", "gold"}});
+  CHECK(json::parse(dead.value()[1].record) ==
+        json{{"email", "m@example.com"}, {"first_name", "Mo"}});
+  CHECK(rig.client->stats().delivered == 2);  // the anonymous profile and o@
 }
