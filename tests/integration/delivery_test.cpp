@@ -223,3 +223,29 @@ TEST_CASE("a batch survives a restart and is re-sent with the same key", "[integ
   CHECK(client->stats().dead_letters == 0);
   CHECK(emulator.profile("email", "r@example.com")["fields"]["first_name"] == "Rita");
 }
+
+TEST_CASE("logout clears the push token on the user's profile at the server",
+          "[integration][identity]") {
+  EmulatorProcess emulator;
+  TempDir dir;
+  auto client = open_client(emulator_config(emulator, dir));
+  const std::string device = client->device_id();
+  REQUIRE(client->set_push_token("push-ann").is_ok());
+  REQUIRE(client->login(experiture::LoginInfo{"ann@example.com", "", ""}).is_ok());
+  REQUIRE(client->flush(20000).is_ok());
+  const json linked = emulator.profile("email", "ann@example.com");
+  REQUIRE(linked.contains("fields"));
+  CHECK(linked.at("fields").value("push_token", "") == "push-ann");
+
+  REQUIRE(client->logout().is_ok());
+  REQUIRE(client->flush(20000).is_ok());
+  const json user = emulator.profile("email", "ann@example.com");
+  REQUIRE(user.contains("fields"));
+  CHECK_FALSE(user.at("fields").contains("push_token"));  // no pushes for Ann on this device
+  CHECK(user.at("fields").value("device_id", "") == device);
+  CHECK(client->device_id() != device);
+  const json next = emulator.profile("device_id", client->device_id());
+  REQUIRE(next.contains("fields"));
+  CHECK_FALSE(next.at("fields").contains("email"));  // the next person starts anonymous
+  check_each_key_applied_once(emulator.counters());
+}

@@ -2,8 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <regex>
+#include <string_view>
 
 #include "crypto/uuid.hpp"
 #include "fakes.hpp"
@@ -279,6 +282,25 @@ TEST_CASE("logout clears the token on the user's profile and starts a new anonym
   CHECK_FALSE(anon.contains("email"));
 }
 
+TEST_CASE("a login with the email as typed and one with its normal form are the same person",
+          "[client][identity][unit]") {
+  Harness h;
+  auto client = h.open(h.config());
+  const std::string device = client->device_id();
+  REQUIRE(client->login(LoginInfo{"  Ann@Example.COM ", "", ""}).is_ok());
+  REQUIRE(client->login(LoginInfo{"ann@example.com", "", ""}).is_ok());
+  CHECK(client->device_id() == device);  // not logged out as another person
+  REQUIRE(client->persist(5000).is_ok());
+  client.reset();
+  const auto entries = h.queued();
+  REQUIRE(entries.size() == 3);  // the anonymous profile and the two logins, no logout writes
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const json link = json::parse(entries[i].payload);
+    CHECK(link.value("email", "") == "ann@example.com");
+    CHECK(link.value("device_id", "") == device);
+  }
+}
+
 TEST_CASE("logout behaviours are config switches", "[client][identity][unit]") {
   Harness h;
   Config c = h.config();
@@ -308,6 +330,53 @@ TEST_CASE("logging in as another person logs the first one out first", "[client]
   auto last = json::parse(entries.back().payload);
   CHECK(last["email"] == "bob@example.com");
   CHECK(last["device_id"] != device);
+}
+
+namespace {
+
+// Records the region each phone number was normalised for; knows one British mobile number
+// (in national and in E.164 form).
+class RegionRecorder final : public experiture::platform::PhoneNormalizer {
+ public:
+  std::optional<std::string> to_e164(std::string_view raw,
+                                     std::string_view default_region) const override {
+    std::lock_guard<std::mutex> lock(mutex_);
+    regions_.emplace_back(default_region);
+    if (raw == "07700 900123" && default_region == "GB") return std::string("+447700900123");
+    if (raw == "+447700900123") return std::string(raw);  // already E.164
+    return std::nullopt;
+  }
+  std::vector<std::string> regions() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return regions_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  mutable std::vector<std::string> regions_;
+};
+
+}  // namespace
+
+TEST_CASE("the configured default phone region reaches the phone normaliser",
+          "[client][identity][unit]") {
+  Harness h;
+  auto recorder = std::make_shared<RegionRecorder>();
+  Config c = h.config();
+  c.default_phone_region = "GB";
+  c.phone_normalizer = recorder;
+  auto client = h.open(c);
+  REQUIRE(client->upsert("profiles", json{{"phone", "07700 900123"}}, "phone").is_ok());
+  REQUIRE(client->login(LoginInfo{"", "", "07700 900123"}).is_ok());
+  REQUIRE(client->persist(5000).is_ok());
+  const auto regions = recorder->regions();
+  REQUIRE(regions.size() >= 2);
+  for (const auto& region : regions) CHECK(region == "GB");
+  client.reset();
+  const auto entries = h.queued();
+  REQUIRE(entries.size() == 3);
+  CHECK(json::parse(entries[1].payload).value("phone", "") == "+447700900123");
+  CHECK(json::parse(entries[2].payload).value("phone", "") == "+447700900123");
 }
 
 TEST_CASE("login with no key or a bad one is refused with the field named",

@@ -4,8 +4,10 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
+#include "crypto/sealer.hpp"
 #include "experiture/client.hpp"
 #include "fakes.hpp"
 #include "outbox/sqlite_db.hpp"
@@ -138,6 +140,39 @@ TEST_CASE("key rotation: rows sealed with the previous key still open",
   REQUIRE(client.value()->flush(5000).is_ok());
   CHECK(client.value()->stats().dead_letters == 0);
   CHECK(client.value()->stats().delivered == 2);
+}
+
+TEST_CASE("with a key identical records are stored as different bytes, each with its own nonce",
+          "[client][security][unit]") {
+  TempDir dir;
+  auto http = std::make_shared<FakeHttpClient>();
+  {
+    auto client = Client::open(sealed_config(dir, http, kKeyA));
+    REQUIRE(client.is_ok());
+    for (int i = 0; i < 200; ++i) {
+      REQUIRE(client.value()->append("events", json{{"event", "same"}}).is_ok());
+    }
+    REQUIRE(client.value()->persist(5000).is_ok());
+  }
+  auto db = experiture::outbox::SqliteDb::open(dir.file("outbox.db"), "");
+  REQUIRE(db.is_ok());
+  auto read = db.value().prepare("SELECT payload FROM entries WHERE object = 'events'");
+  REQUIRE(read.is_ok());
+  std::set<std::string> payloads;
+  std::set<std::string> nonces;
+  size_t rows = 0;
+  while (read.value().step() == SQLITE_ROW) {
+    const std::string payload = read.value().column_text(0);
+    // [version][12-byte nonce][ciphertext][16-byte tag], see crypto/sealer.hpp
+    REQUIRE(payload.size() > experiture::crypto::Sealer::kOverheadBytes);
+    CHECK(payload.find("same") == std::string::npos);
+    payloads.insert(payload);
+    nonces.insert(payload.substr(1, experiture::crypto::Sealer::kNonceBytes));
+    ++rows;
+  }
+  REQUIRE(rows == 200);
+  CHECK(payloads.size() == 200);
+  CHECK(nonces.size() == 200);
 }
 
 TEST_CASE("a key of the wrong length is refused, naming the field", "[client][security][unit]") {

@@ -244,6 +244,35 @@ TEST_CASE("over the byte cap the oldest ordinary writes are evicted, identity li
   CHECK(read.value().back().payload.find("\"n\":99") != std::string::npos);
 }
 
+TEST_CASE("eviction under the byte cap never takes an entry of the batch in flight",
+          "[outbox][unit]") {
+  TempDir dir;
+  auto outbox = open_outbox(dir.file("o.db"), 2000);
+  std::vector<Entry> sent;
+  for (int i = 0; i < 5; ++i) sent.push_back(entry("{\"sent\":" + std::to_string(i) + "}"));
+  REQUIRE(outbox->commit(sent, {}).is_ok());
+  Batch batch = batch_of(sent);
+  REQUIRE(outbox->save_batch(batch).is_ok());
+  REQUIRE(outbox->record_attempt().is_ok());
+  for (int i = 0; i < 100; ++i) {
+    std::vector<Entry> one{entry("{\"n\":" + std::to_string(i) + ",\"pad\":\"xxxxxxxxxxxxxxxx\"}")};
+    REQUIRE(outbox->commit(one, {}).is_ok());
+  }
+  CHECK(outbox->evicted_total() > 0);  // the cap was hit
+  auto read = outbox->read_entries(0, 1000);
+  REQUIRE(read.is_ok());
+  REQUIRE(read.value().size() >= 5);
+  for (size_t i = 0; i < 5; ++i) {
+    CHECK(read.value()[i].seq == sent[i].seq);
+    CHECK(read.value()[i].payload == sent[i].payload);
+  }
+  // The delivered batch removes exactly its own entries; the newest writes are still queued.
+  const uint64_t queued = outbox->queued_records();
+  REQUIRE(outbox->complete_batch({}).is_ok());
+  CHECK(outbox->queued_records() == queued - 5);
+  CHECK(outbox->read_entries(0, 1000).value().back().payload.find("\"n\":99") != std::string::npos);
+}
+
 TEST_CASE("purge_all drops every queued entry and the batch", "[outbox][unit]") {
   TempDir dir;
   auto outbox = open_outbox(dir.file("o.db"));
