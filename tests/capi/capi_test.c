@@ -220,6 +220,11 @@ static void test_null_arguments(void) {
   /* NULL with a length, a table without its required member (user_data still released). */
   CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
   CHECK_STATUS(experiture_config_set_storage_path(config, NULL, 3), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_config_set_initial_consent(config, (experiture_consent_t)7),
+               EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_config_set_initial_consent(config, (experiture_consent_t)-1),
+               EXPERITURE_INVALID_ARGUMENT);
+  CHECK(strcmp(experiture_status_name((experiture_status_t)-5), "UNKNOWN") == 0);
   CHECK_STATUS(experiture_config_set_default_identity_keys(config, S("{\"not\":\"a list\"}")),
                EXPERITURE_INVALID_ARGUMENT);
   memset(&counters, 0, sizeof counters);

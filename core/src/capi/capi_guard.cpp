@@ -1,5 +1,6 @@
 #include "capi/capi_guard.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -62,7 +63,10 @@ Status copy_out(const std::string& text, char** out, size_t* length_out) {
 extern "C" {
 
 EXPERITURE_API const char* experiture_status_name(experiture_status_t status) {
-  return experiture::code_name(static_cast<experiture::Code>(status));
+  // Any int may arrive here; code_name() answers "UNKNOWN" for one that names no status.
+  const long long value = experiture::capi::enum_as_integer(status);
+  if (value < 0 || value > INT32_MAX) return "UNKNOWN";
+  return experiture::code_name(static_cast<experiture::Code>(value));
 }
 
 EXPERITURE_API const char* experiture_last_error(size_t* length) {

@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "experiture/experiture.h"
 #include "experiture/status.hpp"
@@ -34,6 +36,18 @@ experiture_status_t guarded(F&& f) noexcept {
   } catch (...) {
     return fail(EXPERITURE_INTERNAL, "unexpected error");
   }
+}
+
+// The integer a C caller passed as the C enum type E, read without loading it as E: C lets a
+// caller pass any int, and in C++ loading a value outside E's range is undefined behaviour.
+// Validate the integer before converting it to an enum.
+template <typename E>
+long long enum_as_integer(const E& value) noexcept {
+  static_assert(std::is_enum<E>::value, "a C enum");
+  std::underlying_type_t<E> raw;
+  static_assert(sizeof raw == sizeof value, "an enum has its underlying type's size");
+  std::memcpy(&raw, &value, sizeof raw);
+  return static_cast<long long>(raw);
 }
 
 // A pointer + length argument as a view; false for NULL with a length > 0.

@@ -196,11 +196,12 @@ EXPERITURE_API experiture_status_t experiture_client_device_id(experiture_client
 
 EXPERITURE_API experiture_status_t experiture_client_set_consent(experiture_client_t* client,
                                                                  experiture_consent_t consent) {
+  const auto value = capi::enum_as_integer(consent);
   return capi::with_client(client, [&](Client& c) {
-    if (consent < EXPERITURE_CONSENT_STATE_UNKNOWN || consent > EXPERITURE_CONSENT_STATE_DENIED) {
+    if (value < EXPERITURE_CONSENT_STATE_UNKNOWN || value > EXPERITURE_CONSENT_STATE_DENIED) {
       return Status(Code::kInvalidArgument, "consent: unknown value");
     }
-    return c.set_consent(static_cast<experiture::Consent>(consent));
+    return c.set_consent(static_cast<experiture::Consent>(value));
   });
 }
 

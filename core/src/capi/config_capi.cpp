@@ -218,11 +218,12 @@ EXPERITURE_API experiture_status_t experiture_config_set_manual_mode(experiture_
 
 EXPERITURE_API experiture_status_t
 experiture_config_set_initial_consent(experiture_config_t* config, experiture_consent_t consent) {
+  const auto value = capi::enum_as_integer(consent);
   return capi::with_config(config, [&](Config& c) {
-    if (consent < EXPERITURE_CONSENT_STATE_UNKNOWN || consent > EXPERITURE_CONSENT_STATE_DENIED) {
+    if (value < EXPERITURE_CONSENT_STATE_UNKNOWN || value > EXPERITURE_CONSENT_STATE_DENIED) {
       return Status(Code::kInvalidArgument, "consent: unknown value");
     }
-    c.initial_consent = static_cast<experiture::Consent>(consent);
+    c.initial_consent = static_cast<experiture::Consent>(value);
     return Status::ok();
   });
 }
