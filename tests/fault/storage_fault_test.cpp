@@ -374,3 +374,46 @@ TEST_CASE("the store thread retries a failed commit by itself once the disk has 
   REQUIRE(client->flush(10000).is_ok());
   check_events_once_in_order(h.emulator, 25);
 }
+
+// A full disk must not stop delivery: a batch persisted earlier is sent without any write first
+// (delivering is what frees space), its acknowledgement waits for room, and writes accepted in
+// the meantime become durable by themselves once the disk has room again.
+TEST_CASE("a full disk still sends the persisted batch and catches up by itself when room returns",
+          "[fault][storage]") {
+  Harness h;
+  Config c = h.config();
+  c.batch_size = 50;
+  {
+    // A batch persisted with its key, its send failed (server down): it waits in the file.
+    auto client = open_client(c);
+    REQUIRE(client->flush(10000).is_ok());  // the anonymous profile
+    h.emulator.stop();
+    append_range(*client, 0, 120);
+    REQUIRE(client->persist(5000).is_ok());
+    CHECK(client->flush(500).code() == Code::kTimeout);
+    REQUIRE(client->close(5000).is_ok());
+    h.emulator.restart();
+  }
+  auto client = open_client(c);
+  const size_t sent_before = h.http->requests().size();
+  h.vfs.arm(FaultyVfs::Operation::kWrite, 0);  // disk full from here on: no write succeeds
+  append_range(*client, 120, 130);             // accepted into memory, not durable yet
+  CHECK(client->flush(1000).code() == Code::kTimeout);
+  // The persisted batch went out and was applied although nothing could be written.
+  CHECK(h.http->requests().size() > sent_before);
+  CHECK(h.emulator.events("events").size() >= 50);
+  CHECK(h.vfs.failures(FaultyVfs::Operation::kWrite) >= 1);
+  CHECK(client->stats().pending_durable == 10);
+
+  // Room again: the acknowledgement, the waiting writes and the rest go through on their own
+  // (the store's retry timers), each key applied once.
+  h.vfs.disarm_all();
+  h.clock->advance(2000);
+  REQUIRE(client->flush(20000).is_ok());
+  const auto stats = client->stats();
+  INFO("dead letters " << stats.dead_letters << ", last error " << stats.last_error);
+  CHECK(stats.pending_durable == 0);
+  CHECK(stats.queued_records == 0);
+  CHECK(stats.dead_letters == 0);
+  check_events_once_in_order(h.emulator, 130);
+}

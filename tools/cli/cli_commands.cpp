@@ -162,6 +162,7 @@ nlohmann::json stats_json(const Stats& s) {
           {"in_flight", s.in_flight},
           {"dead_letters", s.dead_letters},
           {"pause_reason", s.pause_reason},
+          {"delivery_owner_pid", s.delivery_owner_pid},
           {"last_error", s.last_error},
           {"consent", s.consent == Consent::kGranted  ? "granted"
                       : s.consent == Consent::kDenied ? "denied"
@@ -186,6 +187,10 @@ ExitCode run_status(Client& client, bool json) {
     std::printf("in flight     %llu\n", static_cast<unsigned long long>(s.in_flight));
     std::printf("dead letters  %llu\n", static_cast<unsigned long long>(s.dead_letters));
     std::printf("paused        %s\n", s.pause_reason.empty() ? "no" : s.pause_reason.c_str());
+    if (s.delivery_owner_pid != 0) {
+      std::printf("delivery: another process (pid %lld) is delivering\n",
+                  static_cast<long long>(s.delivery_owner_pid));
+    }
     std::printf("last error    %s\n", s.last_error.empty() ? "none" : s.last_error.c_str());
   }
   return ExitCode::kOk;

@@ -42,6 +42,9 @@ struct Stats {
   std::string last_error;    // most recent storage or delivery error, "" when none
   Consent consent = Consent::kGranted;
   std::string device_id;
+  // Another process delivering from the same outbox file (its pid; 0 when none was seen or this
+  // process delivers). Writes made here are delivered by it.
+  int64_t delivery_owner_pid = 0;
 };
 
 struct DeadLetter {

@@ -25,6 +25,8 @@ constexpr size_t kGroupCommitTarget = 4096;
 constexpr size_t kKeepIngressSlots = 4096;
 constexpr int64_t kCommitRetryMs = 1000;
 constexpr int64_t kStoreCommandTimeoutMs = 30000;
+// An idle store thread looks this often for writes other processes made to the same file.
+constexpr int64_t kOutboxPollMs = 1000;
 
 const char* consent_name(Consent c) {
   switch (c) {
@@ -195,12 +197,15 @@ Status Client::Impl::open() {
   deps.random = random_.get();
   deps.logger = config_.logger.get();
   deps.config = &config_;
+  lease_ = platform::make_file_lock(config_.storage_path + ".lock");
+  deps.lease = lease_.get();
   deps.post_response = [sink](uint64_t id, platform::HttpResponse r) {
     std::lock_guard<std::mutex> lock(sink->mutex);
     if (sink->deliver) sink->deliver(id, std::move(r));
   };
   drain_ = std::make_unique<drain::DrainLoop>(std::move(deps));
   drain_->set_consent(consent_);
+  drain_->observe_lease(true);
 
   // First open: a device identity and the anonymous profile that carries it.
   std::vector<IngressItem> first;
@@ -653,6 +658,7 @@ Status Client::Impl::close(int64_t timeout_ms) {
     std::lock_guard<std::mutex> pump_lock(pump_mutex_);
     drain_.reset();
     outbox_.reset();
+    lease_.reset();
   }
   torn_down_ = true;
   waiters_cv_.notify_all();
@@ -687,6 +693,9 @@ void Client::Impl::run() {
         lock.lock();
         continue;
       }
+      // Other processes may write to the same file: look now and then.
+      const int64_t poll_at = clock_->mono_ms() + kOutboxPollMs;
+      wake_at = wake_at ? std::min(*wake_at, poll_at) : poll_at;
       store_waiting_ = true;
       if (wake_at) {
         const int64_t delay = std::max<int64_t>(0, *wake_at - clock_->mono_ms());
@@ -788,6 +797,9 @@ Status Client::Impl::pump() {
 void Client::Impl::step(std::vector<IngressItem>& items, std::vector<Command> commands,
                         std::vector<Response> responses, std::vector<Hint> hints) {
   const uint64_t evicted_before = outbox_->evicted_total();
+  // What other processes committed to the same file (their writes, their deliveries).
+  Status refreshed = outbox_->refresh_if_changed(false);
+  if (!refreshed.is_ok()) log(platform::LogLevel::kWarn, "outbox: " + refreshed.to_string());
   commit_ingress(items);
   // After the commit, so that "flush what is queued" includes writes accepted before the hint.
   for (auto& h : hints) h(*drain_);
@@ -892,6 +904,7 @@ void Client::Impl::publish() {
   stats_.dropped_evicted = outbox_->evicted_total();
   stats_.dropped_dead_letter_overflow = outbox_->dead_letter_dropped_total();
   stats_.pause_reason = drain_->pause_reason();
+  stats_.delivery_owner_pid = drain_->delivery_owner_pid();
   if (!drain_->last_error().empty()) stats_.last_error = drain_->last_error();
   first_queued_seq_ = outbox_->first_seq();
   blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();

@@ -159,6 +159,7 @@ class EXPERITURE_HIDDEN Client::Impl {
 
   // Store thread only.
   std::unique_ptr<outbox::Outbox> outbox_;
+  std::unique_ptr<platform::FileLock> lease_;  // "<storage_path>.lock": who delivers
   std::unique_ptr<drain::DrainLoop> drain_;
   int64_t commit_retry_at_mono_ms_ = 0;
   std::vector<IngressItem> store_items_;  // the other half of ingress_; empty between rounds

@@ -16,6 +16,9 @@ namespace experiture {
 namespace drain {
 namespace {
 
+// While another process holds the delivery lease, it is tried again this often.
+constexpr int64_t kLeaseRetryMs = 1000;
+
 // Timestamp fields the SDK writes itself; only these are corrected for device clock skew.
 const char* const kSdkTimestampFields[] = {"last_seen_at", "last_login_at"};
 
@@ -141,9 +144,15 @@ void DrainLoop::step(bool flush) {
     prepare_next_batch();
     return;
   }
-  if (!may_send(now)) return;
+  if (!may_send(now)) {
+    // Blocked here (offline, paused, consent): another process may deliver meanwhile.
+    if (blocked() && deps_.lease != nullptr && deps_.lease->held()) deps_.lease->unlock();
+    observe_lease(false);
+    return;
+  }
   rate_limited_ = false;
   if (!due(flush)) return;
+  if (!hold_lease()) return;
   if (!deps_.outbox->batch()) {
     Status status = build_batch(false);
     if (!status.is_ok()) {
@@ -159,6 +168,45 @@ void DrainLoop::step(bool flush) {
 bool DrainLoop::may_send(int64_t now_mono_ms) const {
   return online_ && !app_paused_ && consent_ == Consent::kGranted &&
          retry_at_mono_ms_ <= now_mono_ms;
+}
+
+bool DrainLoop::hold_lease() {
+  if (deps_.lease == nullptr || deps_.lease->held()) return true;
+  lease_observed_mono_ms_ = deps_.clock->mono_ms();
+  if (!deps_.lease->try_lock()) {
+    other_owner_pid_ = deps_.lease->holder_pid();
+    schedule_retry(kLeaseRetryMs, "another process (pid " + std::to_string(other_owner_pid_) +
+                                      ") is delivering");
+    return false;
+  }
+  other_owner_pid_ = 0;
+  // Taking over: the previous holder's persisted batches are re-sent with their own keys and
+  // bytes, and the counters are the file's.
+  Status status = deps_.outbox->reload();
+  if (!status.is_ok()) {
+    deps_.lease->unlock();
+    on_storage_error(status);
+    return false;
+  }
+  prepared_for_attempt_ = 0;
+  return true;
+}
+
+void DrainLoop::observe_lease(bool now) {
+  if (deps_.lease == nullptr || deps_.lease->held()) {
+    other_owner_pid_ = 0;
+    return;
+  }
+  const int64_t mono = deps_.clock->mono_ms();
+  if (!now && lease_observed_mono_ms_ >= 0 && mono - lease_observed_mono_ms_ < kLeaseRetryMs)
+    return;
+  lease_observed_mono_ms_ = mono;
+  if (deps_.lease->try_lock()) {
+    deps_.lease->unlock();  // free: this process is not delivering now, so it does not keep it
+    other_owner_pid_ = 0;
+  } else {
+    other_owner_pid_ = deps_.lease->holder_pid();
+  }
 }
 
 void DrainLoop::prepare_next_batch() {

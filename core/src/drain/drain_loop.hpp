@@ -14,6 +14,7 @@
 
 #include "crypto/random.hpp"
 #include "experiture/config.hpp"
+#include "experiture/platform/file_lock.hpp"
 #include "outbox/outbox.hpp"
 
 namespace experiture {
@@ -30,6 +31,8 @@ class DrainLoop {
     crypto::Random* random = nullptr;
     platform::Logger* logger = nullptr;  // may be null
     const Config* config = nullptr;
+    // The delivery lease shared by every process on the outbox file; null: always held.
+    platform::FileLock* lease = nullptr;
     // Called from any thread with the response to attempt `attempt_id`; must post it to the store
     // thread, which then calls on_response().
     std::function<void(uint64_t attempt_id, platform::HttpResponse response)> post_response;
@@ -63,6 +66,11 @@ class DrainLoop {
   // consent unknown, no token, forbidden): flush() stops waiting.
   bool blocked() const;
   bool sending() const { return in_flight_attempt_ != 0; }
+  // The process delivering from this outbox when it is another one (0: none seen, or this one).
+  int64_t delivery_owner_pid() const { return other_owner_pid_; }
+  // Looks (without waiting, at most once a second unless `now`) who holds the delivery lease,
+  // for status: a process that does not deliver takes it only for that instant.
+  void observe_lease(bool now);
   size_t in_flight_records() const;
   uint64_t delivered_total() const { return delivered_total_; }
   const std::string& last_error() const { return last_error_; }
@@ -78,6 +86,9 @@ class DrainLoop {
   // Sends the outbox's batch at `index` (0: the front; 1: the prepared next one, see apply()).
   void send_batch(size_t index = 0);
   bool may_send(int64_t now_mono_ms) const;
+  // True when this process holds the delivery lease, taking it if it is free (then everything
+  // the previous holder left is read back first). Checked before every batch.
+  bool hold_lease();
   std::string token(bool refresh);
   void apply(const Classification& c);
   void schedule_retry(int64_t delay_ms, const std::string& why);
@@ -107,6 +118,8 @@ class DrainLoop {
   int64_t clock_skew_ms_ = 0;  // server time - device time, when beyond the threshold
   std::string last_error_;
   std::vector<DeliveryEvent> events_;
+  int64_t other_owner_pid_ = 0;
+  int64_t lease_observed_mono_ms_ = -1;
 };
 
 }  // namespace drain

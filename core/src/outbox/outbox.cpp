@@ -157,6 +157,8 @@ Outbox::~Outbox() {
   count_attempt_ = Statement();
   sum_range_ = Statement();
   delete_range_ = Statement();
+  read_counters_ = Statement();
+  data_version_stmt_ = Statement();
 }
 
 Status Outbox::prepare_statements() {
@@ -187,7 +189,74 @@ Status Outbox::prepare_statements() {
   auto remove = db_.prepare("DELETE FROM entries WHERE seq BETWEEN ? AND ?");
   if (!remove.is_ok()) return remove.status();
   delete_range_ = std::move(remove).value();
+  auto counters = db_.prepare(
+      "SELECT key, value FROM meta WHERE key IN"
+      " ('queued_records','queued_bytes','last_seq','dead_letters')");
+  if (!counters.is_ok()) return counters.status();
+  read_counters_ = std::move(counters).value();
+  auto version = db_.prepare("PRAGMA data_version");
+  if (!version.is_ok()) return version.status();
+  data_version_stmt_ = std::move(version).value();
   return Status::ok();
+}
+
+Status Outbox::load_counters(bool* found) {
+  read_counters_.reset();
+  int seen = 0;
+  int64_t values[4] = {0, 0, 0, 0};
+  int rc;
+  while ((rc = read_counters_.step()) == SQLITE_ROW) {
+    const std::string key = read_counters_.column_text(0);
+    const std::string text = read_counters_.column_text(1);
+    int64_t value = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9') break;
+      value = value * 10 + (c - '0');
+    }
+    const int index = key == "queued_records" ? 0
+                      : key == "queued_bytes" ? 1
+                      : key == "last_seq"     ? 2
+                                              : 3;
+    values[index] = value;
+    ++seen;
+  }
+  read_counters_.reset();
+  if (rc != SQLITE_DONE) return db_.error(rc, "read counters");
+  *found = seen == 4;
+  if (*found) {
+    queued_records_ = static_cast<uint64_t>(values[0]);
+    queued_bytes_ = static_cast<uint64_t>(values[1]);
+    last_seq_ = std::max(last_seq_, values[2]);
+    dead_letter_count_ = static_cast<uint64_t>(values[3]);
+  }
+  return Status::ok();
+}
+
+Status Outbox::sync_counters() {
+  // Another process may have committed since this one last looked: the file is the truth.
+  bool found = false;
+  return load_counters(&found);
+}
+
+Status Outbox::refresh_if_changed(bool batches) {
+  data_version_stmt_.reset();
+  const int rc = data_version_stmt_.step();
+  const int64_t version = rc == SQLITE_ROW ? data_version_stmt_.column_int(0) : -1;
+  data_version_stmt_.reset();
+  if (rc != SQLITE_ROW) return db_.error(rc, "read data version");
+  if (version == data_version_) return Status::ok();
+  data_version_ = version;
+  if (batches) return reload();
+  bool found = false;
+  Status status = load_counters(&found);
+  if (!status.is_ok()) return status;
+  return refresh_oldest();
+}
+
+Status Outbox::reload() {
+  batches_.clear();
+  meta_.clear();
+  return load();
 }
 
 Status Outbox::load() {
@@ -330,6 +399,8 @@ Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
   };
   Transaction tx(db_);
   if (!tx.status().is_ok()) return fail(tx.status());
+  Status synced = sync_counters();
+  if (!synced.is_ok()) return fail(synced);
   for (Entry& e : entries) {
     e.seq = ++last_seq_;
     // No copy of the payload unless it is sealed.
@@ -416,7 +487,8 @@ Status Outbox::evict_if_needed() {
 Result<uint64_t> Outbox::purge_all() {
   Transaction tx(db_);
   if (!tx.status().is_ok()) return tx.status();
-  Status status = db_.exec("DELETE FROM entries; DELETE FROM batches;");
+  Status status = sync_counters();
+  if (status.is_ok()) status = db_.exec("DELETE FROM entries; DELETE FROM batches;");
   const uint64_t purged = queued_records_;
   queued_records_ = 0;
   queued_bytes_ = 0;
@@ -475,6 +547,7 @@ Status Outbox::quarantine(const std::vector<int64_t>& seqs) {
   const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
+  if (status.is_ok()) status = sync_counters();
   if (status.is_ok()) status = dead_letter_entries(rows);
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
@@ -516,11 +589,14 @@ int64_t Outbox::batched_through_seq() const {
 
 Status Outbox::record_attempt(size_t index) {
   if (index >= batches_.size()) return Status(Code::kWrongState, "no such batch");
+  // Counted in memory first: sending a persisted batch never needs a write, so a full disk
+  // still delivers (and the deletes after delivery free space). The count reaches the file
+  // when it can; it is informational, a lost one changes nothing that is sent.
+  ++batches_[index].attempts;
   RelaxedSync relaxed(db_);
   count_attempt_.reset();
-  Status status = count_attempt_.bind(1, batches_[index].id).run(db_, "count attempt");
-  if (status.is_ok()) ++batches_[index].attempts;
-  return status;
+  count_attempt_.bind(1, batches_[index].id).run(db_, "count attempt");
+  return Status::ok();
 }
 
 Status Outbox::move_to_dead_letters(
@@ -594,6 +670,7 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
   RelaxedSync relaxed(db_);
   Transaction tx(db_);
   Status status = tx.status();
+  if (status.is_ok()) status = sync_counters();
   if (status.is_ok()) status = move_to_dead_letters(rejected);
   int64_t first = INT64_MAX, last = 0;
   for (const auto& s : batches_.front().sources) {
@@ -634,6 +711,7 @@ Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReaso
   const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
+  if (status.is_ok()) status = sync_counters();
   if (status.is_ok()) status = move_to_dead_letters(rejected);
   // Every persisted batch goes: prepared ones were never sent, so dropping them is safe.
   for (const auto& b : batches_) {
@@ -679,6 +757,7 @@ Result<uint64_t> Outbox::retry_dead_letters() {
   const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
+  if (status.is_ok()) status = sync_counters();
   auto select =
       db_.prepare("SELECT id, " + std::string(kRowBytesSql) + " FROM dead_letters ORDER BY id");
   auto copy = db_.prepare(
@@ -721,6 +800,8 @@ Result<uint64_t> Outbox::purge_dead_letters() {
   const CounterSnapshot saved = snapshot();
   Transaction tx(db_);
   Status status = tx.status();
+  if (status.is_ok()) status = sync_counters();
+  const uint64_t purged = dead_letter_count_;
   if (status.is_ok()) status = db_.exec("DELETE FROM dead_letters");
   dead_letter_count_ = 0;
   if (status.is_ok()) status = write_counters();
@@ -729,7 +810,7 @@ Result<uint64_t> Outbox::purge_dead_letters() {
     restore(saved);
     return status;
   }
-  return saved.dead_letters;
+  return purged;
 }
 
 }  // namespace outbox

@@ -93,6 +93,15 @@ class Outbox {
   // Meta values (identity, consent) from the in-memory copy loaded at open.
   std::optional<std::string> meta(const std::string& key) const;
 
+  // Several processes may share the file. Every write transaction reads the counters (last_seq
+  // among them) inside itself, so entry seqs never collide; only the holder of the delivery
+  // lease (DrainLoop) builds, sends and completes batches.
+  // Picks up what other processes committed since the last look (counters, oldest entry); with
+  // `batches`, the persisted batches too. Cheap when nothing changed (PRAGMA data_version).
+  Status refresh_if_changed(bool batches);
+  // Reads everything back from the file (taking over delivery from another process).
+  Status reload();
+
   // One transaction: appends `entries` (assigning their seq), applies meta updates (nullopt
   // deletes), then evicts by policy when over the byte cap. On failure nothing changed.
   Status commit(std::vector<Entry>& entries, const MetaUpdates& meta);
@@ -110,7 +119,9 @@ class Outbox {
   int64_t batched_through_seq() const;
   // Persists a new batch (assigns id) behind those already persisted.
   Status save_batch(Batch& batch);
-  Status record_attempt(size_t index = 0);  // 0: batch(); 1: next_batch()
+  // Counts a send of batch() (index 0) or next_batch() (1): in memory, and in the file when a
+  // write is possible (never fails for want of one: a full disk must still deliver).
+  Status record_attempt(size_t index = 0);
   // The first batch was delivered: its entries are deleted, `rejected` records (index into the
   // body -> reason) go to dead letters first. One transaction.
   Status complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
@@ -137,6 +148,9 @@ class Outbox {
  private:
   Outbox(SqliteDb db, Options options);
   Status load();
+  Status load_counters(bool* found);
+  // At the start of each write transaction: the file's counters replace the in-memory ones.
+  Status sync_counters();
   Status prepare_statements();
   Status evict_if_needed();
   Status quarantine(const std::vector<int64_t>& seqs);
@@ -175,7 +189,10 @@ class Outbox {
   int64_t oldest_wall_ms_ = 0;
   int64_t first_seq_ = 0;
   int64_t last_seq_ = 0;
+  int64_t data_version_ = -1;
   Statement insert_entry_;
+  Statement read_counters_;
+  Statement data_version_stmt_;
   Statement upsert_meta_;
   Statement delete_meta_;
   Statement read_entries_;
