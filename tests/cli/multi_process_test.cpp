@@ -81,9 +81,8 @@ TEST_CASE("processes sharing one outbox double nothing, lose nothing and keep ea
   });
   std::thread writers([&] {
     for (int i = 1; i <= kCliUpserts; ++i) {
-      ProcessResult r =
-          cli.run({"upsert", "profiles", "email",
-                   json{{"email", "cli@example.com"}, {"order_count", i}}.dump()});
+      ProcessResult r = cli.run({"upsert", "profiles", "email",
+                                 json{{"email", "cli@example.com"}, {"order_count", i}}.dump()});
       if (r.exit_code != 0) note_failure("upsert", r);
     }
     for (int i = 1; i <= kCliAppends; ++i) {
@@ -106,8 +105,8 @@ TEST_CASE("processes sharing one outbox double nothing, lose nothing and keep ea
       ++sequence;
       REQUIRE(app->append("events", json{{"event", "app"}, {"sequence", sequence}}).is_ok());
       REQUIRE(app->upsert("profiles",
-                          json{{"email", "app" + std::to_string(sequence % kAppProfiles) +
-                                             "@example.com"},
+                          json{{"email",
+                                "app" + std::to_string(sequence % kAppProfiles) + "@example.com"},
                                {"order_count", sequence}},
                           "email")
                   .is_ok());

@@ -168,11 +168,7 @@ Status Client::Impl::open() {
   auto opened = outbox::Outbox::open(options, &report);
   if (!opened.is_ok()) return opened.status();
   outbox_ = std::move(opened).value();
-  if (report.recovered) {
-    stats_.last_error = "outbox file was not a valid database (" + report.reason + "): moved to " +
-                        report.moved_to + ", started a fresh outbox";
-    log(platform::LogLevel::kError, stats_.last_error);
-  }
+  if (report.recovered) report_recovery(report);
 
   durable_outbox_seq_ = outbox_->last_seq();
   identity_ = identity::load_identity(*outbox_);
@@ -580,23 +576,30 @@ Status Client::Impl::flush(int64_t timeout_ms) {
   const int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
                               std::chrono::steady_clock::now() - start)
                               .count();
-  int64_t target;
+  // The target is taken on the store thread, after it looked at the file: writes that other
+  // processes committed before this call are flushed too. Guarded by mutex_; -1 until set.
+  auto target = std::make_shared<int64_t>(-1);
   uint64_t round;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    target = durable_outbox_seq_;
     round = store_round_;
-    hints_.push_back([target](drain::DrainLoop& d) { d.request_flush(target); });
+    hints_.push_back([this, target](drain::DrainLoop& d) {
+      const int64_t through = outbox_->last_seq();
+      d.request_flush(through);
+      std::lock_guard<std::mutex> set_lock(mutex_);
+      *target = through;
+    });
   }
   store_cv_.notify_one();
-  return wait_until([&] { return first_queued_seq_ == 0 || first_queued_seq_ > target; },
-                    std::max<int64_t>(0, timeout_ms - elapsed),
-                    [&]() -> std::optional<Status> {
-                      if (store_round_ > round && !blocked_reason_.empty()) {
-                        return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
-                      }
-                      return std::nullopt;
-                    });
+  return wait_until(
+      [&] { return *target >= 0 && (first_queued_seq_ == 0 || first_queued_seq_ > *target); },
+      std::max<int64_t>(0, timeout_ms - elapsed),
+      [&]() -> std::optional<Status> {
+        if (store_round_ > round && !blocked_reason_.empty()) {
+          return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
+        }
+        return std::nullopt;
+      });
 }
 
 bool Client::Impl::in_callback() const {
@@ -815,8 +818,44 @@ void Client::Impl::step(std::vector<IngressItem>& items, std::vector<Command> co
     log(platform::LogLevel::kWarn,
         "outbox over its byte cap: evicted " + std::to_string(evicted) + " oldest writes");
   }
+  if (outbox_->damaged()) recover_outbox();
+  if (!pending_events_.empty()) {
+    events.insert(events.end(), pending_events_.begin(), pending_events_.end());
+    pending_events_.clear();
+  }
   publish();
   notify_listener(events);
+}
+
+void Client::Impl::recover_outbox() {
+  // The request in flight belongs to a batch that is salvaged with its key and body: it is
+  // sent again, and the server replays it if it was applied.
+  drain_->abandon_in_flight();
+  outbox::Outbox::OpenReport report;
+  Status status = outbox_->recover(
+      "a statement found the outbox damaged (" + drain_->last_error() + ")", &report);
+  if (!status.is_ok()) {
+    log(platform::LogLevel::kError, "outbox recovery failed (tried again): " + status.to_string());
+    std::lock_guard<std::mutex> lock(mutex_);
+    stats_.last_error = status.to_string();
+    return;
+  }
+  report_recovery(report);
+}
+
+void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
+  const std::string message =
+      "outbox file was damaged (" + report.reason + "): moved to " + report.moved_to +
+      "; salvaged " + std::to_string(report.salvaged_entries) + " queued writes (" +
+      std::to_string(report.salvaged_batches) + " batches re-sent with their own keys), lost " +
+      std::to_string(report.lost_entries);
+  log(platform::LogLevel::kError, message);
+  pending_events_.push_back(
+      DeliveryEvent{DeliveryEvent::Type::kDropped, report.lost_entries, message});
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.last_error = message;
+  durable_outbox_seq_ = std::max(durable_outbox_seq_, outbox_->last_seq());
+  first_queued_seq_ = outbox_->first_seq();
 }
 
 void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {

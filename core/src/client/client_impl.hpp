@@ -110,6 +110,9 @@ class EXPERITURE_HIDDEN Client::Impl {
   // After a failed commit: items[from..] go back to the front of the ingress queue, retried later.
   void requeue(std::vector<IngressItem>& items, size_t from, const Status& why);
   void publish();
+  // The outbox met damage: recover it (store thread) and report.
+  void recover_outbox();
+  void report_recovery(const outbox::Outbox::OpenReport& report);
   void log(platform::LogLevel level, const std::string& message);
   void notify_listener(const std::vector<DeliveryEvent>& events);
 
@@ -162,7 +165,8 @@ class EXPERITURE_HIDDEN Client::Impl {
   std::unique_ptr<platform::FileLock> lease_;  // "<storage_path>.lock": who delivers
   std::unique_ptr<drain::DrainLoop> drain_;
   int64_t commit_retry_at_mono_ms_ = 0;
-  std::vector<IngressItem> store_items_;  // the other half of ingress_; empty between rounds
+  std::vector<IngressItem> store_items_;       // the other half of ingress_; empty between rounds
+  std::vector<DeliveryEvent> pending_events_;  // for the listener at the next round
   std::thread thread_;
 
   // Any thread: buffers for stored forms, returned by the store thread after each commit.

@@ -175,8 +175,8 @@ bool DrainLoop::hold_lease() {
   lease_observed_mono_ms_ = deps_.clock->mono_ms();
   if (!deps_.lease->try_lock()) {
     other_owner_pid_ = deps_.lease->holder_pid();
-    schedule_retry(kLeaseRetryMs, "another process (pid " + std::to_string(other_owner_pid_) +
-                                      ") is delivering");
+    schedule_retry(kLeaseRetryMs,
+                   "another process (pid " + std::to_string(other_owner_pid_) + ") is delivering");
     return false;
   }
   other_owner_pid_ = 0;

@@ -4,9 +4,13 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
+
+#include <nlohmann/json.hpp>
 #include <system_error>
 
 #include "outbox/migrations.hpp"
+#include "outbox/salvage.hpp"
 
 namespace experiture {
 namespace outbox {
@@ -19,6 +23,11 @@ int64_t row_bytes(const Entry& e, size_t stored_payload_size) {
   return static_cast<int64_t>(stored_payload_size + e.object.size() + e.match_key.size()) +
          kRowOverheadBytes;
 }
+
+constexpr const char* kDeliveredThroughKey = "delivered_through";
+constexpr const char* kDamageSalvagedKey = "damage.salvaged";
+constexpr const char* kDamageLostKey = "damage.lost";
+constexpr const char* kDamageLastKey = "damage.last";
 
 constexpr const char* kRowBytesSql = "(length(payload)+length(object)+length(match_key)+32)";
 
@@ -64,10 +73,53 @@ bool is_private_meta(const std::string& key) {
   return key.rfind("identity.", 0) == 0;
 }
 
-bool is_not_an_outbox(const Status& status) {
-  const std::string& m = status.message();
-  return m.find("not a database") != std::string::npos ||
-         m.find("malformed") != std::string::npos || m.find("corrupt") != std::string::npos;
+// Result codes that say the file is fine but the moment is not (busy, disk full, I/O error,
+// permissions, memory): the open fails and is tried again later. Any other failure to open,
+// check, migrate or load the outbox means the file is not a usable outbox.
+bool is_transient_rc(int rc) {
+  switch (rc & 0xff) {
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+    case SQLITE_FULL:
+    case SQLITE_IOERR:
+    case SQLITE_NOMEM:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_AUTH:
+    case SQLITE_INTERRUPT:
+      return true;
+    default:
+      return false;
+  }
+}
+
+uint64_t file_size_or_zero(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : static_cast<uint64_t>(size);
+}
+
+// Newer SDKs add migrations one at a time: a version beyond this is damage, not the future.
+constexpr int kMaxPlausibleSchemaVersion = 1000;
+
+bool starts_with_sqlite_magic(const std::string& path, uint64_t size) {
+  if (size < 100) return false;
+  char head[16] = {};
+  std::ifstream in(path, std::ios::binary);
+  in.read(head, sizeof(head));
+  return in.gcount() == 16 && std::string(head, 16) == std::string("SQLite format 3\0", 16);
+}
+
+// Non-throwing decimal parse of a counter value ("" or garbage: nullopt).
+std::optional<int64_t> parse_int(const std::string& text) {
+  if (text.empty() || text.size() > 18) return std::nullopt;
+  int64_t value = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    value = value * 10 + (c - '0');
+  }
+  return value;
 }
 
 // Creates the file owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
@@ -115,35 +167,259 @@ Result<std::unique_ptr<Outbox>> Outbox::open(const Options& options, OpenReport*
   OpenReport local;
   OpenReport& out = report != nullptr ? *report : local;
   out = OpenReport();
-  create_private_file(options.path);
-  auto db = SqliteDb::open(options.path, options.vfs);
-  if (!db.is_ok()) return db.status();
-  auto version = schema_version(db.value());
-  Status status = version.is_ok() ? configure(db.value()) : version.status();
-  if (version.is_ok()) out.from_version = version.value();
-  if (!status.is_ok() && is_not_an_outbox(status)) {
-    // Keep the bytes for support, start a fresh outbox; the app keeps working.
-    db = Result<SqliteDb>(SqliteDb());
-    out.recovered = true;
-    out.reason = status.message();
-    out.moved_to = options.path + ".corrupt-" + std::to_string(now_wall_ms());
-    std::error_code ec;
-    std::filesystem::rename(options.path, out.moved_to, ec);
-    if (ec) std::filesystem::remove(options.path, ec);
-    std::filesystem::remove(options.path + "-wal", ec);
-    std::filesystem::remove(options.path + "-shm", ec);
-    create_private_file(options.path);
-    db = SqliteDb::open(options.path, options.vfs);
-    if (!db.is_ok()) return db.status();
-    out.from_version = 0;
-    status = configure(db.value());
-  }
-  if (!status.is_ok()) return status;
-  std::unique_ptr<Outbox> outbox(new Outbox(std::move(db).value(), options));
-  status = outbox->prepare_statements();
-  if (status.is_ok()) status = outbox->load();
+  std::unique_ptr<Outbox> outbox(new Outbox(SqliteDb(), options));
+  std::string damage;
+  Status status = outbox->open_file(&out.from_version, &damage);
+  if (status.is_ok()) return outbox;
+  if (damage.empty()) return status;  // busy, full, I/O, permissions: the file is kept as it is
+  // Keep the bytes for support, salvage what can be read, start a fresh outbox with it.
+  status = outbox->recover(damage, &out);
   if (!status.is_ok()) return status;
   return outbox;
+}
+
+Status Outbox::open_file(int* from_version, std::string* damage) {
+  // A WAL left behind means the last connection did not close cleanly (a kill, a power cut,
+  // or another process still has the file open): then the pages are checked once.
+  const bool unclean = file_size_or_zero(options_.path + "-wal") > 0;
+  // SQLite takes a file shorter than its header for an empty database: not when it has bytes.
+  const uint64_t size = file_size_or_zero(options_.path);
+  if (size > 0 && !starts_with_sqlite_magic(options_.path, size)) {
+    *damage = "not an SQLite database (header damaged or file cut short)";
+    return Status(Code::kStorageError, *damage);
+  }
+  create_private_file(options_.path);
+  auto db = SqliteDb::open(options_.path, options_.vfs);
+  if (!db.is_ok()) return db.status();
+  db_ = std::move(db).value();
+  // Before the first read: another process may hold a lock for a moment (WAL recovery).
+  db_.exec("PRAGMA busy_timeout=2000");
+  auto failed = [&](Status status) {
+    const int rc = db_.last_error_rc();
+    if (db_.corrupt() || (rc != SQLITE_OK && !is_transient_rc(rc))) *damage = status.message();
+    return status;
+  };
+  auto version = schema_version(db_);
+  if (!version.is_ok()) return failed(version.status());
+  *from_version = version.value();
+  if (version.value() < 0 || version.value() > kMaxPlausibleSchemaVersion) {
+    *damage = "schema version " + std::to_string(version.value()) +
+              " is not one any SDK writes (header bytes 60-63 damaged)";
+    return Status(Code::kStorageError, *damage);
+  }
+  if (version.value() == 0) {
+    // A new file has no tables. Tables with a zero version: the header was damaged (bytes
+    // 60-63), and migrating would fail for good with "table meta already exists".
+    auto tables = db_.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'");
+    if (!tables.is_ok()) return failed(tables.status());
+    const int rc = tables->step();
+    if (rc != SQLITE_ROW) return failed(db_.error(rc, "read schema"));
+    if (tables->column_int(0) > 0) {
+      *damage = "the header's schema version reads 0 but the outbox tables exist";
+      return Status(Code::kStorageError, *damage);
+    }
+  } else if (unclean && wal_damaged(options_.path + "-wal")) {
+    *damage = "the WAL is damaged: valid frames follow one whose checksum fails";
+    return Status(Code::kStorageError, *damage);
+  } else if (unclean) {
+    auto check = db_.prepare("PRAGMA quick_check(1)");
+    if (!check.is_ok()) return failed(check.status());
+    const int rc = check->step();
+    if (rc != SQLITE_ROW) return failed(db_.error(rc, "quick_check"));
+    const std::string verdict = check->column_text(0);
+    if (verdict != "ok") {
+      *damage = "integrity check after an unclean close: " + verdict;
+      return Status(Code::kStorageError, *damage);
+    }
+  }
+  Status status = configure(db_);
+  if (status.is_ok()) status = prepare_statements();
+  if (status.is_ok()) status = load();
+  if (!status.is_ok()) return failed(status);
+  return Status::ok();
+}
+
+void Outbox::close_file() {
+  insert_entry_ = Statement();
+  upsert_meta_ = Statement();
+  delete_meta_ = Statement();
+  read_entries_ = Statement();
+  count_attempt_ = Statement();
+  sum_range_ = Statement();
+  delete_range_ = Statement();
+  read_counters_ = Statement();
+  data_version_stmt_ = Statement();
+  db_ = SqliteDb();
+}
+
+Status Outbox::recover(const std::string& reason, OpenReport* report) {
+  OpenReport local;
+  OpenReport& out = report != nullptr ? *report : local;
+  out.recovered = true;
+  out.reason = reason;
+  // Read first (the WAL too), then move aside: the moved file is kept for support. Closing must
+  // not checkpoint: SQLite would fold the WAL's readable prefix in and delete the rest.
+  SalvagedRows rows = salvage_rows(options_.path, options_.path + "-wal");
+  if (db_.handle() != nullptr) {
+    sqlite3_db_config(db_.handle(), SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, nullptr);
+  }
+  close_file();
+  out.moved_to = options_.path + ".corrupt-" + std::to_string(now_wall_ms());
+  std::error_code ec;
+  std::filesystem::rename(options_.path, out.moved_to, ec);
+  if (ec) std::filesystem::remove(options_.path, ec);
+  std::filesystem::rename(options_.path + "-wal", out.moved_to + "-wal", ec);
+  if (ec) std::filesystem::remove(options_.path + "-wal", ec);
+  std::filesystem::remove(options_.path + "-shm", ec);
+  batches_.clear();
+  meta_.clear();
+  queued_records_ = queued_bytes_ = dead_letter_count_ = 0;
+  first_seq_ = last_seq_ = oldest_wall_ms_ = 0;
+  data_version_ = -1;
+  create_private_file(options_.path);
+  auto db = SqliteDb::open(options_.path, options_.vfs);
+  if (!db.is_ok()) return db.status();
+  db_ = std::move(db).value();
+  out.from_version = 0;
+  Status status = configure(db_);
+  if (status.is_ok()) status = prepare_statements();
+  if (status.is_ok()) status = restore_salvaged(rows, reason, &out);
+  if (status.is_ok()) status = load();
+  return status;
+}
+Status Outbox::restore_salvaged(const SalvagedRows& rows, const std::string& reason,
+                                OpenReport* out) {
+  auto max_of = [&rows](const char* key) {
+    int64_t best = 0;
+    auto it = rows.meta.find(key);
+    if (it == rows.meta.end()) return best;
+    for (const auto& v : it->second) best = std::max(best, parse_int(v).value_or(0));
+    return best;
+  };
+  // Every entry up to here was delivered (it only grows, so stale copies cannot mislead):
+  // older rows still readable on freed pages are not sent again.
+  const int64_t delivered_through = max_of(kDeliveredThroughKey);
+  int64_t last_seq = max_of("last_seq");
+  Transaction tx(db_);
+  if (!tx.status().is_ok()) return tx.status();
+  Status status;
+  for (const auto& m : rows.meta) {
+    const std::string& key = m.first;
+    if (key == "queued_records" || key == "queued_bytes" || key == "last_seq" ||
+        key == "dead_letters" || key == kDeliveredThroughKey || key.rfind("damage.", 0) == 0) {
+      continue;  // recomputed below
+    }
+    upsert_meta_.reset();
+    status = upsert_meta_.bind(1, key).bind_blob(2, m.second.back()).run(db_, "salvage meta");
+    if (!status.is_ok()) return status;
+    ++out->salvaged_other;
+  }
+  std::set<int64_t> covered;  // entry seqs whose records were salvaged (as entries or in a batch)
+  auto insert_batch = db_.prepare(
+      "INSERT INTO batches(id, object, kind, match_key, idempotency_key, body, sources, attempts)"
+      " VALUES(?,?,?,?,?,?,?,?)");
+  if (!insert_batch.is_ok()) return insert_batch.status();
+  for (const auto& item : rows.batches) {
+    const SalvagedBatch& b = item.second;
+    int64_t highest = 0;
+    const auto sources = decode_sources(b.sources);
+    for (const auto& s : sources) {
+      for (int64_t seq : s) highest = std::max(highest, seq);
+    }
+    if (sources.empty() || highest <= delivered_through) continue;  // delivered already
+    if (!decode(b.body).is_ok()) continue;  // damaged: its entries are batched again
+    insert_batch->reset();
+    status = insert_batch->bind(1, b.id)
+                 .bind(2, b.object)
+                 .bind(3, b.kind)
+                 .bind(4, b.match_key)
+                 .bind(5, b.idempotency_key)
+                 .bind_blob(6, b.body)
+                 .bind(7, b.sources)
+                 .bind(8, b.attempts)
+                 .run(db_, "salvage batch");
+    if (!status.is_ok()) return status;
+    ++out->salvaged_batches;
+    for (const auto& s : sources) covered.insert(s.begin(), s.end());
+    last_seq = std::max(last_seq, highest);
+  }
+  for (const auto& item : rows.entries) {
+    const SalvagedEntry& e = item.second;
+    if (e.seq <= delivered_through) continue;
+    auto plain = decode(e.payload);
+    if (!plain.is_ok()) continue;
+    if (!options_.codec.open && !nlohmann::json::accept(plain.value())) continue;
+    insert_entry_.reset();
+    status = insert_entry_.bind(1, e.seq)
+                 .bind(2, e.object)
+                 .bind(3, e.kind)
+                 .bind(4, e.match_key)
+                 .bind_blob(5, e.payload)
+                 .bind(6, e.wall_ms)
+                 .bind(7, e.mono_ms)
+                 .bind(8, e.flags)
+                 .run(db_, "salvage entry");
+    if (!status.is_ok()) return status;
+    covered.insert(e.seq);
+    last_seq = std::max(last_seq, e.seq);
+  }
+  auto insert_dead = db_.prepare(
+      "INSERT INTO dead_letters(object, kind, match_key, payload, wall_ms, mono_ms, flags,"
+      " http_status, code, message, correlation_id, failed_at_ms) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)");
+  if (!insert_dead.is_ok()) return insert_dead.status();
+  for (const auto& d : rows.dead_letters) {
+    insert_dead->reset();
+    status = insert_dead->bind(1, d.object)
+                 .bind(2, d.kind)
+                 .bind(3, d.match_key)
+                 .bind_blob(4, d.payload)
+                 .bind(5, d.wall_ms)
+                 .bind(6, d.mono_ms)
+                 .bind(7, d.flags)
+                 .bind(8, d.http_status)
+                 .bind(9, d.code)
+                 .bind(10, d.message)
+                 .bind(11, d.correlation_id)
+                 .bind(12, d.failed_at_ms)
+                 .run(db_, "salvage dead letter");
+    if (!status.is_ok()) return status;
+    ++out->salvaged_other;
+  }
+  // Lost: every seq the file had handed out after the delivered ones and not salvaged (an upper
+  // bound: entries dead-lettered or evicted since the last delivery count too).
+  uint64_t salvaged = 0;
+  for (int64_t seq : covered) {
+    if (seq > delivered_through) ++salvaged;
+  }
+  const uint64_t handed_out =
+      last_seq > delivered_through ? static_cast<uint64_t>(last_seq - delivered_through) : 0;
+  out->salvaged_entries = salvaged;
+  out->lost_entries = handed_out > salvaged ? handed_out - salvaged : 0;
+  {
+    auto count = db_.prepare(std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
+                             "),0) FROM entries");
+    if (!count.is_ok()) return count.status();
+    if (count->step() != SQLITE_ROW) return db_.error(SQLITE_ERROR, "count salvaged entries");
+    queued_records_ = static_cast<uint64_t>(count->column_int(0));
+    queued_bytes_ = static_cast<uint64_t>(count->column_int(1));
+  }
+  dead_letter_count_ = rows.dead_letters.size();
+  last_seq_ = last_seq;
+  status = write_counters();
+  // The report, persisted: status in any later process shows it.
+  const std::pair<std::string, std::string> report[] = {
+      {kDeliveredThroughKey, std::to_string(delivered_through)},
+      {kDamageSalvagedKey, std::to_string(max_of(kDamageSalvagedKey) + out->salvaged_entries)},
+      {kDamageLostKey, std::to_string(max_of(kDamageLostKey) + out->lost_entries)},
+      {kDamageLastKey, reason + "; moved to " + out->moved_to},
+  };
+  for (const auto& r : report) {
+    if (!status.is_ok()) break;
+    upsert_meta_.reset();
+    status = upsert_meta_.bind(1, r.first).bind(2, r.second).run(db_, "write damage report");
+  }
+  if (status.is_ok()) status = tx.commit();
+  return status;
 }
 
 Outbox::Outbox(SqliteDb db, Options options) : db_(std::move(db)), options_(std::move(options)) {}
@@ -278,7 +554,7 @@ Status Outbox::load() {
   auto number = [this](const char* key) -> std::optional<int64_t> {
     auto it = meta_.find(key);
     if (it == meta_.end()) return std::nullopt;
-    return std::stoll(it->second);
+    return parse_int(it->second);
   };
   auto records = number("queued_records");
   auto bytes = number("queued_bytes");
@@ -323,6 +599,16 @@ Status Outbox::load() {
     batches_.push_back(std::move(b));
   }
   return refresh_oldest();
+}
+
+uint64_t Outbox::damage_salvaged_total() const {
+  auto it = meta_.find(kDamageSalvagedKey);
+  return it == meta_.end() ? 0 : static_cast<uint64_t>(parse_int(it->second).value_or(0));
+}
+
+uint64_t Outbox::damage_lost_total() const {
+  auto it = meta_.find(kDamageLostKey);
+  return it == meta_.end() ? 0 : static_cast<uint64_t>(parse_int(it->second).value_or(0));
 }
 
 std::optional<std::string> Outbox::meta(const std::string& key) const {
@@ -512,6 +798,11 @@ Result<std::vector<Entry>> Outbox::read_entries(int64_t after_seq, size_t limit)
     read_entries_.bind(1, after_seq).bind(2, static_cast<int64_t>(limit));
     int rc;
     while ((rc = read_entries_.step()) == SQLITE_ROW) {
+      if (read_entries_.column_is_null(1) || read_entries_.column_is_null(4)) {
+        // NOT NULL columns read back as NULL: a damaged page SQLite did not notice.
+        read_entries_.reset();
+        return db_.error(SQLITE_CORRUPT, "read entries (a row reads NULL)");
+      }
       Entry e;
       e.seq = read_entries_.column_int(0);
       auto payload = decode(read_entries_.column_text(4));
@@ -697,6 +988,13 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
   }
   if (status.is_ok()) status = delete_batch_row(batches_.front().id);
   if (status.is_ok()) status = write_counters();
+  if (status.is_ok() && last > 0) {
+    // For salvage: rows up to here were delivered, even if a damaged file still shows them.
+    upsert_meta_.reset();
+    status = upsert_meta_.bind(1, kDeliveredThroughKey)
+                 .bind(2, std::to_string(last))
+                 .run(db_, "write delivered seq");
+  }
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
     restore(saved);

@@ -19,6 +19,8 @@
 namespace experiture {
 namespace outbox {
 
+struct SalvagedRows;
+
 enum class WriteKind : int { kUpsert = 0, kAppend = 1 };
 
 // Entry flags, stored as an integer bit set.
@@ -80,10 +82,27 @@ class Outbox {
     std::string moved_to;    // where it was moved
     std::string reason;
     int from_version = 0;  // schema version found (0 = new file)
+    // When recovered: what was read back out of the damaged file into the fresh one.
+    uint64_t salvaged_entries = 0;  // queued writes (as entries or inside a persisted batch)
+    uint64_t salvaged_batches = 0;  // re-sent with their own Idempotency-Key and body
+    uint64_t salvaged_other = 0;    // meta rows (identity, consent) and dead letters
+    uint64_t lost_entries = 0;      // queued writes that could not be read (an upper bound)
   };
 
-  // Opens, creates or migrates. A file that is not a valid outbox is moved aside and replaced.
+  // Opens, creates or migrates. A damaged file (SQLITE_CORRUPT/NOTADB, a failed quick_check
+  // after an unclean close, a schema that cannot be migrated) is recovered: see recover().
   static Result<std::unique_ptr<Outbox>> open(const Options& options, OpenReport* report);
+
+  // True once any statement met damage (SQLITE_CORRUPT or SQLITE_NOTADB): call recover().
+  bool damaged() const { return db_.corrupt(); }
+  // Moves the file aside (".corrupt-<ms>", its WAL too), salvages every readable entry, batch,
+  // meta and dead-letter row into a fresh outbox, and reloads. Persisted batches keep their
+  // key and body; the counts go to `report` and to meta (damage.*). Errors only when the fresh
+  // file cannot be written.
+  Status recover(const std::string& reason, OpenReport* report);
+  // Totals over every recovery of this outbox (persisted): salvaged and lost queued writes.
+  uint64_t damage_salvaged_total() const;
+  uint64_t damage_lost_total() const;
   static constexpr int kSchemaVersion = 2;
 
   ~Outbox();
@@ -147,6 +166,10 @@ class Outbox {
 
  private:
   Outbox(SqliteDb db, Options options);
+  // Opens options_.path into db_ and checks it; `damage` says why when it is not usable.
+  Status open_file(int* from_version, std::string* damage);
+  void close_file();
+  Status restore_salvaged(const SalvagedRows& rows, const std::string& reason, OpenReport* out);
   Status load();
   Status load_counters(bool* found);
   // At the start of each write transaction: the file's counters replace the in-memory ones.

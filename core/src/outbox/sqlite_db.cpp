@@ -9,14 +9,31 @@ SqliteDb::~SqliteDb() {
   if (db_ != nullptr) sqlite3_close_v2(db_);
 }
 
-SqliteDb::SqliteDb(SqliteDb&& other) noexcept : db_(std::exchange(other.db_, nullptr)) {}
+SqliteDb::SqliteDb(SqliteDb&& other) noexcept
+    : db_(std::exchange(other.db_, nullptr)),
+      corrupt_(std::exchange(other.corrupt_, false)),
+      last_error_rc_(std::exchange(other.last_error_rc_, SQLITE_OK)) {}
 
 SqliteDb& SqliteDb::operator=(SqliteDb&& other) noexcept {
   if (this != &other) {
     if (db_ != nullptr) sqlite3_close_v2(db_);
     db_ = std::exchange(other.db_, nullptr);
+    corrupt_ = std::exchange(other.corrupt_, false);
+    last_error_rc_ = std::exchange(other.last_error_rc_, SQLITE_OK);
   }
   return *this;
+}
+
+bool is_damage_rc(int rc) {
+  // Every outbox column is NOT NULL and the SDK never writes a NULL: a NOT NULL failure means a
+  // damaged row was read back (a copy into dead letters, say).
+  return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB ||
+         rc == SQLITE_CONSTRAINT_NOTNULL;
+}
+
+void SqliteDb::note_rc(int rc) const {
+  last_error_rc_ = rc;
+  if (is_damage_rc(rc)) corrupt_ = true;
 }
 
 Result<SqliteDb> SqliteDb::open(const std::string& path, const std::string& vfs) {
@@ -37,6 +54,7 @@ Status SqliteDb::exec(const char* sql) {
   char* err = nullptr;
   int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
   if (rc == SQLITE_OK) return Status::ok();
+  note_rc(rc);
   std::string message = err != nullptr ? err : sqlite3_errstr(rc);
   sqlite3_free(err);
   return Status(storage_code(rc), "sqlite: " + message);
@@ -47,10 +65,11 @@ Result<Statement> SqliteDb::prepare(std::string_view sql) {
   int rc = sqlite3_prepare_v3(db_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
   if (rc != SQLITE_OK) return error(rc, "prepare");
-  return Statement(stmt);
+  return Statement(stmt, this);
 }
 
 Status SqliteDb::error(int rc, const char* what) const {
+  note_rc(rc);
   std::string message = std::string("sqlite ") + what + ": " + sqlite3_errstr(rc);
   if (db_ != nullptr && sqlite3_errcode(db_) == rc) {
     message += " (";
@@ -64,12 +83,14 @@ Statement::~Statement() {
   if (stmt_ != nullptr) sqlite3_finalize(stmt_);
 }
 
-Statement::Statement(Statement&& other) noexcept : stmt_(std::exchange(other.stmt_, nullptr)) {}
+Statement::Statement(Statement&& other) noexcept
+    : stmt_(std::exchange(other.stmt_, nullptr)), db_(std::exchange(other.db_, nullptr)) {}
 
 Statement& Statement::operator=(Statement&& other) noexcept {
   if (this != &other) {
     if (stmt_ != nullptr) sqlite3_finalize(stmt_);
     stmt_ = std::exchange(other.stmt_, nullptr);
+    db_ = std::exchange(other.db_, nullptr);
   }
   return *this;
 }
@@ -95,11 +116,13 @@ Statement& Statement::bind_null(int index) {
 }
 
 int Statement::step() {
-  return sqlite3_step(stmt_);
+  const int rc = sqlite3_step(stmt_);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE && db_ != nullptr) db_->note_rc(rc);
+  return rc;
 }
 
 Status Statement::run(const SqliteDb& db, const char* what) {
-  int rc = sqlite3_step(stmt_);
+  int rc = step();
   sqlite3_reset(stmt_);
   if (rc == SQLITE_DONE || rc == SQLITE_ROW) return Status::ok();
   return db.error(rc, what);

@@ -32,13 +32,24 @@ class SqliteDb {
   sqlite3* handle() const { return db_; }
   int64_t last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
   int changes() const { return sqlite3_changes(db_); }
-  // A status for SQLite result code `rc`, naming `what` and SQLite's message.
+  // A status for SQLite result code `rc`, naming `what` and SQLite's message. Remembers the
+  // code: damage is decided on result codes, never on message text.
   Status error(int rc, const char* what) const;
+  // True once any statement met damage (is_damage_rc()).
+  bool corrupt() const { return corrupt_; }
+  // The result code behind the last error status made here (SQLITE_OK when none).
+  int last_error_rc() const { return last_error_rc_; }
+  void note_rc(int rc) const;
 
  private:
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   sqlite3* db_ = nullptr;
+  mutable bool corrupt_ = false;
+  mutable int last_error_rc_ = SQLITE_OK;
 };
+
+// SQLITE_CORRUPT or SQLITE_NOTADB (extended codes included), or SQLITE_CONSTRAINT_NOTNULL.
+bool is_damage_rc(int rc);
 
 class Statement {
  public:
@@ -65,8 +76,9 @@ class Statement {
 
  private:
   friend class SqliteDb;
-  explicit Statement(sqlite3_stmt* stmt) : stmt_(stmt) {}
+  Statement(sqlite3_stmt* stmt, const SqliteDb* db) : stmt_(stmt), db_(db) {}
   sqlite3_stmt* stmt_ = nullptr;
+  const SqliteDb* db_ = nullptr;  // notes error codes (damage); outlived by its connection
 };
 
 // BEGIN IMMEDIATE on construction (check status()), ROLLBACK on destruction unless committed.

@@ -1,0 +1,429 @@
+#include "outbox/salvage.hpp"
+
+#include <fstream>
+#include <iterator>
+#include <set>
+#include <unordered_map>
+
+namespace experiture {
+namespace outbox {
+namespace {
+
+// The file format: https://www.sqlite.org/fileformat2.html (sections 1.3, 1.6, 2.1, 4.3).
+constexpr char kMagic[] = "SQLite format 3";
+constexpr uint32_t kWalMagic = 0x377f0682;
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::string();
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+uint32_t be16(const unsigned char* p) {
+  return (static_cast<uint32_t>(p[0]) << 8) | p[1];
+}
+uint32_t be32(const unsigned char* p) {
+  return (static_cast<uint32_t>(p[0]) << 24) | (static_cast<uint32_t>(p[1]) << 16) |
+         (static_cast<uint32_t>(p[2]) << 8) | p[3];
+}
+uint32_t le32(const unsigned char* p) {
+  return (static_cast<uint32_t>(p[3]) << 24) | (static_cast<uint32_t>(p[2]) << 16) |
+         (static_cast<uint32_t>(p[1]) << 8) | p[0];
+}
+
+bool valid_page_size(uint32_t size) {
+  return size >= 512 && size <= 65536 && (size & (size - 1)) == 0;
+}
+
+// A varint at [p, end): its value and length (0 when it runs past the end).
+size_t varint(const unsigned char* p, const unsigned char* end, uint64_t* out) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < 9; ++i) {
+    if (p + i >= end) return 0;
+    if (i == 8) {
+      v = (v << 8) | p[i];
+      *out = v;
+      return 9;
+    }
+    v = (v << 7) | (p[i] & 0x7f);
+    if ((p[i] & 0x80) == 0) {
+      *out = v;
+      return i + 1;
+    }
+  }
+  return 0;
+}
+
+struct Value {
+  enum class Type { kNull, kInt, kFloat, kText, kBlob } type = Type::kNull;
+  int64_t number = 0;
+  std::string bytes;
+};
+
+// Decodes a record; false when it is not one.
+bool decode_record(const std::string& payload, std::vector<Value>* out) {
+  const auto* p = reinterpret_cast<const unsigned char*>(payload.data());
+  const unsigned char* end = p + payload.size();
+  uint64_t header_size = 0;
+  size_t n = varint(p, end, &header_size);
+  if (n == 0 || header_size < n || header_size > payload.size()) return false;
+  const unsigned char* h = p + n;
+  const unsigned char* header_end = p + header_size;
+  const unsigned char* body = header_end;
+  while (h < header_end) {
+    uint64_t serial = 0;
+    size_t len = varint(h, header_end, &serial);
+    if (len == 0) return false;
+    h += len;
+    Value v;
+    size_t size = 0;
+    if (serial == 0) {
+      v.type = Value::Type::kNull;
+    } else if (serial <= 6 || serial == 8 || serial == 9) {
+      static const size_t kIntSizes[] = {0, 1, 2, 3, 4, 6, 8};
+      v.type = Value::Type::kInt;
+      size = serial <= 6 ? kIntSizes[serial] : 0;
+      if (body + size > end) return false;
+      if (serial == 8 || serial == 9) {
+        v.number = serial == 9 ? 1 : 0;
+      } else {
+        uint64_t x = 0;
+        for (size_t i = 0; i < size; ++i) x = (x << 8) | body[i];
+        if (size < 8 && (body[0] & 0x80) != 0) x |= ~uint64_t{0} << (size * 8);  // sign
+        v.number = static_cast<int64_t>(x);
+      }
+    } else if (serial == 7) {
+      v.type = Value::Type::kFloat;
+      size = 8;
+    } else if (serial >= 12) {
+      v.type = (serial & 1) ? Value::Type::kText : Value::Type::kBlob;
+      size = static_cast<size_t>((serial - 12) / 2);
+      if (body + size > end || body + size < body) return false;
+      v.bytes.assign(reinterpret_cast<const char*>(body), size);
+    } else {
+      return false;  // 10 and 11 are reserved
+    }
+    if (body + size > end) return false;
+    body += size;
+    out->push_back(std::move(v));
+  }
+  return body == end;
+}
+
+struct WalScan {
+  uint32_t page_size = 0;
+  std::unordered_map<uint64_t, size_t> committed;  // page -> offset of its newest data
+  bool damaged_middle = false;  // valid-salt frames follow a frame whose checksum failed
+};
+
+WalScan scan_wal(const std::string& wal) {
+  WalScan scan;
+  if (wal.size() < 32) return scan;
+  const auto* w = reinterpret_cast<const unsigned char*>(wal.data());
+  const uint32_t magic = be32(w);
+  if ((magic & ~1u) != kWalMagic) return scan;
+  const bool big_endian = (magic & 1) != 0;
+  const uint32_t size = be32(w + 8);
+  if (!valid_page_size(size)) return scan;
+  uint32_t s0 = 0, s1 = 0;
+  auto checksum = [&](const unsigned char* p, size_t n) {
+    for (size_t i = 0; i + 8 <= n; i += 8) {
+      const uint32_t x0 = big_endian ? be32(p + i) : le32(p + i);
+      const uint32_t x1 = big_endian ? be32(p + i + 4) : le32(p + i + 4);
+      s0 += x0 + s1;
+      s1 += x1 + s0;
+    }
+  };
+  checksum(w, 24);
+  if (s0 != be32(w + 24) || s1 != be32(w + 28)) return scan;
+  scan.page_size = size;
+  const uint32_t salt1 = be32(w + 16), salt2 = be32(w + 20);
+  std::unordered_map<uint64_t, size_t> pending;
+  bool verified = true;
+  const size_t frame_size = 24 + static_cast<size_t>(size);
+  for (size_t off = 32; off + frame_size <= wal.size(); off += frame_size) {
+    const unsigned char* f = w + off;
+    if (be32(f + 8) != salt1 || be32(f + 12) != salt2) {
+      // An older generation of the WAL (SQLite stops here), or a damaged frame header: a later
+      // frame with the current salts would tell.
+      verified = false;
+      pending.clear();
+      continue;
+    }
+    if (verified) {
+      checksum(f, 8);
+      checksum(f + 24, size);
+      if (s0 != be32(f + 16) || s1 != be32(f + 20)) {
+        verified = false;  // this frame is skipped; its transaction's other frames are kept
+        continue;
+      }
+    }
+    const uint32_t pgno = be32(f);
+    if (pgno == 0) continue;
+    pending[pgno] = off + 24;
+    if (be32(f + 4) != 0) {  // a commit frame
+      if (!verified) scan.damaged_middle = true;
+      for (const auto& p : pending) scan.committed[p.first] = p.second;
+      pending.clear();
+    }
+  }
+  return scan;
+}
+
+class PageReader {
+ public:
+  PageReader(const std::string& path, const std::string& wal_path) {
+    main_ = read_all(path);
+    const auto* m = reinterpret_cast<const unsigned char*>(main_.data());
+    if (main_.size() >= 100 && main_.compare(0, 15, kMagic) == 0) {
+      uint32_t size = be16(m + 16);
+      if (size == 1) size = 65536;
+      if (valid_page_size(size) && m[20] < 128) {
+        page_size_ = size;
+        reserved_ = m[20];
+        header_ok_ = true;
+      }
+    }
+    if (!wal_path.empty()) read_wal(read_all(wal_path));
+    if (page_size_ == 0) page_size_ = 4096;  // SQLite's default, which the outbox uses
+    page_count_ = main_.size() / page_size_;
+    for (const auto& frame : overlay_) page_count_ = std::max<uint64_t>(page_count_, frame.first);
+    // The header that counts is the newest page 1 (it may be in the WAL).
+    const unsigned char* first = page(1);
+    if (first != nullptr && std::string(reinterpret_cast<const char*>(first), 15) == kMagic) {
+      header_ok_ = true;
+      mark_freelist(be32(first + 32));
+    } else {
+      header_ok_ = false;
+    }
+  }
+
+  uint32_t page_size() const { return page_size_; }
+  uint32_t usable() const { return page_size_ - reserved_; }
+  uint64_t page_count() const { return page_count_; }
+  bool header_ok() const { return header_ok_; }
+  bool wal_used() const { return !overlay_.empty(); }
+  bool is_free(uint64_t pgno) const { return free_.count(pgno) != 0; }
+
+  // The newest content of page `pgno` (1-based), or null when it is beyond both files.
+  const unsigned char* page(uint64_t pgno) const {
+    auto it = overlay_.find(pgno);
+    if (it != overlay_.end())
+      return reinterpret_cast<const unsigned char*>(wal_.data()) + it->second;
+    if (pgno == 0 || pgno * page_size_ > main_.size()) return nullptr;
+    return reinterpret_cast<const unsigned char*>(main_.data()) + (pgno - 1) * page_size_;
+  }
+
+ private:
+  // Frames count up to the last commit frame whose salt and running checksum hold, as SQLite
+  // reads them. Past a frame whose checksum fails, frames that still carry the WAL's salts were
+  // written after it (the damage is in the middle, not a torn tail): they are used too, up to
+  // their last commit frame, unverified (the row decoder rejects what does not parse).
+  void read_wal(std::string wal) {
+    WalScan scan = scan_wal(wal);
+    if (scan.page_size == 0 || (page_size_ != 0 && page_size_ != scan.page_size)) return;
+    if (scan.committed.empty()) return;
+    page_size_ = scan.page_size;
+    // A page number no real file reaches (a damaged frame header) is ignored.
+    const uint64_t limit = main_.size() / page_size_ + wal.size() / (page_size_ + 24) + 1;
+    wal_ = std::move(wal);
+    for (const auto& c : scan.committed) {
+      if (c.first <= limit) overlay_[c.first] = c.second;
+    }
+  }
+
+  void mark_freelist(uint64_t trunk) {
+    std::set<uint64_t> seen;
+    while (trunk != 0 && trunk <= page_count_ && seen.insert(trunk).second) {
+      const unsigned char* p = page(trunk);
+      if (p == nullptr) return;
+      free_.insert(trunk);
+      const uint32_t count = be32(p + 4);
+      if (count > (usable() - 8) / 4) return;  // damaged trunk: what it lists is unknown
+      for (uint32_t i = 0; i < count; ++i) free_.insert(be32(p + 8 + 4 * i));
+      trunk = be32(p);
+    }
+  }
+
+  std::string main_;
+  std::string wal_;
+  std::unordered_map<uint64_t, size_t> overlay_;  // page -> offset of its data in wal_
+  std::set<uint64_t> free_;
+  uint32_t page_size_ = 0;
+  uint32_t reserved_ = 0;
+  uint64_t page_count_ = 0;
+  bool header_ok_ = false;
+};
+
+// Reads a cell's payload of `size` bytes starting at `local_start` on page `p`, following the
+// overflow chain when it does not fit; false when the cell or its chain is damaged.
+bool read_payload(const PageReader& reader, const unsigned char* p, size_t local_start,
+                  uint64_t size, bool table_leaf, std::string* out) {
+  const uint64_t u = reader.usable();
+  const uint64_t max_local = table_leaf ? u - 35 : ((u - 12) * 64 / 255) - 23;
+  uint64_t local = size;
+  if (size > max_local) {
+    const uint64_t min_local = ((u - 12) * 32 / 255) - 23;
+    const uint64_t k = min_local + ((size - min_local) % (u - 4));
+    local = k <= max_local ? k : min_local;
+  }
+  if (size > (uint64_t{1} << 31) || local_start + local + (local < size ? 4 : 0) > u) return false;
+  out->assign(reinterpret_cast<const char*>(p + local_start), static_cast<size_t>(local));
+  if (local == size) return true;
+  uint64_t next = be32(p + local_start + local);
+  std::set<uint64_t> seen;
+  while (out->size() < size) {
+    if (next == 0 || next > reader.page_count() || !seen.insert(next).second) return false;
+    const unsigned char* overflow = reader.page(next);
+    if (overflow == nullptr) return false;
+    const uint64_t take = std::min<uint64_t>(u - 4, size - out->size());
+    out->append(reinterpret_cast<const char*>(overflow + 4), static_cast<size_t>(take));
+    next = be32(overflow);
+  }
+  return true;
+}
+
+bool is_int(const Value& v) {
+  return v.type == Value::Type::kInt;
+}
+bool is_text(const Value& v) {
+  return v.type == Value::Type::kText;
+}
+bool is_bytes(const Value& v) {
+  return v.type == Value::Type::kText || v.type == Value::Type::kBlob;
+}
+
+// A table row: which of the outbox's tables it belongs to, by its shape.
+void classify_table_row(int64_t rowid, std::vector<Value>& v, SalvagedRows* rows) {
+  if (v.size() == 8 && v[0].type == Value::Type::kNull && is_text(v[1]) && is_int(v[2]) &&
+      is_text(v[3]) && is_int(v[7]) && rowid > 0) {
+    if (is_bytes(v[4]) && is_int(v[5]) && is_int(v[6])) {
+      SalvagedEntry e;
+      e.seq = rowid;
+      e.object = std::move(v[1].bytes);
+      e.kind = v[2].number;
+      e.match_key = std::move(v[3].bytes);
+      e.payload = std::move(v[4].bytes);
+      e.wall_ms = v[5].number;
+      e.mono_ms = v[6].number;
+      e.flags = v[7].number;
+      if (!e.object.empty() && (e.kind == 0 || e.kind == 1))
+        rows->entries.emplace(e.seq, std::move(e));
+    } else if (is_text(v[4]) && is_bytes(v[5]) && is_text(v[6])) {
+      SalvagedBatch b;
+      b.id = rowid;
+      b.object = std::move(v[1].bytes);
+      b.kind = v[2].number;
+      b.match_key = std::move(v[3].bytes);
+      b.idempotency_key = std::move(v[4].bytes);
+      b.body = std::move(v[5].bytes);
+      b.sources = std::move(v[6].bytes);
+      b.attempts = v[7].number;
+      if (!b.object.empty() && (b.kind == 0 || b.kind == 1) && b.idempotency_key.size() == 36)
+        rows->batches.emplace(b.id, std::move(b));
+    }
+    return;
+  }
+  if (v.size() == 13 && v[0].type == Value::Type::kNull && is_text(v[1]) && is_int(v[2]) &&
+      is_text(v[3]) && is_bytes(v[4]) && is_int(v[5]) && is_int(v[6]) && is_int(v[7]) &&
+      is_int(v[8]) && is_text(v[9]) && is_text(v[10]) && is_text(v[11]) && is_int(v[12])) {
+    SalvagedDeadLetter d;
+    d.object = std::move(v[1].bytes);
+    d.kind = v[2].number;
+    d.match_key = std::move(v[3].bytes);
+    d.payload = std::move(v[4].bytes);
+    d.wall_ms = v[5].number;
+    d.mono_ms = v[6].number;
+    d.flags = v[7].number;
+    d.http_status = v[8].number;
+    d.code = std::move(v[9].bytes);
+    d.message = std::move(v[10].bytes);
+    d.correlation_id = std::move(v[11].bytes);
+    d.failed_at_ms = v[12].number;
+    rows->dead_letters.push_back(std::move(d));
+  }
+}
+
+void read_page(const PageReader& reader, uint64_t pgno, SalvagedRows* rows) {
+  const unsigned char* p = reader.page(pgno);
+  if (p == nullptr) return;
+  const size_t header = pgno == 1 ? 100 : 0;
+  const uint8_t type = p[header];
+  const bool table_leaf = type == 0x0d;
+  const bool index_leaf = type == 0x0a;
+  const bool index_interior = type == 0x02;
+  if (!table_leaf && !index_leaf && !index_interior) return;  // interior, overflow, free or damaged
+  const size_t u = reader.usable();
+  const size_t header_size = index_interior ? 12 : 8;
+  const uint32_t cells = be16(p + header + 3);
+  if (header + header_size + 2 * static_cast<size_t>(cells) > u) {
+    ++rows->unreadable_pages;
+    return;
+  }
+  bool damaged = false;
+  for (uint32_t i = 0; i < cells; ++i) {
+    const size_t off = be16(p + header + header_size + 2 * i);
+    if (off < header + header_size || off >= u) {
+      damaged = true;
+      continue;
+    }
+    const unsigned char* cell = p + off;
+    const unsigned char* end = p + u;
+    size_t pos = index_interior ? 4 : 0;
+    uint64_t size = 0;
+    size_t n = varint(cell + pos, end, &size);
+    if (n == 0) {
+      damaged = true;
+      continue;
+    }
+    pos += n;
+    uint64_t rowid = 0;
+    if (table_leaf) {
+      n = varint(cell + pos, end, &rowid);
+      if (n == 0) {
+        damaged = true;
+        continue;
+      }
+      pos += n;
+    }
+    std::string payload;
+    std::vector<Value> values;
+    if (!read_payload(reader, p, off + pos, size, table_leaf, &payload) ||
+        !decode_record(payload, &values)) {
+      damaged = true;
+      continue;
+    }
+    if (table_leaf) {
+      classify_table_row(static_cast<int64_t>(rowid), values, rows);
+    } else if (values.size() == 2 && is_text(values[0]) && is_bytes(values[1])) {
+      rows->meta[values[0].bytes].push_back(std::move(values[1].bytes));
+    }
+  }
+  if (damaged) ++rows->unreadable_pages;
+}
+
+}  // namespace
+
+bool wal_damaged(const std::string& wal_path) {
+  const std::string first = read_all(wal_path);
+  if (!scan_wal(first).damaged_middle) return false;
+  // Another process may be writing (or restarting) the WAL while it is read: damage is only
+  // what reads the same twice.
+  return read_all(wal_path) == first;
+}
+
+SalvagedRows salvage_rows(const std::string& path, const std::string& wal_path) {
+  SalvagedRows rows;
+  PageReader reader(path, wal_path);
+  rows.header_ok = reader.header_ok();
+  rows.wal_used = reader.wal_used();
+  for (uint64_t pgno = 1; pgno <= reader.page_count(); ++pgno) {
+    if (reader.is_free(pgno)) continue;
+    ++rows.pages;
+    read_page(reader, pgno, &rows);
+  }
+  return rows;
+}
+
+}  // namespace outbox
+}  // namespace experiture
