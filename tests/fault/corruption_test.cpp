@@ -219,7 +219,9 @@ TEST_CASE("a damaged outbox is found, salvaged and drained: nothing doubled, nev
                      [fill, wal_size](const std::string& db) {
                        overwrite(db + "-wal", wal_size / 2, 64, fill);
                      },
-                     kWalEvents});
+                     // The damaged frame may hold the counters' page: then the loss cannot be
+                     // counted, only bounded.
+                     kWalEvents, false});
   }
   for (uint64_t length : {uint64_t{50}, db_size / 2, db_size - kPageSize}) {
     cases.push_back(
