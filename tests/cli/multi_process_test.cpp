@@ -116,7 +116,7 @@ TEST_CASE("processes sharing one outbox double nothing, lose nothing and keep ea
   drainers.join();
   writers.join();
   // Everything the app and the CLI wrote, delivered by whoever holds the lease (the app now).
-  experiture::Status flushed = app->flush(60000);
+  experiture::Status flushed = app->flush(150000);  // generous: CI runs suites in parallel
   INFO(flushed.to_string());
   CHECK(flushed.is_ok());
   app_done = true;
