@@ -217,12 +217,15 @@ TEST_CASE("disk full while acknowledging a batch re-sends the same key, applied 
   CHECK(client->stats().queued_records == 0);
   CHECK(client->stats().delivered >= 100);
 
+  // Sending needs no write, so a retry whose jitter came out 0 may go while the disk is still
+  // full: every re-send carries the same key and bytes.
   const auto requests = h.http->requests();
-  REQUIRE(requests.size() == sent_before + 2);
+  REQUIRE(requests.size() >= sent_before + 2);
   const auto& first = requests[sent_before];
-  const auto& retry = requests[sent_before + 1];
-  CHECK(header(retry, "Idempotency-Key") == header(first, "Idempotency-Key"));
-  CHECK(retry.body == first.body);
+  for (size_t i = sent_before + 1; i < requests.size(); ++i) {
+    CHECK(header(requests[i], "Idempotency-Key") == header(first, "Idempotency-Key"));
+    CHECK(requests[i].body == first.body);
+  }
   CHECK(h.emulator.counters()["replays"].get<int64_t>() >= 1);
   check_events_once_in_order(h.emulator, 100);
 }
