@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <mutex>
@@ -153,25 +154,54 @@ int64_t now_ms() {
       .count();
 }
 
+// "2026-12-02T05:39:07Z (12 s ago)" / "in 3 s"; "never" for 0.
+std::string when(int64_t at_ms) {
+  if (at_ms <= 0) return "never";
+  const std::time_t seconds = static_cast<std::time_t>(at_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  const int64_t delta_s = (now - at_ms) / 1000;
+  return std::string(text) + (delta_s >= 0 ? " (" + std::to_string(delta_s) + " s ago)"
+                                           : " (in " + std::to_string(-delta_s) + " s)");
+}
+
+nlohmann::json time_or_null(int64_t at_ms) {
+  return at_ms > 0 ? nlohmann::json(at_ms) : nlohmann::json();
+}
+
 nlohmann::json stats_json(const Stats& s) {
-  return {{"device_id", s.device_id},
-          {"queued", s.queued_records},
-          {"queued_bytes", s.queued_bytes},
-          {"oldest_queued_age_ms", s.oldest_queued_age_ms},
-          {"pending_durable", s.pending_durable},
-          {"in_flight", s.in_flight},
-          {"dead_letters", s.dead_letters},
-          {"pause_reason", s.pause_reason},
-          {"delivery_owner_pid", s.delivery_owner_pid},
-          {"last_error", s.last_error},
-          {"consent", s.consent == Consent::kGranted  ? "granted"
-                      : s.consent == Consent::kDenied ? "denied"
-                                                      : "unknown"},
-          {"dropped",
-           {{"queue_full", s.dropped_queue_full},
-            {"evicted", s.dropped_evicted},
-            {"consent", s.dropped_consent},
-            {"dead_letter_overflow", s.dropped_dead_letter_overflow}}}};
+  return {
+      {"device_id", s.device_id},
+      {"last_delivery_error",
+       {{"message", s.last_delivery_error}, {"at_ms", time_or_null(s.last_delivery_error_at_ms)}}},
+      {"last_storage_error",
+       {{"message", s.last_storage_error}, {"at_ms", time_or_null(s.last_storage_error_at_ms)}}},
+      {"last_pause_reason", s.last_pause_reason},
+      {"consecutive_failures", s.consecutive_failures},
+      {"next_attempt_at_ms", time_or_null(s.next_attempt_at_ms)},
+      {"last_success_at_ms", time_or_null(s.last_success_at_ms)},
+      {"queued", s.queued_records},
+      {"queued_bytes", s.queued_bytes},
+      {"oldest_queued_age_ms", s.oldest_queued_age_ms},
+      {"pending_durable", s.pending_durable},
+      {"in_flight", s.in_flight},
+      {"dead_letters", s.dead_letters},
+      {"pause_reason", s.pause_reason},
+      {"delivery_owner_pid", s.delivery_owner_pid},
+      {"last_error", s.last_error},
+      {"consent", s.consent == Consent::kGranted  ? "granted"
+                  : s.consent == Consent::kDenied ? "denied"
+                                                  : "unknown"},
+      {"dropped",
+       {{"queue_full", s.dropped_queue_full},
+        {"evicted", s.dropped_evicted},
+        {"consent", s.dropped_consent},
+        {"dead_letter_overflow", s.dropped_dead_letter_overflow}}}};
 }
 
 ExitCode run_status(Client& client, bool json) {
@@ -180,8 +210,8 @@ ExitCode run_status(Client& client, bool json) {
     std::printf("%s\n", stats_json(s).dump(2).c_str());
   } else {
     std::printf("device_id     %s\n", s.device_id.c_str());
-    std::printf("queued        %llu records, %llu bytes, oldest %lld s\n",
-                static_cast<unsigned long long>(s.queued_records),
+    std::printf("queued        %s, %llu bytes, oldest %lld s\n",
+                count_of(s.queued_records, "record").c_str(),
                 static_cast<unsigned long long>(s.queued_bytes),
                 static_cast<long long>(s.oldest_queued_age_ms / 1000));
     std::printf("in flight     %llu\n", static_cast<unsigned long long>(s.in_flight));
@@ -192,6 +222,30 @@ ExitCode run_status(Client& client, bool json) {
                   static_cast<long long>(s.delivery_owner_pid));
     }
     std::printf("last error    %s\n", s.last_error.empty() ? "none" : s.last_error.c_str());
+    // Kept in the outbox: what the last process that delivered (or tried to) met.
+    std::printf("delivery      last success %s; %s\n", when(s.last_success_at_ms).c_str(),
+                count_of(s.consecutive_failures, "failed attempt").c_str());
+    if (!s.last_delivery_error.empty()) {
+      std::printf("  last error  %s at %s\n", s.last_delivery_error.c_str(),
+                  when(s.last_delivery_error_at_ms).c_str());
+    }
+    if (!s.last_pause_reason.empty() &&
+        s.last_pause_reason.find(s.last_delivery_error) == std::string::npos) {
+      std::printf("  waiting     %s\n", s.last_pause_reason.c_str());
+    }
+    if (s.next_attempt_at_ms > 0) {
+      std::printf("  next try    %s\n", when(s.next_attempt_at_ms).c_str());
+    }
+    std::printf("storage       %s%s%s\n",
+                s.last_storage_error.empty() ? "no error" : s.last_storage_error.c_str(),
+                s.last_storage_error.empty() ? "" : " at ",
+                s.last_storage_error.empty() ? "" : when(s.last_storage_error_at_ms).c_str());
+    std::printf(
+        "dropped       %llu queue full, %llu evicted, %llu consent, %llu dead-letter overflow\n",
+        static_cast<unsigned long long>(s.dropped_queue_full),
+        static_cast<unsigned long long>(s.dropped_evicted),
+        static_cast<unsigned long long>(s.dropped_consent),
+        static_cast<unsigned long long>(s.dropped_dead_letter_overflow));
   }
   return ExitCode::kOk;
 }

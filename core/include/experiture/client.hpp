@@ -34,12 +34,26 @@ struct Stats {
   uint64_t in_flight = 0;            // records in the batch being sent
   uint64_t delivered = 0;            // since open
   uint64_t dead_letters = 0;         // currently held
+  // Drops by cause. queue_full and consent are counted across processes too (kept in the
+  // outbox with the diagnostics); evicted and dead_letter_overflow are the outbox's own totals.
   uint64_t dropped_queue_full = 0;
   uint64_t dropped_evicted = 0;
   uint64_t dropped_consent = 0;
   uint64_t dropped_dead_letter_overflow = 0;
   std::string pause_reason;  // "" when delivery is not paused
   std::string last_error;    // most recent storage or delivery error, "" when none
+
+  // Delivery diagnostics, kept in the outbox file so that a later process (another app run,
+  // `experiture-cli status`) sees why records are stuck. Times are wall-clock ms since the Unix
+  // epoch, 0 when never. Never values or tokens, only codes, hosts and reasons.
+  std::string last_delivery_error;  // e.g. "NETWORK.CONNECT: 127.0.0.1:9: connection refused"
+  int64_t last_delivery_error_at_ms = 0;
+  std::string last_storage_error;  // outbox (SQLite, disk) errors, kept apart from delivery ones
+  int64_t last_storage_error_at_ms = 0;
+  std::string last_pause_reason;  // the most recent non-empty pause_reason, also from a past run
+  uint64_t consecutive_failures = 0;  // failed delivery attempts since the last success
+  int64_t next_attempt_at_ms = 0;     // when the next attempt is due while backing off, else 0
+  int64_t last_success_at_ms = 0;     // the most recent delivered batch
   Consent consent = Consent::kGranted;
   std::string device_id;
   // Another process delivering from the same outbox file (its pid; 0 when none was seen or this

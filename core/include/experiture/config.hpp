@@ -96,8 +96,14 @@ struct Config {
   std::string sqlite_vfs;
   TlsOptions tls;
 
+  // The built-in logger's level when `logger` is null: "off", "error", "warn", "info" or
+  // "debug"; "" reads the EXPERITURE_LOG environment variable, and "warn" when that is unset.
+  // The built-in logger writes one line per message to stderr ("experiture: warn: ..."); it
+  // never sees tokens or record values (no logger does).
+  std::string log_level;
+
   // Seams; null means the built-in default (curl when built in, else no network; system clock;
-  // no logging; libphonenumber when built in, else E.164-only).
+  // the stderr logger at log_level; libphonenumber when built in, else E.164-only).
   std::shared_ptr<platform::HttpClient> http;
   std::shared_ptr<platform::Clock> clock;
   std::shared_ptr<platform::Logger> logger;

@@ -1,8 +1,15 @@
 #include "client/client_impl.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <utility>
+
+#include <nlohmann/json.hpp>
 
 #include "crypto/sealer.hpp"
 #include "crypto/uuid.hpp"
@@ -15,6 +22,56 @@
 
 namespace experiture {
 namespace {
+
+// Why the outbox file at `path` cannot be opened, probed with the C library (SQLite only says
+// "unable to open database file"): the path, the cause with its errno name, and what to do.
+Status explain_open_failure(const std::string& path, const Status& sqlite_status) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const fs::path file(path);
+  const fs::path folder = file.has_parent_path() ? file.parent_path() : fs::path(".");
+  std::string cause, todo;
+  if (fs::is_directory(file, ec)) {
+    cause = "it is a folder (EISDIR)";
+    todo = "set storage_path to a file name, e.g. " + (file / "experiture-outbox.db").string();
+  } else if (!fs::exists(folder, ec)) {
+    cause = "the folder " + folder.string() + " does not exist (ENOENT)";
+    todo = "create the folder first, or choose another storage_path";
+  } else if (!fs::is_directory(folder, ec)) {
+    cause = folder.string() + " is not a folder (ENOTDIR)";
+    todo = "choose a storage_path inside a folder";
+  } else {
+    const bool existed = fs::exists(file, ec);
+    errno = 0;
+    std::FILE* probe = std::fopen(path.c_str(), existed ? "r+b" : "ab");
+    const int error = errno;
+    if (probe != nullptr) {
+      std::fclose(probe);
+      if (!existed) fs::remove(file, ec);
+      // The file is writable; maybe the folder is not (SQLite needs it for -wal and -shm).
+      if (!existed ||
+          (fs::status(folder, ec).permissions() & fs::perms::owner_write) == fs::perms::none) {
+        cause = "the folder " + folder.string() +
+                " may not be writable (SQLite creates -wal and -shm files next to the outbox)";
+        todo = "give this process write access to the folder";
+      }
+    } else if (error == EACCES || error == EPERM) {
+      cause = std::string("no permission (") + (error == EACCES ? "EACCES" : "EPERM") + ": " +
+              std::strerror(error) + ")";
+      todo = existed ? "give this process read and write access to the file"
+                     : "give this process write access to " + folder.string();
+    } else if (error == EROFS) {
+      cause = std::string("the file system is read-only (EROFS: ") + std::strerror(error) + ")";
+      todo = "put the outbox on a writable file system";
+    } else if (error != 0) {
+      cause = std::strerror(error) + std::string(" (errno ") + std::to_string(error) + ")";
+      todo = "check the path and its permissions";
+    }
+  }
+  if (cause.empty()) return sqlite_status;
+  return Status(sqlite_status.code(), "cannot open the outbox " + path + ": " + cause + "; " +
+                                          todo + " (SQLite: " + sqlite_status.message() + ")");
+}
 
 constexpr const char* kConsentKey = "consent";
 // Associated data for sealed payloads: binds them to this use.
@@ -79,6 +136,10 @@ Status validate_config(const Config& c) {
     return bad("retry", "needs base_ms > 0, cap_ms >= base_ms and factor >= 1");
   }
   if (c.profile_object.empty()) return bad("profile_object", "required");
+  if (!c.log_level.empty() && c.log_level != "off" && c.log_level != "error" &&
+      c.log_level != "warn" && c.log_level != "info" && c.log_level != "debug") {
+    return bad("log_level", "must be off, error, warn, info or debug (or empty: EXPERITURE_LOG)");
+  }
   return Status::ok();
 }
 
@@ -92,6 +153,21 @@ Status inside_callback_status(const char* call) {
                 std::string(call) +
                     " cannot wait inside an SDK callback (delivery listener, token provider, "
                     "HTTP client): that thread is the one it would wait for");
+}
+
+// The built-in logger for config.log_level ("" = EXPERITURE_LOG, else warn); null for "off" or
+// an unknown EXPERITURE_LOG value (the environment never makes open() fail).
+std::shared_ptr<platform::Logger> default_logger(const std::string& configured) {
+  std::string level = configured;
+  if (level.empty()) {
+    const char* env = std::getenv("EXPERITURE_LOG");
+    level = env != nullptr && *env != '\0' ? env : "warn";
+  }
+  if (level == "error") return platform::make_default_logger(platform::LogLevel::kError);
+  if (level == "warn") return platform::make_default_logger(platform::LogLevel::kWarn);
+  if (level == "info") return platform::make_default_logger(platform::LogLevel::kInfo);
+  if (level == "debug") return platform::make_default_logger(platform::LogLevel::kDebug);
+  return nullptr;
 }
 
 // Carries HttpClient completions to the store thread while the client lives; afterwards drops
@@ -113,6 +189,7 @@ Status Client::Impl::open() {
   Status status = validate_config(config_);
   if (!status.is_ok()) return status;
   clock_ = config_.clock ? config_.clock : std::make_shared<platform::SystemClock>();
+  if (!config_.logger) config_.logger = default_logger(config_.log_level);
   if (config_.http) {
     http_ = config_.http;
   } else {
@@ -166,8 +243,9 @@ Status Client::Impl::open() {
   options.max_dead_letters = config_.max_dead_letters;
   outbox::Outbox::OpenReport report;
   auto opened = outbox::Outbox::open(options, &report);
-  if (!opened.is_ok()) return opened.status();
+  if (!opened.is_ok()) return explain_open_failure(config_.storage_path, opened.status());
   outbox_ = std::move(opened).value();
+  load_diagnostics();
   if (report.recovered) report_recovery(report);
 
   durable_outbox_seq_ = outbox_->last_seq();
@@ -659,6 +737,7 @@ Status Client::Impl::close(int64_t timeout_ms) {
   {
     // Manual mode: a pump() on another thread reads outbox_ under pump_mutex_.
     std::lock_guard<std::mutex> pump_lock(pump_mutex_);
+    if (outbox_ && drain_) persist_diagnostics(true);
     drain_.reset();
     outbox_.reset();
     lease_.reset();
@@ -824,6 +903,7 @@ void Client::Impl::step(std::vector<IngressItem>& items, std::vector<Command> co
     pending_events_.clear();
   }
   publish();
+  persist_diagnostics(false);
   notify_listener(events);
 }
 
@@ -854,6 +934,8 @@ void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
       DeliveryEvent{DeliveryEvent::Type::kDropped, report.lost_entries, message});
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = message;
+  stats_.last_storage_error = message;
+  stats_.last_storage_error_at_ms = clock_->wall_ms();
   durable_outbox_seq_ = std::max(durable_outbox_seq_, outbox_->last_seq());
   first_queued_seq_ = outbox_->first_seq();
 }
@@ -921,6 +1003,8 @@ void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const S
   log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = why.to_string();
+  stats_.last_storage_error = stats_.last_error;
+  stats_.last_storage_error_at_ms = clock_->wall_ms();
   ingress_.insert(ingress_.begin(),
                   std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
                   std::make_move_iterator(items.end()));
@@ -947,6 +1031,141 @@ void Client::Impl::publish() {
   if (!drain_->last_error().empty()) stats_.last_error = drain_->last_error();
   first_queued_seq_ = outbox_->first_seq();
   blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();
+
+  // Diagnostics: figures of this process replace those loaded from the outbox once it drains.
+  const int64_t now_wall = clock_->wall_ms();
+  const int failures = drain_->consecutive_failures();
+  const std::string& storage_error = drain_->last_storage_error();
+  const std::string& drain_error = drain_->last_error();
+  if (!storage_error.empty() && storage_error != storage_error_seen_) {
+    storage_error_seen_ = storage_error;
+    stats_.last_storage_error = storage_error;
+    stats_.last_storage_error_at_ms = now_wall;
+  }
+  if (!drain_error.empty() && drain_error != storage_error &&
+      (drain_error != delivery_error_seen_ || failures > failures_seen_)) {
+    stats_.last_delivery_error = drain_error;
+    stats_.last_delivery_error_at_ms = now_wall;
+    drained_here_ = true;
+  }
+  delivery_error_seen_ = drain_error;
+  if (stats_.delivered > delivered_seen_) {
+    delivered_seen_ = stats_.delivered;
+    stats_.last_success_at_ms = now_wall;
+    drained_here_ = true;
+    failures_before_open_ = 0;
+  }
+  if (failures != failures_seen_) drained_here_ = true;
+  failures_seen_ = failures;
+  if (drained_here_) {
+    stats_.consecutive_failures = failures_before_open_ + static_cast<uint64_t>(failures);
+    const int64_t retry_at = drain_->retry_at_mono_ms();
+    stats_.next_attempt_at_ms = retry_at == 0 ? 0 : now_wall + (retry_at - clock_->mono_ms());
+  }
+  // Only a process that tried to deliver knows why delivery waits ("paused by the app" from a
+  // CLI command that only writes would hide the reason the last drain met).
+  if (drained_here_ && !stats_.pause_reason.empty()) stats_.last_pause_reason = stats_.pause_reason;
+}
+
+namespace {
+
+constexpr const char* kDeliveryDiagKey = "diag.delivery";
+constexpr const char* kStorageDiagKey = "diag.storage";
+constexpr int64_t kSuccessPersistIntervalMs = 60000;
+
+template <typename T>
+T json_value(const nlohmann::json& doc, const char* key, T fallback) {
+  auto it = doc.find(key);
+  if (it == doc.end()) return fallback;
+  try {
+    return it->get<T>();
+  } catch (const nlohmann::json::exception&) {
+    return fallback;
+  }
+}
+
+}  // namespace
+
+void Client::Impl::load_diagnostics() {
+  // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
+  if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
+    nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
+    if (doc.is_object()) {
+      stats_.last_delivery_error = json_value<std::string>(doc, "error", "");
+      stats_.last_delivery_error_at_ms = json_value<int64_t>(doc, "error_at_ms", 0);
+      stats_.last_pause_reason = json_value<std::string>(doc, "pause_reason", "");
+      stats_.consecutive_failures = json_value<uint64_t>(doc, "consecutive_failures", 0);
+      failures_before_open_ = stats_.consecutive_failures;
+      stats_.next_attempt_at_ms = json_value<int64_t>(doc, "next_attempt_at_ms", 0);
+      stats_.last_success_at_ms = json_value<int64_t>(doc, "last_success_at_ms", 0);
+      stats_.dropped_queue_full = json_value<uint64_t>(doc, "dropped_queue_full", 0);
+      stats_.dropped_consent = json_value<uint64_t>(doc, "dropped_consent", 0);
+      persisted_delivery_diag_ = *stored;
+      persisted_success_at_ms_ = stats_.last_success_at_ms;
+    }
+  }
+  if (auto stored = outbox_->meta(kStorageDiagKey)) {
+    nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
+    if (doc.is_object()) {
+      stats_.last_storage_error = json_value<std::string>(doc, "error", "");
+      stats_.last_storage_error_at_ms = json_value<int64_t>(doc, "at_ms", 0);
+      persisted_storage_diag_ = *stored;
+    }
+  }
+  if (stats_.last_error.empty()) {
+    stats_.last_error = stats_.last_delivery_error_at_ms >= stats_.last_storage_error_at_ms
+                            ? stats_.last_delivery_error
+                            : stats_.last_storage_error;
+  }
+}
+
+void Client::Impl::persist_diagnostics(bool force) {
+  if (!outbox_) return;
+  Stats s;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    s = stats_;
+  }
+  // The success time is left out of the comparison: a steady drain would write every batch.
+  nlohmann::json delivery = {{"error", s.last_delivery_error},
+                             {"error_at_ms", s.last_delivery_error_at_ms},
+                             {"pause_reason", s.last_pause_reason},
+                             {"consecutive_failures", s.consecutive_failures},
+                             {"next_attempt_at_ms", s.next_attempt_at_ms},
+                             {"dropped_queue_full", s.dropped_queue_full},
+                             {"dropped_consent", s.dropped_consent},
+                             {"dropped_evicted", s.dropped_evicted},
+                             {"dropped_dead_letter_overflow", s.dropped_dead_letter_overflow}};
+  const std::string without_success = delivery.dump();
+  delivery["last_success_at_ms"] = s.last_success_at_ms;
+  const std::string delivery_text = delivery.dump();
+  outbox::MetaUpdates updates;
+  const bool changed = [&] {
+    nlohmann::json old = nlohmann::json::parse(persisted_delivery_diag_, nullptr, false);
+    if (old.is_object()) old.erase("last_success_at_ms");
+    return !old.is_object() || old.dump() != without_success;
+  }();
+  const bool success_due =
+      s.last_success_at_ms != persisted_success_at_ms_ &&
+      (force || clock_->mono_ms() - persisted_diag_mono_ms_ >= kSuccessPersistIntervalMs);
+  if (changed || success_due) updates.emplace_back(kDeliveryDiagKey, delivery_text);
+  const std::string storage_text =
+      nlohmann::json{{"error", s.last_storage_error}, {"at_ms", s.last_storage_error_at_ms}}.dump();
+  if (!s.last_storage_error.empty() && storage_text != persisted_storage_diag_) {
+    updates.emplace_back(kStorageDiagKey, storage_text);
+  }
+  if (updates.empty()) return;
+  std::vector<outbox::Entry> none;
+  if (!outbox_->commit(none, updates).is_ok()) return;  // e.g. a full disk: kept in memory
+  persisted_diag_mono_ms_ = clock_->mono_ms();
+  for (const auto& u : updates) {
+    if (u.first == kDeliveryDiagKey) {
+      persisted_delivery_diag_ = delivery_text;
+      persisted_success_at_ms_ = s.last_success_at_ms;
+    } else {
+      persisted_storage_diag_ = storage_text;
+    }
+  }
 }
 
 void Client::Impl::log(platform::LogLevel level, const std::string& message) {

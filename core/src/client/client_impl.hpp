@@ -113,6 +113,11 @@ class EXPERITURE_HIDDEN Client::Impl {
   // The outbox met damage: recover it (store thread) and report.
   void recover_outbox();
   void report_recovery(const outbox::Outbox::OpenReport& report);
+  // Loads the diagnostics a previous process kept in the outbox into stats_ (open()).
+  void load_diagnostics();
+  // Writes stats_'s delivery diagnostics to the outbox when they changed (a success time alone
+  // at most once a minute, or with `force`). Store thread; a failed write is ignored.
+  void persist_diagnostics(bool force);
   void log(platform::LogLevel level, const std::string& message);
   void notify_listener(const std::vector<DeliveryEvent>& events);
 
@@ -168,6 +173,19 @@ class EXPERITURE_HIDDEN Client::Impl {
   std::vector<IngressItem> store_items_;       // the other half of ingress_; empty between rounds
   std::vector<DeliveryEvent> pending_events_;  // for the listener at the next round
   std::thread thread_;
+  // Store thread only: what persist_diagnostics() last wrote, and when (mono ms).
+  std::string persisted_delivery_diag_;
+  std::string persisted_storage_diag_;
+  int64_t persisted_success_at_ms_ = 0;
+  int64_t persisted_diag_mono_ms_ = 0;
+
+  // Guarded by mutex_: publish()'s view of the drain between rounds, for the diagnostics.
+  uint64_t delivered_seen_ = 0;
+  int failures_seen_ = 0;
+  std::string delivery_error_seen_;
+  std::string storage_error_seen_;
+  uint64_t failures_before_open_ = 0;  // failed attempts of earlier processes, until a success
+  bool drained_here_ = false;  // this process attempted delivery: its figures replace loaded ones
 
   // Any thread: buffers for stored forms, returned by the store thread after each commit.
   PayloadPool payload_pool_;

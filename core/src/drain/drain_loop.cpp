@@ -48,6 +48,25 @@ std::string describe(const Classification& c) {
   return out;
 }
 
+// For a transport failure: where and what, e.g. " to api.example.com:443 (could not connect):
+// Failed to connect to ... Couldn't connect to server". "" for an HTTP answer.
+std::string network_detail(const Classification& c, const std::string& endpoint) {
+  if (c.http_status != 0) return std::string();
+  std::string host = endpoint;
+  const size_t scheme = host.find("://");
+  if (scheme != std::string::npos) host = host.substr(scheme + 3);
+  host = host.substr(0, host.find('/'));
+  const size_t at = host.rfind('@');  // never show credentials in a URL
+  if (at != std::string::npos) host = host.substr(at + 1);
+  std::string kind = "network failure";
+  if (c.code == "NETWORK.CONNECT") kind = "could not connect: refused, unreachable or DNS";
+  if (c.code == "NETWORK.TIMEOUT") kind = "timed out";
+  if (c.code == "NETWORK.TLS") kind = "TLS handshake or certificate failed";
+  if (c.code == "NETWORK.PINNING") kind = "server key matched no pin";
+  if (c.code == "NETWORK.RESET") kind = "connection dropped mid-exchange";
+  return " to " + host + " (" + kind + ")" + (c.message.empty() ? "" : ": " + c.message);
+}
+
 }  // namespace
 
 DrainLoop::DrainLoop(Deps deps) : deps_(std::move(deps)) {
@@ -62,9 +81,10 @@ void DrainLoop::set_online(bool online) {
 
 void DrainLoop::set_app_paused(bool paused) {
   app_paused_ = paused;
-  if (!paused && forbidden_) {
-    // resume() is the app's way to say "try again now" after a 403.
+  if (!paused && (forbidden_ || token_refused_)) {
+    // resume() is the app's way to say "try again now" after a 403 or a refused fixed token.
     forbidden_ = false;
+    token_refused_ = false;
     retry_at_mono_ms_ = 0;
   }
 }
@@ -91,7 +111,8 @@ size_t DrainLoop::in_flight_records() const {
 }
 
 bool DrainLoop::blocked() const {
-  return !online_ || app_paused_ || consent_ != Consent::kGranted || forbidden_ || no_token_;
+  return !online_ || app_paused_ || consent_ != Consent::kGranted || forbidden_ || no_token_ ||
+         token_refused_;
 }
 
 std::string DrainLoop::pause_reason() const {
@@ -100,7 +121,15 @@ std::string DrainLoop::pause_reason() const {
   if (consent_ == Consent::kUnknown) return "consent unknown: nothing is sent until it is granted";
   if (consent_ == Consent::kDenied) return "consent denied";
   if (forbidden_) return "forbidden (403): the token may not write to this workspace";
-  if (no_token_) return "no token: the token provider returned none";
+  if (token_refused_) {
+    return "unauthorized (401): the server refused the token (config.token); reopen with a new "
+           "token, or set a token provider, then resume()";
+  }
+  if (no_token_) {
+    return refused_401_ ? "no token: the server refused the token (401) and the token provider "
+                          "returned no other"
+                        : "no token: the token provider returned none";
+  }
   if (retry_at_mono_ms_ > deps_.clock->mono_ms()) return retry_reason_;
   return std::string();
 }
@@ -110,7 +139,7 @@ std::optional<int64_t> DrainLoop::next_wakeup_mono_ms() const {
   if (!online_ || app_paused_ || consent_ != Consent::kGranted) return std::nullopt;
   const int64_t now = deps_.clock->mono_ms();
   if (retry_at_mono_ms_ > now) return retry_at_mono_ms_;
-  if (forbidden_) return std::nullopt;
+  if (forbidden_ || token_refused_) return std::nullopt;
   if (deps_.outbox->batch()) return now;
   if (deps_.outbox->queued_records() == 0) return std::nullopt;
   if (deps_.outbox->first_seq() <= flush_through_seq_) return now;
@@ -166,7 +195,7 @@ void DrainLoop::step(bool flush) {
 }
 
 bool DrainLoop::may_send(int64_t now_mono_ms) const {
-  return online_ && !app_paused_ && consent_ == Consent::kGranted &&
+  return online_ && !app_paused_ && consent_ == Consent::kGranted && !token_refused_ &&
          retry_at_mono_ms_ <= now_mono_ms;
 }
 
@@ -370,6 +399,7 @@ void DrainLoop::apply(const Classification& c) {
   Status status;
   switch (c.outcome) {
     case Outcome::kDelivered: {
+      refused_401_ = false;
       // Pipelining, second half: the next batch (persisted while this one was on the wire) is
       // sent before this one's rows are deleted, so that deletion overlaps the network too.
       // Still one batch in flight. If the deletion fails, the next batch's response must not be
@@ -400,7 +430,7 @@ void DrainLoop::apply(const Classification& c) {
     case Outcome::kRetry:
       schedule_retry(
           full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-          "retrying after " + describe(c));
+          "retrying after " + describe(c) + network_detail(c, deps_.config->endpoint));
       return;
     case Outcome::kRateLimited:
       rate_limited_ = true;
@@ -410,6 +440,17 @@ void DrainLoop::apply(const Classification& c) {
       emit(DeliveryEvent::Type::kPaused, 0, "rate limited");
       return;
     case Outcome::kUnauthorized:
+      refused_401_ = true;
+      if (!deps_.config->token_provider) {
+        // A fixed token cannot be refreshed: retrying it is pointless. Paused (flush() returns
+        // PAUSED) until resume() or a new Client with another token.
+        token_refused_ = true;
+        last_error_ = "the server refused the token (401 " + c.code + ")";
+        log_warn("delivery paused: " + last_error_ + "; give a new token, then resume()");
+        emit(DeliveryEvent::Type::kPaused, 0, "unauthorized (401): the server refused the token");
+        ++failures_;
+        return;
+      }
       refresh_token_ = true;
       cached_token_.clear();
       // The first 401 retries at once with a new token; repeated ones back off.
@@ -456,12 +497,16 @@ void DrainLoop::apply(const Classification& c) {
 void DrainLoop::schedule_retry(int64_t delay_ms, const std::string& why) {
   retry_at_mono_ms_ = deps_.clock->mono_ms() + std::max<int64_t>(0, delay_ms);
   retry_reason_ = why;
-  if (why.rfind("retrying", 0) == 0)
+  if (why.rfind("retrying", 0) == 0) {
     last_error_ = why.substr(std::string("retrying after ").size());
+    log_warn("delivery failed: " + last_error_ + "; retrying in " +
+             std::to_string(std::max<int64_t>(0, delay_ms)) + " ms");
+  }
 }
 
 void DrainLoop::on_storage_error(const Status& status) {
   last_error_ = status.to_string();
+  last_storage_error_ = last_error_;
   log_warn("drain: " + status.to_string());
   schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
                  "storage error: " + status.message());

@@ -74,6 +74,14 @@ class DrainLoop {
   size_t in_flight_records() const;
   uint64_t delivered_total() const { return delivered_total_; }
   const std::string& last_error() const { return last_error_; }
+  // Outbox errors met while draining (kept apart from delivery errors), "" when none.
+  const std::string& last_storage_error() const { return last_storage_error_; }
+  // Failed attempts since the last success.
+  int consecutive_failures() const { return failures_; }
+  // When the current backoff or rate limit ends (monotonic ms), 0 when none is running.
+  int64_t retry_at_mono_ms() const {
+    return retry_at_mono_ms_ > deps_.clock->mono_ms() ? retry_at_mono_ms_ : 0;
+  }
   // Events since the last call, to be given to the app's listener outside any lock.
   std::vector<DeliveryEvent> take_events();
 
@@ -102,6 +110,8 @@ class DrainLoop {
   Consent consent_ = Consent::kGranted;
   bool forbidden_ = false;
   bool no_token_ = false;
+  bool token_refused_ = false;  // a fixed config.token got 401: paused until resume()
+  bool refused_401_ = false;    // the last answer about the token was 401
   std::string cached_token_;
   bool refresh_token_ = false;
   uint64_t next_attempt_id_ = 0;
@@ -117,6 +127,7 @@ class DrainLoop {
   uint64_t delivered_total_ = 0;
   int64_t clock_skew_ms_ = 0;  // server time - device time, when beyond the threshold
   std::string last_error_;
+  std::string last_storage_error_;
   std::vector<DeliveryEvent> events_;
   int64_t other_owner_pid_ = 0;
   int64_t lease_observed_mono_ms_ = -1;

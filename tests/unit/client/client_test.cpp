@@ -10,6 +10,7 @@
 
 #include "crypto/uuid.hpp"
 #include "fakes.hpp"
+#include "faulty_vfs.hpp"
 #include "outbox/outbox.hpp"
 #include "temp_dir.hpp"
 
@@ -492,4 +493,45 @@ TEST_CASE("a client can be opened with consent denied from the start", "[client]
   REQUIRE(client->persist(5000).is_ok());
   client.reset();
   CHECK(h.queued().empty());
+}
+
+TEST_CASE("open refuses an unknown log_level, naming the field and the levels", "[client][unit]") {
+  Harness h;
+  Config c = h.config();
+  c.logger = nullptr;
+  c.log_level = "loud";
+  auto opened = Client::open(c);
+  REQUIRE_FALSE(opened.is_ok());
+  CHECK(opened.status().code() == Code::kInvalidConfig);
+  CHECK(opened.status().message().find("config.log_level: must be off, error, warn") !=
+        std::string::npos);
+  c.log_level = "off";
+  CHECK(Client::open(c).is_ok());
+}
+
+TEST_CASE("a storage error and a delivery error are reported apart", "[client][unit]") {
+  Harness h;
+  experiture::test::FaultyVfs vfs;
+  Config c = h.config();
+  c.sqlite_vfs = vfs.name();
+  auto client = h.open(c);
+  client->on_background();
+  client->pump();
+  REQUIRE(h.http->release(experiture::test::status_response(503, "{}")));
+  client->pump();
+  auto s = client->stats();
+  CHECK(s.last_delivery_error.find("HTTP 503") != std::string::npos);
+  CHECK(s.last_storage_error.empty());
+  CHECK(s.consecutive_failures == 1);
+
+  vfs.arm(experiture::test::FaultyVfs::Operation::kWrite, 0);  // the disk is full from now
+  REQUIRE(client->upsert("profiles", R"({"email":"full@example.com"})", "email").is_ok());
+  client->pump();
+  s = client->stats();
+  CHECK(s.last_storage_error.find("STORAGE") == 0);
+  CHECK(s.last_storage_error_at_ms > 0);
+  CHECK(s.last_delivery_error.find("HTTP 503") != std::string::npos);  // not overwritten
+  vfs.disarm_all();
+  client->pump();
+  REQUIRE(client->close(1000).is_ok());
 }

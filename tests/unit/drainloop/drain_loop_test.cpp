@@ -517,3 +517,85 @@ TEST_CASE("a rejected merged record dead-letters every write merged into it", "[
         json{{"email", "m@example.com"}, {"first_name", "Mo"}});
   CHECK(rig.client->stats().delivered == 2);  // the anonymous profile and o@
 }
+
+TEST_CASE("a fixed token the server refuses pauses delivery as unauthorized instead of retrying",
+          "[drain][unit]") {
+  Rig rig([](Config& c) {
+    c.token_provider = nullptr;
+    c.token = "fixed-token";
+  });
+  rig.write(1);
+  rig.send_now();
+  const size_t sent = rig.http->request_count();
+  rig.answer(experiture::test::status_response(
+      401, R"({"success":false,"error":{"code":"CDP_ETL.AUTH.TOKEN_INVALID","message":"bad"}})"));
+  auto s = rig.client->stats();
+  CHECK(s.pause_reason.find("unauthorized (401): the server refused the token") !=
+        std::string::npos);
+  CHECK(s.last_error.find("the server refused the token (401") != std::string::npos);
+  CHECK(s.last_delivery_error == s.last_error);
+  CHECK(s.queued_records == 1);
+  auto flushed = rig.client->flush(100);
+  CHECK(flushed.code() == Code::kPaused);
+  CHECK(flushed.message().find("refused the token") != std::string::npos);
+  rig.clock->advance(60000);  // far beyond the backoff: still no retry of the same token
+  rig.client->pump();
+  CHECK(rig.http->request_count() == sent);
+  rig.client->resume();  // the app says: try again
+  rig.client->pump();
+  REQUIRE(rig.http->request_count() == sent + 1);
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.client->stats().queued_records == 0);
+}
+
+TEST_CASE("delivery diagnostics survive a reopen of the outbox", "[drain][unit]") {
+  TempDir dir;
+  auto clock = std::make_shared<FakeClock>();
+  auto http = std::make_shared<FakeHttpClient>();
+  auto open = [&] {
+    Config c;
+    c.storage_path = dir.file("outbox.db");
+    c.endpoint = "https://api.example.test/public/v1";
+    c.manual_mode = true;
+    c.clock = clock;
+    c.http = http;
+    c.token = "t";
+    auto opened = Client::open(c);
+    REQUIRE(opened.is_ok());
+    return std::move(opened).value();
+  };
+  {
+    auto client = open();
+    client->on_background();
+    client->pump();
+    REQUIRE(http->release(experiture::test::status_response(503, "{}")));
+    client->pump();
+    auto s = client->stats();
+    CHECK(s.last_delivery_error.find("503") != std::string::npos);
+    CHECK(s.consecutive_failures == 1);
+    CHECK(s.next_attempt_at_ms > clock->wall_ms());
+    CHECK(s.last_storage_error.empty());
+    REQUIRE(client->close(1000).is_ok());
+  }
+  {
+    auto client = open();
+    auto s = client->stats();
+    CHECK(s.last_delivery_error.find("503") != std::string::npos);
+    CHECK(s.last_delivery_error_at_ms > 0);
+    CHECK(s.consecutive_failures == 1);
+    CHECK(s.last_pause_reason.find("503") != std::string::npos);
+    CHECK(s.last_error == s.last_delivery_error);
+    CHECK(s.last_success_at_ms == 0);
+    client->on_background();
+    client->pump();
+    REQUIRE(http->release(experiture::test::ok_response()));
+    client->pump();
+    s = client->stats();
+    CHECK(s.consecutive_failures == 0);
+    CHECK(s.last_success_at_ms > 0);
+    REQUIRE(client->close(1000).is_ok());
+  }
+  auto client = open();
+  CHECK(client->stats().last_success_at_ms > 0);
+  CHECK(client->stats().consecutive_failures == 0);
+}

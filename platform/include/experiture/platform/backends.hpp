@@ -7,6 +7,7 @@
 #include <string>
 
 #include "experiture/platform/http_client.hpp"
+#include "experiture/platform/logger.hpp"
 #include "experiture/platform/phone_normalizer.hpp"
 
 namespace experiture {
@@ -23,6 +24,10 @@ struct HttpClientOptions {
 // The platform's HTTP stack (libcurl on Linux), or a client that fails every request with
 // TransportError::kConnect when the SDK was built without one.
 std::unique_ptr<HttpClient> make_default_http_client(const HttpClientOptions& options);
+
+// The platform's default log sink: one line per message on stderr, from `min_level` up.
+// (The Java and Swift bindings pass their own Logger: logcat / os_log.)
+std::unique_ptr<Logger> make_default_logger(LogLevel min_level);
 
 // libphonenumber when built in, else the E.164-only normaliser.
 std::unique_ptr<PhoneNormalizer> make_default_phone_normalizer();

@@ -1,0 +1,163 @@
+// Diagnostics that survive the process: what a drain met is kept in the outbox and shown by
+// `status` in a later process (text and --json), with storage errors kept apart.
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "cli_runner.hpp"
+#include "emulator_process.hpp"
+#include "temp_dir.hpp"
+
+using experiture::test::CliRunner;
+using experiture::test::EmulatorProcess;
+using experiture::test::ProcessResult;
+using experiture::test::TempDir;
+
+namespace {
+
+// A loopback port nothing listens on (bound, then closed).
+int closed_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+nlohmann::json status_of(const CliRunner& cli) {
+  ProcessResult r = cli.run({"status", "--json"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  return nlohmann::json::parse(r.out);
+}
+
+}  // namespace
+
+TEST_CASE("status in a new process shows why the last drain could not deliver",
+          "[cli][integration]") {
+  TempDir dir;
+  const std::string unreachable =
+      "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
+  CliRunner down(EXPERITURE_CLI_PATH, {"--db", dir.file("outbox.db"), "--endpoint", unreachable});
+  down.set_env("EXPERITURE_TOKEN", "test-token");
+  REQUIRE(down.run({"upsert", "profiles", "email", R"({"email":"stuck@example.com"})"}).exit_code ==
+          0);
+  ProcessResult drained = down.run({"drain", "--timeout", "1"});
+  INFO(drained.out << drained.err);
+  REQUIRE(drained.exit_code == 4);
+
+  ProcessResult text = down.run({"status"});
+  INFO(text.out);
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("last error    none") == std::string::npos);
+  CHECK(text.out.find("NETWORK") != std::string::npos);
+  CHECK(text.out.find("last success never") != std::string::npos);
+  CHECK(text.out.find("storage       no error") != std::string::npos);
+
+  nlohmann::json status = status_of(down);
+  INFO(status.dump(2));
+  CHECK(status["queued"] == 2);
+  const std::string error = status["last_delivery_error"]["message"];
+  CHECK(error.find("NETWORK.CONNECT") != std::string::npos);
+  CHECK(error.find(" to 127.0.0.1:") != std::string::npos);     // names the host
+  CHECK(error.find("could not connect") != std::string::npos);  // and the kind
+  CHECK(status["last_delivery_error"]["at_ms"].is_number());
+  CHECK(status["consecutive_failures"].get<int>() >= 1);
+  CHECK_FALSE(status["last_pause_reason"].get<std::string>().empty());
+  CHECK(status["last_success_at_ms"].is_null());
+  CHECK(status["last_storage_error"]["message"] == "");
+  CHECK(status["last_error"] == status["last_delivery_error"]["message"]);
+
+  // The next drain that delivers records its success and clears the failure count.
+  EmulatorProcess emulator;
+  CliRunner up(EXPERITURE_CLI_PATH,
+               {"--db", dir.file("outbox.db"), "--endpoint", emulator.base_url()});
+  up.set_env("EXPERITURE_TOKEN", "test-token");
+  REQUIRE(up.run({"drain", "--timeout", "30"}).exit_code == 0);
+  status = status_of(up);
+  CHECK(status["queued"] == 0);
+  CHECK(status["consecutive_failures"] == 0);
+  CHECK(status["last_success_at_ms"].is_number());
+  CHECK(status["next_attempt_at_ms"].is_null());
+}
+
+TEST_CASE("an outbox that cannot be opened names the path, the cause and what to do",
+          "[cli][unit]") {
+  TempDir dir;
+  struct Case {
+    std::string path;
+    std::string cause;
+    std::string todo;
+  };
+  const Case cases[] = {
+      {dir.file("missing-folder/outbox.db"), "does not exist (ENOENT)", "create the folder"},
+      {dir.path(), "it is a folder (EISDIR)", "set storage_path to a file name"},
+  };
+  for (const Case& c : cases) {
+    ProcessResult r = CliRunner(EXPERITURE_CLI_PATH, {"--db", c.path}).run({"status"});
+    INFO(c.path << " -> " << r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("cannot open the outbox " + c.path) != std::string::npos);
+    CHECK(r.err.find(c.cause) != std::string::npos);
+    CHECK(r.err.find(c.todo) != std::string::npos);
+  }
+  if (::geteuid() != 0) {  // root may write anywhere: no permission case to see
+    const std::string locked = dir.file("locked.db");
+    {
+      std::FILE* f = std::fopen(locked.c_str(), "w");
+      std::fclose(f);
+    }
+    ::chmod(locked.c_str(), 0400);
+    ProcessResult r = CliRunner(EXPERITURE_CLI_PATH, {"--db", locked}).run({"status"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("no permission (EACCES") != std::string::npos);
+  }
+}
+
+TEST_CASE("drain on a terminal reports the first delivery failure at once", "[cli][integration]") {
+  TempDir dir;
+  const std::string unreachable =
+      "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
+  CliRunner cli(EXPERITURE_CLI_PATH, {"--db", dir.file("outbox.db"), "--endpoint", unreachable});
+  cli.set_env("EXPERITURE_TOKEN", "test-token");
+  ProcessResult r = cli.run({"drain", "--timeout", "2"}, true);
+  INFO(r.out);
+  CHECK(r.exit_code == 4);
+  const size_t reported = r.out.find("delivery failed: network error NETWORK.CONNECT to 127.0.0.1");
+  CHECK(reported != std::string::npos);
+  CHECK(reported < r.out.find("timed out"));  // before the timeout, not with it
+}
+
+TEST_CASE("the default logger writes delivery failures to stderr, at the EXPERITURE_LOG level",
+          "[cli][integration]") {
+  TempDir dir;
+  const std::string unreachable =
+      "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
+  CliRunner cli(EXPERITURE_CLI_PATH, {"--db", dir.file("outbox.db"), "--endpoint", unreachable});
+  cli.set_env("EXPERITURE_TOKEN", "secret-token-value");
+  ProcessResult warn = cli.run({"drain", "--timeout", "0.5"});
+  INFO(warn.err);
+  CHECK(warn.err.find("experiture: warn: delivery failed: network error NETWORK.CONNECT") !=
+        std::string::npos);
+  CHECK(warn.err.find("secret-token-value") == std::string::npos);  // never a token
+
+  cli.set_env("EXPERITURE_LOG", "off");
+  ProcessResult off = cli.run({"drain", "--timeout", "0.5"});
+  CHECK(off.exit_code == 4);
+  CHECK(off.err.find("experiture: ") == std::string::npos);
+
+  cli.set_env("EXPERITURE_LOG", "error");
+  ProcessResult error = cli.run({"drain", "--timeout", "0.5"});
+  CHECK(error.err.find("experiture: warn:") == std::string::npos);
+}
