@@ -384,9 +384,7 @@ Status Client::Impl::login(const LoginInfo& info) {
   if (!info.phone.empty()) {
     auto phone = validator_->normalize_phone(info.phone);
     if (!phone) {
-      return Status(Code::kInvalidPhone,
-                    "login.phone: not a valid phone number for default region " +
-                        config_.default_phone_region + " (E.164 expected)");
+      return Status(Code::kInvalidPhone, "login.phone: must be " + validator_->phone_rule());
     }
     user.phone = *phone;
   }

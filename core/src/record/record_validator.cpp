@@ -102,6 +102,8 @@ RecordValidator::RecordValidator(Rules rules,
                                  std::shared_ptr<const platform::PhoneNormalizer> phone)
     : rules_(std::move(rules)), phone_(std::move(phone)) {
   if (!phone_) phone_ = platform::make_default_phone_normalizer();
+  phone_e164_only_ =
+      dynamic_cast<const platform::E164OnlyPhoneNormalizer*>(phone_.get()) != nullptr;
 }
 
 Result<json> RecordValidator::parse(std::string_view json_text) {
@@ -315,10 +317,7 @@ Status RecordValidator::normalise_fields(json& record) const {
     std::optional<std::string> phone;
     if (it->is_string()) phone = normalize_phone(it->get_ref<const std::string&>());
     if (!phone) {
-      return Status(Code::kInvalidPhone,
-                    "`phone`: must be null or a valid phone number (with a '+' country code, or "
-                    "national to default region \"" +
-                        rules_.default_phone_region + "\"), without extension; stored as E.164");
+      return Status(Code::kInvalidPhone, "`phone`: must be null or " + phone_rule());
     }
     *it = std::move(*phone);
   }
@@ -385,7 +384,22 @@ bool RecordValidator::normalize_email_into(std::string_view raw, std::string* ou
 }
 
 std::optional<std::string> RecordValidator::normalize_phone(std::string_view raw) const {
-  return phone_->to_e164(raw, rules_.default_phone_region);
+  std::optional<std::string> e164 = phone_->to_e164(raw, rules_.default_phone_region);
+  // An app's normaliser is trusted for parsing, not for the stored form: the CDP keys on it.
+  if (e164 && !platform::is_e164(*e164)) return std::nullopt;
+  return e164;
+}
+
+std::string RecordValidator::phone_rule() const {
+  if (phone_e164_only_) {
+    return "a phone number in E.164 form: '+', the country code and the number, 8 to 15 digits, "
+           "no 0 after the '+' (spaces, dashes, dots and brackets are ignored); a national number "
+           "needs a phone normaliser (libphonenumber, or the app's own: "
+           "Config::phone_normalizer, experiture_config_set_phone_normalizer, the bindings' "
+           "phoneNormalizer)";
+  }
+  return "a valid phone number (with a '+' country code, or national to default region \"" +
+         rules_.default_phone_region + "\"), without extension; stored as E.164";
 }
 
 }  // namespace record

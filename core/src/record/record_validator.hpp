@@ -94,8 +94,13 @@ class RecordValidator {
   // The same into *out (its capacity reused); false where normalize_email() gives nullopt.
   static bool normalize_email_into(std::string_view raw, std::string* out);
 
-  // E.164 through the PhoneNormalizer with Rules::default_phone_region; nullopt when invalid.
+  // E.164 through the PhoneNormalizer with Rules::default_phone_region; nullopt when invalid,
+  // also when the normaliser (an app's hook) answers something that is not E.164.
   std::optional<std::string> normalize_phone(std::string_view raw) const;
+
+  // What a phone must look like, for INVALID_PHONE messages. With the built-in E.164-only rule
+  // (no libphonenumber, no app normaliser) it says that a national number needs a normaliser.
+  std::string phone_rule() const;
 
  private:
   class FastHook;
@@ -116,6 +121,7 @@ class RecordValidator {
 
   Rules rules_;
   std::shared_ptr<const platform::PhoneNormalizer> phone_;
+  bool phone_e164_only_ = false;  // phone_ is the built-in E164OnlyPhoneNormalizer
 };
 
 }  // namespace record
