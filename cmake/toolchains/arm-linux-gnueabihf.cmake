@@ -9,6 +9,8 @@ set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
 set(CMAKE_C_COMPILER arm-linux-gnueabihf-gcc)
 set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
 set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm -L /usr/arm-linux-gnueabihf)
+# GCC notes that the ABI of some parameters changed in GCC 7.1: true, and irrelevant here.
+set(CMAKE_CXX_FLAGS_INIT -Wno-psabi)
 
 # Programs from the host; libraries from the cross sysroot and the multiarch folder of the target
 # (never the host's x86_64 folders); headers and CMake packages
