@@ -395,8 +395,7 @@ std::string RecordValidator::phone_rule() const {
     return "a phone number in E.164 form: '+', the country code and the number, 8 to 15 digits, "
            "no 0 after the '+' (spaces, dashes, dots and brackets are ignored); a national number "
            "needs a phone normaliser (libphonenumber, or the app's own: "
-           "Config::phone_normalizer, experiture_config_set_phone_normalizer, the bindings' "
-           "phoneNormalizer)";
+           "Config::phone_normalizer, experiture_config_set_phone_normalizer)";
   }
   return "a valid phone number (with a '+' country code, or national to default region \"" +
          rules_.default_phone_region + "\"), without extension; stored as E.164";
