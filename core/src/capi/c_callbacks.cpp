@@ -265,6 +265,12 @@ EXPERITURE_API experiture_status_t experiture_http_complete(
         out.error = platform::TransportError::kOther;
         out.error_message = "the HTTP client completed with a malformed response";
         status = Status(Code::kInvalidArgument, "response has a NULL pointer with a length");
+      } else if (body.size() > platform::kMaxResponseBodyBytes) {
+        // Whatever the app's HTTP stack read, a body this long is not an answer from the API.
+        out = platform::HttpResponse();
+        out.error = platform::TransportError::kOther;
+        out.error_message =
+            "response body exceeds 8 MiB (kMaxResponseBodyBytes): not an answer the API sends";
       } else {
         out.body.assign(body);
         out.error_message.assign(message);
