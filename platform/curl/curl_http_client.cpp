@@ -78,6 +78,9 @@ struct CurlHttpClient::Transfer {
   CURLM* multi = nullptr;  // set while the easy handle is added to it
   curl_slist* header_list = nullptr;
   HttpResponse response;
+  size_t header_bytes = 0;
+  // Set by the body or header callback when it stopped the transfer: why, for error_message.
+  const char* abort_reason = nullptr;
   char error_buffer[CURL_ERROR_SIZE] = {};
 
   ~Transfer() {
@@ -95,35 +98,68 @@ struct CurlHttpClient::Transfer {
 
 namespace {
 
-size_t on_body(char* data, size_t size, size_t count, void* user) {
-  auto* response = static_cast<HttpResponse*>(user);
-  response->body.append(data, size * count);
-  return size * count;
+constexpr const char* kBodyTooLarge =
+    "response body exceeds 8 MiB (kMaxResponseBodyBytes): not an answer the API sends";
+constexpr const char* kHeadersTooLarge =
+    "response headers exceed 256 KiB (kMaxResponseHeaderBytes): not an answer the API sends";
+constexpr const char* kOutOfMemory = "out of memory while reading the response";
+
+}  // namespace
+
+// libcurl calls these from C: no exception may leave them. Returning a count other than the one
+// given stops the transfer (CURLE_WRITE_ERROR), which finish_done_transfers() reports through
+// abort_reason.
+
+size_t CurlHttpClient::on_body(char* data, size_t size, size_t count, void* user) noexcept {
+  auto* transfer = static_cast<Transfer*>(user);
+  const size_t n = size * count;
+  std::string& body = transfer->response.body;
+  if (n > kMaxResponseBodyBytes - body.size()) {
+    transfer->abort_reason = kBodyTooLarge;
+    return 0;
+  }
+  try {
+    body.append(data, n);
+  } catch (...) {
+    transfer->abort_reason = kOutOfMemory;
+    return 0;
+  }
+  return n;
 }
 
 // Called once per header line, status lines included. A new status line (after 1xx responses)
 // starts the header list afresh so only the final response's headers are kept.
-size_t on_header(char* data, size_t size, size_t count, void* user) {
-  auto* response = static_cast<HttpResponse*>(user);
-  std::string line(data, size * count);
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
-  if (line.compare(0, 5, "HTTP/") == 0) {
-    response->headers.clear();
-    return size * count;
+size_t CurlHttpClient::on_header(char* data, size_t size, size_t count, void* user) noexcept {
+  auto* transfer = static_cast<Transfer*>(user);
+  HttpResponse* response = &transfer->response;
+  const size_t n = size * count;
+  transfer->header_bytes += n;
+  if (transfer->header_bytes > kMaxResponseHeaderBytes) {
+    transfer->abort_reason = kHeadersTooLarge;
+    return 0;
   }
-  const size_t colon = line.find(':');
-  if (colon == std::string::npos || colon == 0) return size * count;
-  std::string name = line.substr(0, colon);
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  const size_t first = line.find_first_not_of(" \t", colon + 1);
-  const size_t last = line.find_last_not_of(" \t");
-  std::string value = first == std::string::npos ? "" : line.substr(first, last - first + 1);
-  response->headers.emplace_back(std::move(name), std::move(value));
-  return size * count;
+  try {
+    std::string line(data, n);
+    while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.pop_back();
+    if (line.compare(0, 5, "HTTP/") == 0) {
+      response->headers.clear();
+      return n;
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0) return n;
+    std::string name = line.substr(0, colon);
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    const size_t first = line.find_first_not_of(" \t", colon + 1);
+    const size_t last = line.find_last_not_of(" \t");
+    std::string value = first == std::string::npos ? "" : line.substr(first, last - first + 1);
+    response->headers.emplace_back(std::move(name), std::move(value));
+  } catch (...) {
+    transfer->abort_reason = kOutOfMemory;
+    return 0;
+  }
+  return n;
 }
-
-}  // namespace
 
 CurlHttpClient::CurlHttpClient(HttpClientOptions options) : options_(std::move(options)) {
   init_curl_once();
@@ -203,7 +239,7 @@ void CurlHttpClient::run() {
       if (cancelled(transfer)) {
         transfer->fail(TransportError::kCancelled, "request cancelled");
         finished.push_back(std::move(transfer));
-      } else if (!start(*transfer)) {
+      } else if (!start_guarded(*transfer)) {
         finished.push_back(std::move(transfer));
       } else {
         active_.push_back(std::move(transfer));
@@ -228,6 +264,17 @@ void CurlHttpClient::run() {
     // Nothing in flight: sleep on idle_cv_ at the top of the loop, not in a timed poll.
     if (active_.empty()) continue;
     curl_multi_poll(as_multi(multi_), nullptr, 0, kMaxPollWaitMs, nullptr);
+  }
+}
+
+bool CurlHttpClient::start_guarded(Transfer& transfer) {
+  try {
+    return start(transfer);
+  } catch (...) {
+    // An allocation failure while setting up: the request still completes exactly once.
+    // "out of memory" fits std::string's inline buffer, so failing allocates nothing.
+    transfer.fail(TransportError::kOther, "out of memory");
+    return false;
   }
 }
 
@@ -298,9 +345,9 @@ bool CurlHttpClient::start(Transfer& transfer) {
   curl_easy_setopt(easy, CURLOPT_PROXY, options_.proxy.c_str());
 
   curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
-  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer.response);
+  curl_easy_setopt(easy, CURLOPT_WRITEDATA, &transfer);
   curl_easy_setopt(easy, CURLOPT_HEADERFUNCTION, on_header);
-  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer.response);
+  curl_easy_setopt(easy, CURLOPT_HEADERDATA, &transfer);
   curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, transfer.error_buffer);
 
   if (curl_multi_add_handle(as_multi(multi_), easy) != CURLM_OK) {
@@ -325,7 +372,10 @@ void CurlHttpClient::finish_done_transfers() {
     active_.erase(it);
 
     const TransportError error = classify(code);
-    if (error == TransportError::kNone) {
+    if (transfer->abort_reason != nullptr) {
+      // Stopped by a callback: the cap, not the network, ended it.
+      transfer->fail(TransportError::kOther, transfer->abort_reason);
+    } else if (error == TransportError::kNone) {
       long status = 0;
       curl_easy_getinfo(transfer->easy, CURLINFO_RESPONSE_CODE, &status);
       transfer->response.status = static_cast<int>(status);

@@ -26,6 +26,9 @@ namespace platform {
 //   and cancel_all() again. A completion must not destroy the client that runs it. Once the
 //   destructor has begun, send() completes at once, on the caller's thread, with kCancelled.
 // - error_message carries libcurl's description; it never contains request headers.
+// - A response body past kMaxResponseBodyBytes or headers past kMaxResponseHeaderBytes stop the
+//   transfer there and complete it with kOther; an allocation failure completes it with kOther
+//   too. No exception leaves a libcurl callback or the worker thread.
 // Thread-safety: send() and cancel_all() may be called from any thread; neither waits on the
 // network.
 class CurlHttpClient final : public HttpClient {
@@ -43,8 +46,12 @@ class CurlHttpClient final : public HttpClient {
  private:
   struct Transfer;
 
+  // libcurl's body and header callbacks (user = the Transfer); they enforce the size caps.
+  static size_t on_body(char* data, size_t size, size_t count, void* user) noexcept;
+  static size_t on_header(char* data, size_t size, size_t count, void* user) noexcept;
   void run();
   bool start(Transfer& transfer);
+  bool start_guarded(Transfer& transfer);
   void finish_done_transfers();
   static void complete(std::unique_ptr<Transfer> transfer);
 

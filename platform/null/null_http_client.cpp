@@ -18,17 +18,10 @@ class NullHttpClient final : public HttpClient {
 
 }  // namespace
 
-#ifndef EXPERITURE_HAVE_CURL
+// Linked only when the SDK is built without a network backend (platform/CMakeLists.txt).
 std::unique_ptr<HttpClient> make_default_http_client(const HttpClientOptions&) {
   return std::make_unique<NullHttpClient>();
 }
-#endif
-
-#ifndef EXPERITURE_HAVE_PHONENUMBER
-std::unique_ptr<PhoneNormalizer> make_default_phone_normalizer() {
-  return std::make_unique<E164OnlyPhoneNormalizer>();
-}
-#endif
 
 }  // namespace platform
 }  // namespace experiture

@@ -105,6 +105,73 @@ static char* http_get(int port, const char* path, long* status) {
   return body.data;
 }
 
+/* A blocking libcurl HTTP client table for a library built without curl
+ * (EXPERITURE_WITH_CURL=OFF, as on phones: the app supplies the HTTP stack). Test code: send()
+ * performs the exchange on the calling (store) thread and completes it before returning. */
+static void curl_table_send(void* user_data, const experiture_http_request_t* request,
+                            experiture_http_completion_t* completion) {
+  char url[1024];
+  char method[16];
+  char line[1024];
+  struct buffer body = {NULL, 0};
+  struct curl_slist* headers = NULL;
+  experiture_http_response_t response;
+  long status = 0;
+  size_t i;
+  CURLcode rc;
+  CURL* curl = curl_easy_init();
+  (void)user_data;
+  memset(&response, 0, sizeof response);
+  snprintf(url, sizeof url, "%.*s", (int)request->url_length, request->url);
+  snprintf(method, sizeof method, "%.*s", (int)request->method_length, request->method);
+  for (i = 0; i < request->header_count; ++i) {
+    const experiture_http_header_t* h = &request->headers[i];
+    snprintf(line, sizeof line, "%.*s: %.*s", (int)h->name_length, h->name, (int)h->value_length,
+             h->value);
+    headers = curl_slist_append(headers, line);
+  }
+  curl_easy_setopt(curl, CURLOPT_URL, url);
+  curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+  if (request->body_length > 0 || strcmp(method, "POST") == 0) {
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
+    curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_length);
+  }
+  curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)request->timeout_ms);
+  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_bytes);
+  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
+  rc = curl_easy_perform(curl);
+  if (rc == CURLE_OK) {
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+    response.status = (int)status;
+    response.body = body.data;
+    response.body_length = body.size;
+  } else {
+    response.error = rc == CURLE_OPERATION_TIMEDOUT ? EXPERITURE_TRANSPORT_TIMEOUT
+                                                    : EXPERITURE_TRANSPORT_CONNECT;
+    response.error_message = curl_easy_strerror(rc);
+    response.error_message_length = strlen(response.error_message);
+  }
+  experiture_http_complete(completion, &response);
+  curl_slist_free_all(headers);
+  curl_easy_cleanup(curl);
+  free(body.data);
+}
+
+/* Plugs the table in when the library has no HTTP client of its own. */
+static void use_curl_table_if_needed(experiture_config_t* config) {
+#ifdef CAPI_TEST_LIBRARY_WITHOUT_HTTP
+  experiture_http_client_t table;
+  memset(&table, 0, sizeof table);
+  table.version = EXPERITURE_HTTP_CLIENT_VERSION;
+  table.send = curl_table_send;
+  CHECK_STATUS(experiture_config_set_http_client(config, &table), EXPERITURE_OK);
+#else
+  (void)config;
+  (void)curl_table_send;
+#endif
+}
+
 /* ---- callback tables ---- */
 
 struct counters {
@@ -271,6 +338,7 @@ static void test_end_to_end(const char* dir, int port) {
   CHECK_STATUS(experiture_config_set_endpoint(config, endpoint, strlen(endpoint)), EXPERITURE_OK);
   CHECK_STATUS(experiture_config_set_platform_name(config, S("c99")), EXPERITURE_OK);
   CHECK_STATUS(experiture_config_set_flush_interval_ms(config, 50), EXPERITURE_OK);
+  use_curl_table_if_needed(config);
   memset(&provider, 0, sizeof provider);
   provider.version = EXPERITURE_TOKEN_PROVIDER_VERSION;
   provider.user_data = &counters;
@@ -413,6 +481,106 @@ static void test_c_http_client(const char* dir) {
   CHECK(fake.cancels >= 1);
 }
 
+/* The phone normaliser hook: the app's normaliser turns a national number into E.164; an answer
+ * that is not E.164 is refused; without a hook the built-in rule takes E.164 with separators and
+ * refuses a national number, saying it needs a normaliser. */
+struct phone_hook {
+  int calls;
+  int destroyed;
+  char region[8];
+};
+
+static void gb_normalize(void* user_data, const char* raw, size_t raw_length, const char* region,
+                         size_t region_length, experiture_phone_sink_t* sink) {
+  struct phone_hook* hook = (struct phone_hook*)user_data;
+  hook->calls++;
+  if (region_length < sizeof hook->region) {
+    memcpy(hook->region, region, region_length);
+    hook->region[region_length] = '\0';
+  }
+  if ((raw_length == 13 && memcmp(raw, "020 7946 0958", 13) == 0) ||
+      (raw_length == 13 && memcmp(raw, "+442079460958", 13) == 0)) {
+    experiture_phone_sink_write(sink, S("+442079460958"));
+  } else if (raw_length == 6 && memcmp(raw, "broken", 6) == 0) {
+    experiture_phone_sink_write(sink, S("442079460958")); /* no '+': not E.164 */
+  }
+}
+
+static void phone_hook_destroy(void* user_data) {
+  ((struct phone_hook*)user_data)->destroyed++;
+}
+
+static void test_phone_normalizer(const char* dir, int port) {
+  char path[512];
+  char endpoint[128];
+  char* profile = NULL;
+  long http_status = 0;
+  struct phone_hook hook;
+  experiture_config_t* config = NULL;
+  experiture_client_t* client = NULL;
+  experiture_phone_normalizer_t table;
+
+  memset(&hook, 0, sizeof hook);
+  memset(&table, 0, sizeof table);
+  table.version = EXPERITURE_PHONE_NORMALIZER_VERSION;
+  table.user_data = &hook;
+  table.destroy = phone_hook_destroy;
+  CHECK_STATUS(experiture_phone_sink_write(NULL, S("+12125550123")), EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
+  /* No normalize member: refused, user_data released. */
+  CHECK_STATUS(experiture_config_set_phone_normalizer(config, &table), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(hook.destroyed == 1);
+  hook.destroyed = 0;
+  table.normalize = gb_normalize;
+  CHECK_STATUS(experiture_config_set_phone_normalizer(NULL, &table), EXPERITURE_INVALID_ARGUMENT);
+  CHECK(hook.destroyed == 1);
+  hook.destroyed = 0;
+
+  snprintf(path, sizeof path, "%s/phone.db", dir);
+  snprintf(endpoint, sizeof endpoint, "http://127.0.0.1:%d/public/v1", port);
+  CHECK_STATUS(experiture_config_set_storage_path(config, path, strlen(path)), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_endpoint(config, endpoint, strlen(endpoint)), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_token(config, S("c-api-test-token")), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_default_phone_region(config, S("GB")), EXPERITURE_OK);
+  use_curl_table_if_needed(config);
+
+  /* Without a hook (this build may or may not have libphonenumber): "broken" is no number. */
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_OK);
+  if (client != NULL) {
+    CHECK_STATUS(
+        experiture_client_upsert(client, S("profiles"), S("{\"phone\":\"broken\"}"), S("phone")),
+        EXPERITURE_INVALID_PHONE);
+    CHECK(strstr(experiture_last_error(NULL), "phone") != NULL);
+    CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+    experiture_client_free(client);
+    client = NULL;
+  }
+
+  CHECK_STATUS(experiture_config_set_phone_normalizer(config, &table), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_OK);
+  experiture_config_free(config);
+  if (client == NULL) return;
+  CHECK_STATUS(
+      experiture_client_upsert(client, S("profiles"),
+                               S("{\"phone\":\"020 7946 0958\",\"tier\":\"c-hook\"}"), S("phone")),
+      EXPERITURE_OK);
+  CHECK(hook.calls >= 1 && strcmp(hook.region, "GB") == 0);
+  CHECK_STATUS(
+      experiture_client_upsert(client, S("profiles"), S("{\"phone\":\"broken\"}"), S("phone")),
+      EXPERITURE_INVALID_PHONE);
+  CHECK_STATUS(experiture_client_login(client, NULL, 0, NULL, 0, S("07700 900123")),
+               EXPERITURE_INVALID_PHONE);
+  CHECK(strstr(experiture_last_error(NULL), "login.phone") != NULL);
+  CHECK_STATUS(experiture_client_flush(client, 20000), EXPERITURE_OK);
+  profile = http_get(port, "/_emulator/profile?key=phone&value=%2B442079460958", &http_status);
+  CHECK(http_status == 200 && profile != NULL && strstr(profile, "c-hook") != NULL);
+  if (http_status != 200 || profile == NULL) fprintf(stderr, "phone profile: %ld\n", http_status);
+  free(profile);
+  CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+  experiture_client_free(client);
+  CHECK(hook.destroyed == 1);
+}
+
 int main(int argc, char** argv) {
   char dir[] = "/tmp/experiture-capi-XXXXXX";
   char command[600];
@@ -432,6 +600,7 @@ int main(int argc, char** argv) {
   test_null_arguments();
   test_end_to_end(dir, port);
   test_c_http_client(dir);
+  test_phone_normalizer(dir, port);
 
   stop_emulator();
   curl_global_cleanup();

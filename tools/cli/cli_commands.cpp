@@ -7,9 +7,11 @@
 #include <condition_variable>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <mutex>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -123,14 +125,77 @@ struct Session {
   std::shared_ptr<TokenSource> tokens;
 };
 
+// The whole content of `path`, or a kInvalidConfig status naming `option`.
+Result<std::string> read_secret_file(const std::string& path, const char* option) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status(Code::kInvalidConfig, std::string(option) + ": cannot read " + path);
+  std::ostringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
+std::string trim_space(std::string text) {
+  const size_t first = text.find_first_not_of(" \t\r\n");
+  if (first == std::string::npos) return std::string();
+  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+// --key-file: exactly 32 bytes, or 64 hex digits (white space around ignored).
+Result<std::string> read_key_file(const std::string& path) {
+  auto content = read_secret_file(path, "--key-file");
+  if (!content.is_ok()) return content.status();
+  std::string raw = std::move(content).value();
+  if (raw.size() == 32) return raw;
+  const std::string hex = trim_space(raw);
+  const auto nibble = [](char c) {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string key;
+  if (hex.size() == 64) {
+    for (size_t i = 0; i < 64; i += 2) {
+      const int high = nibble(hex[i]);
+      const int low = nibble(hex[i + 1]);
+      if (high < 0 || low < 0) break;
+      key.push_back(static_cast<char>(high * 16 + low));
+    }
+  }
+  if (key.size() != 32) {
+    return Status(Code::kInvalidConfig,
+                  "--key-file: must hold exactly 32 bytes or 64 hex digits (" + path + ")");
+  }
+  return key;
+}
+
 Result<Session> open_session(const CliOptions& options) {
   Session session;
-  session.tokens = std::make_shared<TokenSource>(options.token, options.token_command);
+  std::string token = options.token;
+  if (!options.token_file.empty()) {
+    auto read = read_secret_file(options.token_file, "--token-file");
+    if (!read.is_ok()) return read.status();
+    token = trim_space(std::move(read).value());
+    if (token.empty()) {
+      return Status(Code::kInvalidConfig,
+                    "--token-file: the file is empty (" + options.token_file + ")");
+    }
+  }
+  session.tokens = std::make_shared<TokenSource>(token, options.token_command);
   Config config;
   config.storage_path = options.db_path;
   config.endpoint = options.endpoint;
   config.manual_mode = true;
-  if (!options.token.empty() || !options.token_command.empty()) {
+  config.tls.ca_bundle_path = options.ca_file;
+  for (const std::string& pin : options.pins) {
+    config.tls.pinned_public_keys += (config.tls.pinned_public_keys.empty() ? "" : ";") + pin;
+  }
+  if (!options.key_file.empty()) {
+    auto key = read_key_file(options.key_file);
+    if (!key.is_ok()) return key.status();
+    config.encryption_key = std::move(key).value();
+  }
+  if (!token.empty() || !options.token_command.empty()) {
     config.token_provider = TokenSource::provider(session.tokens);
   }
   auto opened = Client::open(std::move(config));

@@ -1,5 +1,6 @@
 #include "cli_options.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace experiture {
@@ -183,6 +184,9 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
   bool have_endpoint = false;
   bool have_token = false;
   bool have_command = false;
+  bool have_ca = false;
+  bool have_pins = false;
+  bool have_key = false;
   std::string command_name;
   while (reader.load()) {
     const std::string& word = reader.current();
@@ -204,6 +208,20 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
     } else if (reader.is("--token-command")) {
       if (!reader.value(&out->token_command, error)) return false;
       have_token = true;
+    } else if (reader.is("--token-file")) {
+      if (!reader.value(&out->token_file, error)) return false;
+      have_token = true;
+    } else if (reader.is("--ca-file")) {
+      if (!reader.value(&out->ca_file, error)) return false;
+      have_ca = true;
+    } else if (reader.is("--pin")) {
+      std::string pin;
+      if (!reader.value(&pin, error)) return false;
+      out->pins.push_back(pin);
+      have_pins = true;
+    } else if (reader.is("--key-file")) {
+      if (!reader.value(&out->key_file, error)) return false;
+      have_key = true;
     } else if (word.size() > 1 && word[0] == '-') {
       *error = "unknown option " + word;
       return false;
@@ -221,8 +239,8 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
     *error = "no command given";
     return false;
   }
-  if (!out->token.empty() && !out->token_command.empty()) {
-    *error = "--token and --token-command exclude each other";
+  if ((!out->token.empty()) + (!out->token_command.empty()) + (!out->token_file.empty()) > 1) {
+    *error = "--token, --token-command and --token-file exclude each other";
     return false;
   }
   auto from_env = [&env](const char* name, std::string* target) {
@@ -234,9 +252,22 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
   if (!have_token) {
     from_env("EXPERITURE_TOKEN", &out->token);
     from_env("EXPERITURE_TOKEN_COMMAND", &out->token_command);
-    if (!out->token.empty() && !out->token_command.empty()) {
-      *error = "EXPERITURE_TOKEN and EXPERITURE_TOKEN_COMMAND exclude each other";
+    from_env("EXPERITURE_TOKEN_FILE", &out->token_file);
+    if ((!out->token.empty()) + (!out->token_command.empty()) + (!out->token_file.empty()) > 1) {
+      *error =
+          "EXPERITURE_TOKEN, EXPERITURE_TOKEN_COMMAND and EXPERITURE_TOKEN_FILE exclude each other";
       return false;
+    }
+  }
+  if (!have_ca) from_env("EXPERITURE_CA_FILE", &out->ca_file);
+  if (!have_key) from_env("EXPERITURE_KEY_FILE", &out->key_file);
+  if (!have_pins) {
+    std::string pins;
+    from_env("EXPERITURE_PINS", &pins);
+    for (size_t start = 0; !pins.empty() && start <= pins.size();) {
+      const size_t end = std::min(pins.find(';', start), pins.size());
+      if (end > start) out->pins.push_back(pins.substr(start, end - start));
+      start = end + 1;
     }
   }
   if (out->db_path.empty()) {
@@ -259,19 +290,21 @@ bool parse_cli_args(int argc, const char* const* argv, const EnvLookup& env, Cli
 }
 
 // The exit-code table, shared by --help and every command's help (the README copies it).
-#define EXPERITURE_CLI_EXIT_CODES                                                          \
-  "Exit codes:\n"                                                                          \
-  "  0  ok\n"                                                                              \
-  "  1  the outbox could not be opened, written or read (stderr names the file and why)\n" \
-  "  2  usage: bad command line, or an invalid configuration\n"                            \
-  "  3  input rejected (stderr names the field and the rule; import: the line numbers)\n"  \
-  "  4  drain: records still queued when --timeout ran out\n"                              \
-  "  5  drain: delivery paused by a permanent problem (token refused, forbidden)\n"        \
+#define EXPERITURE_CLI_EXIT_CODES                                                            \
+  "Exit codes:\n"                                                                            \
+  "  0  ok\n"                                                                                \
+  "  1  the outbox could not be opened, written or read (stderr names the file and why)\n"   \
+  "  2  usage: bad command line, or an invalid configuration\n"                              \
+  "  3  input rejected (stderr names the field and the rule; import: the line numbers)\n"    \
+  "  4  drain: records still queued when --timeout ran out\n"                                \
+  "  5  drain: delivery paused (token refused, forbidden, TLS or pin failure, unreadable)\n" \
   "  6  drain: finished, but the server rejected records (see dead-letters)\n"
 
 const char* cli_usage() {
-  return "usage: experiture-cli [--db PATH] [--endpoint URL] [--token T | --token-command CMD]\n"
-         "                      COMMAND [ARGS]\n"
+  return "usage: experiture-cli [--db PATH] [--endpoint URL]\n"
+         "                      [--token-file F | --token-command CMD | --token T]\n"
+         "                      [--ca-file F] [--pin sha256//B64]... [--key-file F] COMMAND "
+         "[ARGS]\n"
          "       experiture-cli COMMAND --help | help COMMAND | --version\n"
          "Commands:\n"
          "  upsert OBJECT MATCH_KEY JSON   accept one upsert; returns once it is durable\n"
@@ -289,8 +322,14 @@ const char* cli_usage() {
          "  --db PATH            (EXPERITURE_DB)  outbox file, default ./experiture-outbox.db\n"
          "  --endpoint URL       (EXPERITURE_ENDPOINT)  default "
          "https://api.experiture.ai/public/v1\n"
-         "  --token T            (EXPERITURE_TOKEN)  bearer token\n"
+         "  --token-file F       (EXPERITURE_TOKEN_FILE)  file holding the bearer token\n"
          "  --token-command CMD  (EXPERITURE_TOKEN_COMMAND)  prints the token; run again on 401\n"
+         "  --token T            (EXPERITURE_TOKEN)  bearer token; for tests only: every user\n"
+         "                       sees a command line in the process list\n"
+         "  --ca-file F          (EXPERITURE_CA_FILE)  PEM CA bundle replacing the system store\n"
+         "  --pin sha256//B64    (EXPERITURE_PINS, ';'-separated)  public-key pin; repeatable\n"
+         "  --key-file F         (EXPERITURE_KEY_FILE)  outbox encryption key: 32 bytes, or 64\n"
+         "                       hex digits; every later run needs the same key\n"
          "  --version            print the CLI's and the SDK's version\n" EXPERITURE_CLI_EXIT_CODES;
 }
 

@@ -41,8 +41,12 @@ enum class Command : int {
 struct CliOptions {
   std::string db_path = "./experiture-outbox.db";
   std::string endpoint = kDefaultEndpoint;
-  std::string token;          // a fixed bearer token; never printed
-  std::string token_command;  // a shell command printing the token
+  std::string token;              // a fixed bearer token; never printed
+  std::string token_command;      // a shell command printing the token
+  std::string token_file;         // a file whose trimmed content is the token (kept off argv)
+  std::string ca_file;            // PEM CA bundle replacing the system store (TlsOptions)
+  std::vector<std::string> pins;  // "sha256//<base64>" public-key pins, any number
+  std::string key_file;           // 32-byte outbox encryption key: 32 raw bytes or 64 hex digits
   Command command = Command::kHelp;
   std::vector<std::string> args;  // the command's positional arguments
   LoginInfo login;

@@ -18,6 +18,10 @@ namespace experiture {
 
 inline constexpr const char* kDefaultEndpoint = "https://api.experiture.ai/public/v1";
 
+// The largest Config::max_record_bytes: one record must fit one API request body (10,000,000
+// bytes) with the request envelope (1,024 bytes). A larger setting is INVALID_CONFIG.
+inline constexpr size_t kMaxRecordBytesLimit = 10 * 1000 * 1000 - 1024;
+
 enum class Consent : int { kUnknown = 0, kGranted = 1, kDenied = 2 };
 
 // Exponential backoff with full jitter: delay = uniform(0, min(cap, base * factor^attempt)).
@@ -28,6 +32,10 @@ struct RetryPolicy {
 };
 
 // Used by the built-in curl transport; ignored when Config::http is set.
+// Checked by Client::open(): a CA bundle that is not a readable file, or a pin that is not
+// "sha256//" + the 44-character base64 SHA-256 of a public key, is INVALID_CONFIG naming the
+// option. A TLS or pinning failure while sending pauses delivery (stats().pause_reason says why)
+// until resume() or a reopen with another config.
 struct TlsOptions {
   std::string ca_bundle_path;      // PEM bundle replacing the system store; "" = system store
   std::string pinned_public_keys;  // "sha256//<base64>;sha256//<base64>"; "" = no pinning
@@ -59,7 +67,12 @@ struct Config {
   // Outbox SQLite file. Required. Created 0600 when missing.
   std::string storage_path;
   // API base URL as in API-FACTS.md; the SDK appends /records/{object}/upsert-batch etc.
+  // https:// to any host; http:// (cleartext) only to a loopback host (127.0.0.0/8, ::1,
+  // localhost), for a local emulator. Anything else is INVALID_CONFIG naming `endpoint`.
   std::string endpoint = kDefaultEndpoint;
+  // DANGER, test rigs only: allows http:// to any host, sending the bearer token and every
+  // record unencrypted. Never set it in an app.
+  bool allow_insecure_http_for_testing = false;
   // A fixed bearer token, or a provider (the provider wins when both are set). Never stored.
   std::string token;
   TokenProvider token_provider;
@@ -67,7 +80,7 @@ struct Config {
   size_t batch_size = 500;                // records per request (the server allows 10,000)
   int64_t flush_interval_ms = 5000;       // send what is queued at least this often
   int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; eviction policy in outbox/README
-  size_t max_record_bytes = 64 * 1024;    // one record, serialised
+  size_t max_record_bytes = 64 * 1024;    // one record, serialised; 16..kMaxRecordBytesLimit
   size_t ingress_capacity = 100000;       // accepted but not yet durable writes held in memory
   int64_t commit_window_ms = 5;           // an accepted write is durable within about this long
   std::string default_phone_region = "US";

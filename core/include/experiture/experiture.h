@@ -17,7 +17,8 @@
  *   or by one round trip to the client's store thread. Inside the client's own callbacks nothing
  *   waits for that thread: persist, flush and pump return EXPERITURE_WRONG_STATE at once, dead
  *   letters run in place, close returns at once (see experiture_client_close).
- * - Callback tables (HTTP client, logger, token provider, delivery listener) are versioned
+ * - Callback tables (HTTP client, logger, token provider, delivery listener, phone normaliser)
+ *   are versioned
  *   structs: `version` first, members only ever appended, optional members may be NULL, each with
  *   `user_data` and an optional `destroy(user_data)` the SDK calls exactly once when it no longer
  *   needs the table (also when the setter or open fails). */
@@ -234,6 +235,36 @@ typedef struct experiture_delivery_listener_t {
   void (*on_event)(void* user_data, const experiture_delivery_event_t* event);
 } experiture_delivery_listener_t;
 
+/* Where a phone normaliser writes its answer (opaque, valid during normalize() only). */
+typedef struct experiture_phone_sink_t experiture_phone_sink_t;
+
+/* Stores the E.164 form for the running normalize() call. `e164` BORROWED (copied). Writing again
+ * replaces it. NULL `sink`, or NULL `e164` with length > 0, returns EXPERITURE_INVALID_ARGUMENT. */
+EXPERITURE_API experiture_status_t experiture_phone_sink_write(experiture_phone_sink_t* sink,
+                                                               const char* e164, size_t length);
+
+#define EXPERITURE_PHONE_NORMALIZER_VERSION 1
+
+/* Turns phone numbers as users type them into E.164 (see Config::phone_normalizer): the app's
+ * platform normaliser (libphonenumber-java on Android, a Swift library on iOS). Without one, the
+ * SDK uses libphonenumber when built in, else its strict E.164-only rule (separators removed,
+ * national numbers rejected with EXPERITURE_INVALID_PHONE). */
+typedef struct experiture_phone_normalizer_t {
+  uint32_t version; /* EXPERITURE_PHONE_NORMALIZER_VERSION */
+  void* user_data;
+  void (*destroy)(void* user_data); /* optional */
+  /* Required. Called on the thread that calls upsert/append/login (several at once when the app
+   * writes from several threads): must be thread-safe, quick and must not call the client.
+   * `raw` BORROWED, the `phone` value as given (UTF-8, not NUL-terminated); `region` BORROWED,
+   * the default region (ISO 3166-1 alpha-2, e.g. "US") for numbers without a country code.
+   * Write "+<digits>" with experiture_phone_sink_write(); writing nothing means "not a valid
+   * number" (EXPERITURE_INVALID_PHONE). An answer that is not E.164 ('+' then 8 to 15 digits, no
+   * leading 0) is rejected the same way, never stored. A number already in E.164 must come back
+   * unchanged: the SDK passes its own results through again (login's identity write). */
+  void (*normalize)(void* user_data, const char* raw, size_t raw_length, const char* region,
+                    size_t region_length, experiture_phone_sink_t* sink);
+} experiture_phone_normalizer_t;
+
 /* ---- configuration (a builder; defaults as in experiture/config.hpp) ------------------------
  * Setters copy their arguments; a config may open several clients and is freed independently.
  * Every setter returns EXPERITURE_INVALID_ARGUMENT for a NULL config or bad value (e.g. a
@@ -335,6 +366,10 @@ EXPERITURE_API experiture_status_t experiture_config_set_token_provider(
     experiture_config_t* config, const experiture_token_provider_t* table);
 EXPERITURE_API experiture_status_t experiture_config_set_delivery_listener(
     experiture_config_t* config, const experiture_delivery_listener_t* table);
+/* The phone normaliser hook (same ownership rules as above). A NULL table restores the default
+ * (libphonenumber when built in, else the E.164-only rule). */
+EXPERITURE_API experiture_status_t experiture_config_set_phone_normalizer(
+    experiture_config_t* config, const experiture_phone_normalizer_t* table);
 
 /* ---- client --------------------------------------------------------------------------------- */
 typedef struct experiture_client_t experiture_client_t;

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -71,6 +72,10 @@ struct experiture_http_completion_t {
 
 struct experiture_token_sink_t {
   std::string token;
+};
+
+struct experiture_phone_sink_t {
+  std::optional<std::string> e164;
 };
 
 namespace experiture {
@@ -149,6 +154,22 @@ class CLogger final : public platform::Logger {
   TableHolder<experiture_logger_t> holder_;
 };
 
+class CPhoneNormalizer final : public platform::PhoneNormalizer {
+ public:
+  explicit CPhoneNormalizer(const experiture_phone_normalizer_t& table) : holder_(table) {}
+  std::optional<std::string> to_e164(std::string_view raw,
+                                     std::string_view default_region) const override {
+    const auto& table = holder_.table();
+    experiture_phone_sink_t sink;
+    table.normalize(table.user_data, raw.data(), raw.size(), default_region.data(),
+                    default_region.size(), &sink);
+    return std::move(sink.e164);
+  }
+
+ private:
+  TableHolder<experiture_phone_normalizer_t> holder_;
+};
+
 std::string lower(std::string text) {
   for (char& c : text) {
     if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
@@ -175,9 +196,17 @@ bool is_valid(const experiture_token_provider_t& table) {
 bool is_valid(const experiture_delivery_listener_t& table) {
   return table.version >= 1 && table.on_event != nullptr;
 }
+bool is_valid(const experiture_phone_normalizer_t& table) {
+  return table.version >= 1 && table.normalize != nullptr;
+}
 
 std::shared_ptr<platform::HttpClient> make_http_client(const experiture_http_client_t& table) {
   return std::make_shared<CHttpClient>(table);
+}
+
+std::shared_ptr<platform::PhoneNormalizer> make_phone_normalizer(
+    const experiture_phone_normalizer_t& table) {
+  return std::make_shared<CPhoneNormalizer>(table);
 }
 
 std::shared_ptr<platform::Logger> make_logger(const experiture_logger_t& table) {
@@ -236,6 +265,12 @@ EXPERITURE_API experiture_status_t experiture_http_complete(
         out.error = platform::TransportError::kOther;
         out.error_message = "the HTTP client completed with a malformed response";
         status = Status(Code::kInvalidArgument, "response has a NULL pointer with a length");
+      } else if (body.size() > platform::kMaxResponseBodyBytes) {
+        // Whatever the app's HTTP stack read, a body this long is not an answer from the API.
+        out = platform::HttpResponse();
+        out.error = platform::TransportError::kOther;
+        out.error_message =
+            "response body exceeds 8 MiB (kMaxResponseBodyBytes): not an answer the API sends";
       } else {
         out.body.assign(body);
         out.error_message.assign(message);
@@ -264,6 +299,18 @@ EXPERITURE_API experiture_status_t experiture_token_sink_write(experiture_token_
     if (sink == nullptr) return Status(Code::kInvalidArgument, "sink is NULL");
     if (!capi::to_view(token, length, &view)) return capi::bad_string("token");
     sink->token.assign(view);
+    return Status::ok();
+  });
+}
+
+EXPERITURE_API experiture_status_t experiture_phone_sink_write(experiture_phone_sink_t* sink,
+                                                               const char* e164, size_t length) {
+  using namespace experiture;
+  return capi::guarded([&] {
+    std::string_view view;
+    if (sink == nullptr) return Status(Code::kInvalidArgument, "sink is NULL");
+    if (!capi::to_view(e164, length, &view)) return capi::bad_string("e164");
+    sink->e164 = std::string(view);
     return Status::ok();
   });
 }

@@ -15,12 +15,15 @@ std::shared_ptr<platform::HttpClient> make_http_client(const experiture_http_cli
 std::shared_ptr<platform::Logger> make_logger(const experiture_logger_t& table);
 TokenProvider make_token_provider(const experiture_token_provider_t& table);
 DeliveryListener make_delivery_listener(const experiture_delivery_listener_t& table);
+std::shared_ptr<platform::PhoneNormalizer> make_phone_normalizer(
+    const experiture_phone_normalizer_t& table);
 
 // Version known and required members set.
 bool is_valid(const experiture_http_client_t& table);
 bool is_valid(const experiture_logger_t& table);
 bool is_valid(const experiture_token_provider_t& table);
 bool is_valid(const experiture_delivery_listener_t& table);
+bool is_valid(const experiture_phone_normalizer_t& table);
 
 }  // namespace capi
 }  // namespace experiture

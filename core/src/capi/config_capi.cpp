@@ -380,6 +380,13 @@ EXPERITURE_API experiture_status_t experiture_config_set_token_provider(
   });
 }
 
+EXPERITURE_API experiture_status_t experiture_config_set_phone_normalizer(
+    experiture_config_t* config, const experiture_phone_normalizer_t* table) {
+  return capi::set_table(config, table, [](Config& c, const experiture_phone_normalizer_t* t) {
+    c.phone_normalizer = t != nullptr ? capi::make_phone_normalizer(*t) : nullptr;
+  });
+}
+
 EXPERITURE_API experiture_status_t experiture_config_set_delivery_listener(
     experiture_config_t* config, const experiture_delivery_listener_t* table) {
   return capi::set_table(config, table, [](Config& c, const experiture_delivery_listener_t* t) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "client/config_checks.hpp"
 #include "crypto/sealer.hpp"
 #include "crypto/uuid.hpp"
 #include "experiture/platform/backends.hpp"
@@ -117,14 +118,12 @@ Status validate_config(const Config& c) {
     return Status(Code::kInvalidConfig, std::string("config.") + field + ": " + rule);
   };
   if (c.storage_path.empty()) return bad("storage_path", "required (path of the outbox file)");
-  if (c.endpoint.rfind("https://", 0) != 0 && c.endpoint.rfind("http://", 0) != 0) {
-    return bad("endpoint", "must start with https:// (or http:// for a local emulator)");
-  }
+  if (Status s = client::check_endpoint(c); !s) return s;
   if (c.batch_size < 1 || c.batch_size > 10000) return bad("batch_size", "must be 1 to 10000");
   if (c.flush_interval_ms <= 0) return bad("flush_interval_ms", "must be positive");
   if (c.ingress_capacity < 1) return bad("ingress_capacity", "must be at least 1");
   if (c.commit_window_ms < 0) return bad("commit_window_ms", "must not be negative");
-  if (c.max_record_bytes < 16) return bad("max_record_bytes", "must be at least 16");
+  if (Status s = client::check_record_limit(c); !s) return s;
   if (!c.encryption_key.empty() && c.encryption_key.size() != 32) {
     return bad("encryption_key", "must be exactly 32 bytes (or empty for no sealing)");
   }
@@ -140,6 +139,7 @@ Status validate_config(const Config& c) {
       c.log_level != "warn" && c.log_level != "info" && c.log_level != "debug") {
     return bad("log_level", "must be off, error, warn, info or debug (or empty: EXPERITURE_LOG)");
   }
+  if (Status s = client::check_tls(c); !s) return s;
   return Status::ok();
 }
 
@@ -462,9 +462,7 @@ Status Client::Impl::login(const LoginInfo& info) {
   if (!info.phone.empty()) {
     auto phone = validator_->normalize_phone(info.phone);
     if (!phone) {
-      return Status(Code::kInvalidPhone,
-                    "login.phone: not a valid phone number for default region " +
-                        config_.default_phone_region + " (E.164 expected)");
+      return Status(Code::kInvalidPhone, "login.phone: must be " + validator_->phone_rule());
     }
     user.phone = *phone;
   }
@@ -841,7 +839,7 @@ void Client::Impl::step_marked(std::vector<IngressItem>& items, std::vector<Comm
     explicit Mark(const Impl* self) : previous(t_running_store) { t_running_store = self; }
     ~Mark() { t_running_store = previous; }
   } mark(this);
-  step(items, std::move(commands), std::move(responses), std::move(hints));
+  step_guarded(items, std::move(commands), std::move(responses), std::move(hints));
 }
 
 Status Client::Impl::pump() {
@@ -938,6 +936,23 @@ void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
   stats_.last_storage_error_at_ms = clock_->wall_ms();
   durable_outbox_seq_ = std::max(durable_outbox_seq_, outbox_->last_seq());
   first_queued_seq_ = outbox_->first_seq();
+}
+
+void Client::Impl::step_guarded(std::vector<IngressItem>& items, std::vector<Command> commands,
+                                std::vector<Response> responses, std::vector<Hint> hints) noexcept {
+  try {
+    step(items, std::move(commands), std::move(responses), std::move(hints));
+  } catch (...) {
+    // Nothing may escape the store thread. Rows already committed stay in the outbox; the batch
+    // in flight keeps its key and bytes; the next round starts afresh.
+    try {
+      const char* what = "out of memory (or an unexpected error) in the store thread";
+      log(platform::LogLevel::kError, what);
+      std::lock_guard<std::mutex> lock(mutex_);
+      stats_.last_error = what;
+    } catch (...) {
+    }
+  }
 }
 
 void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {

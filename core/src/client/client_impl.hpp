@@ -106,6 +106,10 @@ class EXPERITURE_HIDDEN Client::Impl {
   // drain, publish.
   void step(std::vector<IngressItem>& items, std::vector<Command> commands,
             std::vector<Response> responses, std::vector<Hint> hints);
+  // step() behind the store thread's boundary guard: an exception (std::bad_alloc above all)
+  // is logged and reported in stats().last_error instead of terminating the app.
+  void step_guarded(std::vector<IngressItem>& items, std::vector<Command> commands,
+                    std::vector<Response> responses, std::vector<Hint> hints) noexcept;
   void commit_ingress(std::vector<IngressItem>& items);
   // After a failed commit: items[from..] go back to the front of the ingress queue, retried later.
   void requeue(std::vector<IngressItem>& items, size_t from, const Status& why);

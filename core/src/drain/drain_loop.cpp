@@ -81,10 +81,13 @@ void DrainLoop::set_online(bool online) {
 
 void DrainLoop::set_app_paused(bool paused) {
   app_paused_ = paused;
-  if (!paused && (forbidden_ || token_refused_)) {
-    // resume() is the app's way to say "try again now" after a 403 or a refused fixed token.
+  if (!paused && (forbidden_ || token_refused_ || !problem_pause_.empty())) {
+    // resume() is the app's way to say "try again now" after a 403, a refused fixed token, a TLS
+    // or pinning failure, or unreadable answers.
     forbidden_ = false;
     token_refused_ = false;
+    problem_pause_.clear();
+    unreadable_answers_ = 0;
     retry_at_mono_ms_ = 0;
   }
 }
@@ -112,7 +115,7 @@ size_t DrainLoop::in_flight_records() const {
 
 bool DrainLoop::blocked() const {
   return !online_ || app_paused_ || consent_ != Consent::kGranted || forbidden_ || no_token_ ||
-         token_refused_;
+         token_refused_ || !problem_pause_.empty();
 }
 
 std::string DrainLoop::pause_reason() const {
@@ -130,6 +133,7 @@ std::string DrainLoop::pause_reason() const {
                           "returned no other"
                         : "no token: the token provider returned none";
   }
+  if (!problem_pause_.empty()) return problem_pause_;
   if (retry_at_mono_ms_ > deps_.clock->mono_ms()) return retry_reason_;
   return std::string();
 }
@@ -139,7 +143,7 @@ std::optional<int64_t> DrainLoop::next_wakeup_mono_ms() const {
   if (!online_ || app_paused_ || consent_ != Consent::kGranted) return std::nullopt;
   const int64_t now = deps_.clock->mono_ms();
   if (retry_at_mono_ms_ > now) return retry_at_mono_ms_;
-  if (forbidden_ || token_refused_) return std::nullopt;
+  if (forbidden_ || token_refused_ || !problem_pause_.empty()) return std::nullopt;
   if (deps_.outbox->batch()) return now;
   if (deps_.outbox->queued_records() == 0) return std::nullopt;
   if (deps_.outbox->first_seq() <= flush_through_seq_) return now;
@@ -196,6 +200,7 @@ void DrainLoop::step(bool flush) {
 
 bool DrainLoop::may_send(int64_t now_mono_ms) const {
   return online_ && !app_paused_ && consent_ == Consent::kGranted && !token_refused_ &&
+         problem_pause_.empty() &&
          retry_at_mono_ms_ <= now_mono_ms;
 }
 
@@ -413,6 +418,7 @@ void DrainLoop::apply(const Classification& c) {
         break;
       }
       failures_ = 0;
+      unreadable_answers_ = 0;
       record_limit_ = deps_.config->batch_size;
       uint64_t delivered = 0;
       for (const auto& s : sources) delivered += s.size();
@@ -428,6 +434,19 @@ void DrainLoop::apply(const Classification& c) {
       return;
     }
     case Outcome::kRetry:
+      if (c.code == "NETWORK.TLS" || c.code == "NETWORK.PINNING") {
+        // Not the server configured (or not reachable as configured): retrying cannot help
+        // until something changes. The message is the TLS stack's: host and step, no secrets.
+        problem_pause_ =
+            std::string(c.code == "NETWORK.PINNING" ? "TLS pinning failure: " : "TLS failure: ") +
+            c.message +
+            "; delivery paused until resume() or a client opened with another tls "
+            "config";
+        last_error_ = describe(c) + network_detail(c, deps_.config->endpoint);
+        log_warn("drain: " + problem_pause_);
+        emit(DeliveryEvent::Type::kPaused, 0, problem_pause_);
+        return;
+      }
       schedule_retry(
           full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
           "retrying after " + describe(c) + network_detail(c, deps_.config->endpoint));
@@ -480,6 +499,22 @@ void DrainLoop::apply(const Classification& c) {
       emit(DeliveryEvent::Type::kDeadLettered, rejected.size(), describe(c) + ": " + c.message);
       return;
     }
+    case Outcome::kUnreadable:
+      // No proof of delivery: the batch stays; the same key and bytes go out again.
+      last_error_ = describe(c) + ": " + c.message;
+      if (++unreadable_answers_ >= kMaxUnreadableAnswers) {
+        problem_pause_ = std::to_string(unreadable_answers_) +
+                         " answers in a row were 2xx without a readable body (" + describe(c) +
+                         ": " + c.message +
+                         "; a captive portal or a proxy?); delivery paused until resume()";
+        log_warn("drain: " + problem_pause_);
+        emit(DeliveryEvent::Type::kPaused, 0, problem_pause_);
+        return;
+      }
+      schedule_retry(
+          full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
+          "retrying after " + describe(c) + ": " + c.message);
+      return;
     case Outcome::kBisect:
     case Outcome::kSplit: {
       // Not applied: try again with half as many records until the bad one stands alone.

@@ -60,10 +60,14 @@ class DrainLoop {
   // Consent denied or close: forget the request in flight (its response is ignored).
   void abandon_in_flight();
 
+  // After this many 2xx answers in a row that cannot be read, delivery pauses (problem_pause_).
+  static constexpr int kMaxUnreadableAnswers = 3;
+
   // "" when delivery may proceed now (backoff and rate limits are waits, reported too).
   std::string pause_reason() const;
   // True when delivery cannot progress without an outside change (offline, paused by the app,
-  // consent unknown, no token, forbidden): flush() stops waiting.
+  // consent unknown, no token, forbidden, a TLS or pinning failure, repeated unreadable 2xx
+  // answers): flush() stops waiting and says why.
   bool blocked() const;
   bool sending() const { return in_flight_attempt_ != 0; }
   // The process delivering from this outbox when it is another one (0: none seen, or this one).
@@ -109,6 +113,11 @@ class DrainLoop {
   bool app_paused_ = false;
   Consent consent_ = Consent::kGranted;
   bool forbidden_ = false;
+  // Paused by a TLS or pinning failure (the server or a network in between is not the one
+  // configured), or by kMaxUnreadableAnswers 2xx answers in a row without a readable body.
+  // Cleared by resume() (set_app_paused(false)); a new Config means a new loop.
+  std::string problem_pause_;
+  int unreadable_answers_ = 0;  // consecutive kUnreadable outcomes
   bool no_token_ = false;
   bool token_refused_ = false;  // a fixed config.token got 401: paused until resume()
   bool refused_401_ = false;    // the last answer about the token was 401

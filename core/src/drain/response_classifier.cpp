@@ -210,7 +210,8 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
   c.http_status = response.status;
   if (allow_fast_path && response.status >= 200 && response.status < 300) {
     c.correlation_id = response.header("x-correlation-id");
-    if (!c.correlation_id.empty() && body_cannot_reject(response.body)) {
+    if (!c.correlation_id.empty() && body_cannot_reject(response.body) &&
+        response.body.find("false") == std::string::npos && body_is_closed_object(response.body)) {
       c.outcome = Outcome::kDelivered;
       const std::string date = response.header("date");
       if (!date.empty()) c.server_date_ms = parse_http_date_ms(date);
@@ -237,6 +238,23 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
     return Outcome::kRejectRecords;
   };
   if (status >= 200 && status < 300) {
+    // ASSUMED (API-FACTS "ASSUMED B", made precise here, the one place for it): a 2xx proves
+    // delivery only with a readable success envelope: a JSON object whose "success" is not
+    // false. Anything else (a captive portal's HTML, a truncated body, an empty 200 or 204) is
+    // no proof: the batch stays and is re-sent with the same key and bytes, which the server
+    // replays if it did apply it.
+    const json* success = member(&body, "success");
+    if (!body.is_object() ||
+        (success != nullptr && success->is_boolean() && !success->get<bool>())) {
+      c.outcome = Outcome::kUnreadable;
+      if (c.message.empty()) {
+        c.message = response.body.empty()
+                        ? "empty body: no proof of delivery"
+                        : "body is not a readable JSON success envelope: no proof of delivery";
+      }
+      if (c.code.empty()) c.code = "RESPONSE.UNREADABLE";
+      return c;
+    }
     c.outcome = Outcome::kDelivered;
     c.rejected = rejections_from_results(&body, record_count);
   } else if (status == 400 || status == 422) {
@@ -361,6 +379,30 @@ bool body_cannot_reject(std::string_view body) {
     }
   }
   return true;
+}
+
+bool body_is_closed_object(std::string_view body) {
+  size_t first = body.find_first_not_of(" \t\r\n");
+  if (first == std::string_view::npos || body[first] != '{') return false;
+  const size_t last = body.find_last_not_of(" \t\r\n");
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = first; i <= last; ++i) {
+    const char ch = body[i];
+    if (in_string) {
+      if (ch == '"') in_string = false;
+      continue;
+    }
+    if (ch == '"') {
+      in_string = true;
+    } else if (ch == '{' || ch == '[') {
+      ++depth;
+    } else if (ch == '}' || ch == ']') {
+      if (--depth < 0) return false;
+      if (depth == 0) return i == last;
+    }
+  }
+  return false;
 }
 
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,

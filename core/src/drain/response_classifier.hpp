@@ -23,6 +23,9 @@ enum class Outcome {
   kBisect,         // 400/422 naming no record: split in halves to isolate the bad record(s)
   kSplit,          // 413: the body is too large; split the batch
   kDeadLetterAll,  // 404 and other 4xx: every record of the batch goes to dead letters
+  kUnreadable,     // 2xx whose body is no readable success envelope: no proof of delivery; the
+                   // batch is kept and re-sent with the same key and bytes (the loop pauses
+                   // after repeated ones)
 };
 
 // One record of the batch the server refused, by its index in the batch as sent.
@@ -58,13 +61,16 @@ inline constexpr int64_t kMaxRetryAfterMs = 24LL * 60 * 60 * 1000;
 //   which the idempotency key makes safe; also kCancelled: the engine decides whether it is
 //   shutting down, and a cancelled batch must be re-sent later, never dropped; also kTls and
 //   kPinning: retried with backoff, as the cause may be a captive portal or a clock not yet set).
+// - 2xx whose body is not a readable success envelope -> kUnreadable: not JSON, truncated JSON,
+//   a JSON value that is not an object, an object whose "success" is false, or an empty body
+//   (a captive portal's HTML page, a proxy's empty 200 or 204: nothing proves the write arrived).
 // - 2xx -> kDelivered. Rejected entries of data.results (ASSUMED A) go to `rejected` with their
 //   error.code / error.message, by their "index" when in range (by their position when they
 //   have none; skipped when it is not a non-negative integer). An entry is rejected when its
 //   status is "rejected", "failed", "failure", "error" or "invalid", accepted when it is
 //   "accepted", "ok", "success", "created", "updated", "merged" or "inserted", and otherwise
-//   rejected only if it carries a non-null "error". No results (ASSUMED B), a jobId
-//   (ASSUMED C) or a body that is not JSON: all delivered.
+//   rejected only if it carries a non-null "error". A readable envelope with no results
+//   (ASSUMED B) or a jobId (ASSUMED C): all delivered.
 // - 400 / 422: the record indexes named by error.details.path, error.details.errors[].path,
 //   error.details[].path (paths such as "records[3].email", "records[3]", "/records/3/email",
 //   "$.records[3].x"; and "record" / "record.x" of the single-record endpoint -> index 0 when
@@ -86,6 +92,13 @@ inline constexpr int64_t kMaxRetryAfterMs = 24LL * 60 * 60 * 1000;
 // them rejects nothing, whatever its shape, and (with the correlation id in the header) nothing
 // else is read from it. Pure; any thread.
 bool body_cannot_reject(std::string_view body);
+
+// Whether a body without backslashes is one complete JSON object by its brackets: '{' first
+// and its matching '}' last (white space around), brackets outside strings balanced, strings
+// closed. With body_cannot_reject() and no "false" in it, a 2xx body is a readable success
+// envelope without a parse (a truncated or non-JSON body fails here and takes the full parse).
+// Pure; any thread.
+bool body_is_closed_object(std::string_view body);
 
 // `allow_fast_path` false parses every body (for tests comparing the two; same result).
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,

@@ -123,9 +123,20 @@ std::optional<int64_t> parse_int(const std::string& text) {
 }
 
 // Creates the file owner-only before SQLite touches it; SQLite gives -wal/-shm the same mode.
+// An existing file (and its -wal/-shm) loses any group and other access: an outbox created by
+// an older version, by hand or under a loose umask holds personal data too.
 void create_private_file(const std::string& path) {
   std::error_code ec;
-  if (std::filesystem::exists(path, ec)) return;
+  if (std::filesystem::exists(path, ec)) {
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      const std::string file = path + suffix;
+      if (!std::filesystem::exists(file, ec)) continue;
+      std::filesystem::permissions(
+          file, std::filesystem::perms::group_all | std::filesystem::perms::others_all,
+          std::filesystem::perm_options::remove, ec);
+    }
+    return;
+  }
   { std::ofstream create(path, std::ios::binary); }
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,

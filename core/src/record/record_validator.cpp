@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <unordered_set>
 #include <utility>
 
 #include "experiture/platform/backends.hpp"
@@ -102,11 +103,52 @@ RecordValidator::RecordValidator(Rules rules,
                                  std::shared_ptr<const platform::PhoneNormalizer> phone)
     : rules_(std::move(rules)), phone_(std::move(phone)) {
   if (!phone_) phone_ = platform::make_default_phone_normalizer();
+  phone_e164_only_ =
+      dynamic_cast<const platform::E164OnlyPhoneNormalizer*>(phone_.get()) != nullptr;
 }
 
 Result<json> RecordValidator::parse(std::string_view json_text) {
+  // nlohmann's lexer reads a NUL byte as the end of the input: "{...}\0{...}" would parse as its
+  // first half. The caller gave a length; every byte of it is the record.
+  const size_t nul = json_text.find('\0');
+  if (nul != std::string_view::npos) {
+    return Status(Code::kInvalidJson, "record text holds a NUL byte at byte " +
+                                          std::to_string(nul) +
+                                          " (JSON text cannot; inside a string write \\u0000)");
+  }
+  // nlohmann keeps the last of duplicate keys; the server might keep another. Refused, not
+  // resolved: {"email":"a@b.co","email":"victim@evil.com"} must not send either silently.
+  std::vector<std::unordered_set<std::string>> open_objects;
+  std::string duplicate;
+  bool has_duplicate = false;
+  const json::parser_callback_t on_event = [&](int, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::object_start:
+        open_objects.emplace_back();
+        break;
+      case json::parse_event_t::object_end:
+        if (!open_objects.empty()) open_objects.pop_back();
+        break;
+      case json::parse_event_t::key:
+        if (!has_duplicate && !open_objects.empty() &&
+            !open_objects.back().insert(parsed.get<std::string>()).second) {
+          has_duplicate = true;
+          duplicate = parsed.get<std::string>();
+        }
+        break;
+      default:
+        break;
+    }
+    return true;
+  };
   try {
-    return json::parse(json_text.begin(), json_text.end());
+    json parsed = json::parse(json_text.begin(), json_text.end(), on_event);
+    if (has_duplicate) {
+      return Status(Code::kInvalidJson,
+                    "record: field " + field_label(duplicate) +
+                        " appears twice in one object (duplicate keys are refused, not resolved)");
+    }
+    return parsed;
   } catch (const json::parse_error& e) {
     // what(): "[json.exception.parse_error.101] parse error at line 1, column 5: <reason>;
     // last read: '<text>'". The text may be personal data: keep the position and the reason.
@@ -148,6 +190,15 @@ Result<std::string> RecordValidator::append_text(std::string_view object,
 Result<std::string> RecordValidator::validate_text(std::string_view object, std::string_view text,
                                                    const std::string_view* match_key,
                                                    std::string buffer) const {
+  // The length is known: text this long cannot hold a record within the cap (see the header),
+  // so it is refused before any parse allocates for it.
+  if (text.size() / kMaxTextBytesPerRecordByte > rules_.max_record_bytes) {
+    return Status(Code::kRecordTooLarge,
+                  "record: " + std::to_string(text.size()) + " bytes of text, more than " +
+                      std::to_string(kMaxTextBytesPerRecordByte) + " x the cap of " +
+                      std::to_string(rules_.max_record_bytes) +
+                      " bytes (max_record_bytes); refused unread");
+  }
   if (try_fast(object, text, match_key, &buffer)) return buffer;
   auto parsed = parse(text);
   if (!parsed.is_ok()) return parsed.status();
@@ -315,10 +366,7 @@ Status RecordValidator::normalise_fields(json& record) const {
     std::optional<std::string> phone;
     if (it->is_string()) phone = normalize_phone(it->get_ref<const std::string&>());
     if (!phone) {
-      return Status(Code::kInvalidPhone,
-                    "`phone`: must be null or a valid phone number (with a '+' country code, or "
-                    "national to default region \"" +
-                        rules_.default_phone_region + "\"), without extension; stored as E.164");
+      return Status(Code::kInvalidPhone, "`phone`: must be null or " + phone_rule());
     }
     *it = std::move(*phone);
   }
@@ -385,7 +433,21 @@ bool RecordValidator::normalize_email_into(std::string_view raw, std::string* ou
 }
 
 std::optional<std::string> RecordValidator::normalize_phone(std::string_view raw) const {
-  return phone_->to_e164(raw, rules_.default_phone_region);
+  std::optional<std::string> e164 = phone_->to_e164(raw, rules_.default_phone_region);
+  // An app's normaliser is trusted for parsing, not for the stored form: the CDP keys on it.
+  if (e164 && !platform::is_e164(*e164)) return std::nullopt;
+  return e164;
+}
+
+std::string RecordValidator::phone_rule() const {
+  if (phone_e164_only_) {
+    return "a phone number in E.164 form: '+', the country code and the number, 8 to 15 digits, "
+           "no 0 after the '+' (spaces, dashes, dots and brackets are ignored); a national number "
+           "needs a phone normaliser (libphonenumber, or the app's own: "
+           "Config::phone_normalizer, experiture_config_set_phone_normalizer)";
+  }
+  return "a valid phone number (with a '+' country code, or national to default region \"" +
+         rules_.default_phone_region + "\"), without extension; stored as E.164";
 }
 
 }  // namespace record

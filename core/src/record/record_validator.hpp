@@ -42,6 +42,10 @@ class RecordValidator {
   // The deepest nesting of arrays/objects a record may have (the record object is level 1);
   // deeper records are kRecordTooLarge, so that serialising them never exhausts a small stack.
   static constexpr size_t kMaxDepth = 32;
+  // upsert_text()/append_text() refuse text longer than this many times max_record_bytes with
+  // kRecordTooLarge before parsing it (a \u escape is at most 6 bytes of text per stored byte),
+  // so an oversize record costs no memory beyond the caller's own text.
+  static constexpr size_t kMaxTextBytesPerRecordByte = 6;
 
   // `phone` is shared and must be thread-safe; null means
   // platform::make_default_phone_normalizer().
@@ -49,7 +53,9 @@ class RecordValidator {
 
   // Parses record text. kInvalidJson (also for invalid UTF-8) with the line, column and byte
   // offset of the error and the parser's reason, never an excerpt of the text. Any JSON value
-  // parses; upsert()/append() check what it is.
+  // parses; upsert()/append() check what it is. Every byte of `json_text` counts: a NUL byte
+  // anywhere is kInvalidJson naming its offset (never read as the end of the text), and a key
+  // that appears twice in one object is kInvalidJson naming the key (never resolved).
   static Result<nlohmann::json> parse(std::string_view json_text);
 
   // Validates and normalises an upsert; returns the normalised record serialised compactly
@@ -94,8 +100,13 @@ class RecordValidator {
   // The same into *out (its capacity reused); false where normalize_email() gives nullopt.
   static bool normalize_email_into(std::string_view raw, std::string* out);
 
-  // E.164 through the PhoneNormalizer with Rules::default_phone_region; nullopt when invalid.
+  // E.164 through the PhoneNormalizer with Rules::default_phone_region; nullopt when invalid,
+  // also when the normaliser (an app's hook) answers something that is not E.164.
   std::optional<std::string> normalize_phone(std::string_view raw) const;
+
+  // What a phone must look like, for INVALID_PHONE messages. With the built-in E.164-only rule
+  // (no libphonenumber, no app normaliser) it says that a national number needs a normaliser.
+  std::string phone_rule() const;
 
  private:
   class FastHook;
@@ -116,6 +127,7 @@ class RecordValidator {
 
   Rules rules_;
   std::shared_ptr<const platform::PhoneNormalizer> phone_;
+  bool phone_e164_only_ = false;  // phone_ is the built-in E164OnlyPhoneNormalizer
 };
 
 }  // namespace record

@@ -64,10 +64,14 @@ TEST_CASE("each HTTP status maps to the drain step of the API-FACTS status table
       {-1, 10, Outcome::kRetry},
   }));
   CAPTURE(row.status, row.records);
-  const std::string body = GENERATE(std::string(), std::string("not json {"),
-                                    error_body("CDP_ETL.X.Y", "something went wrong"));
+  const std::string success = R"({"success":true,"data":{}})";
+  const std::string body = GENERATE_COPY(std::string(), std::string("not json {"),
+                                         error_body("CDP_ETL.X.Y", "something went wrong"),
+                                         success);
   const Classification c = classify_response(http(row.status, body), row.records, kNowMs);
-  CHECK(c.outcome == row.outcome);
+  // A 2xx is delivery only with a readable success envelope.
+  const bool unreadable_2xx = row.outcome == Outcome::kDelivered && body != success;
+  CHECK(c.outcome == (unreadable_2xx ? Outcome::kUnreadable : row.outcome));
   CHECK(c.http_status == row.status);
   if (row.outcome == Outcome::kRejectRecords) {
     CHECK(indexes(c) == std::vector<size_t>{0});
@@ -171,19 +175,41 @@ TEST_CASE("per-record result statuses decide acceptance, unknown ones by their e
   CHECK(c.rejected.size() == (row.rejected ? 1u : 0u));
 }
 
-TEST_CASE("a 2xx without per-record results delivers everything, whatever the body",
+TEST_CASE("a 2xx with a readable envelope and no per-record results delivers everything",
           "[drain][unit]") {
   const std::string body =
       GENERATE(std::string(R"({"success":true,"data":{"acceptedRecords":4}})"),
                std::string(R"({"success":true,"data":{"jobId":"j-1","status":"queued"}})"),
                std::string(R"({"success":true,"data":{"results":"nope"}})"),
-               std::string(R"({"success":true,"data":[1,2]})"), std::string(R"([1,2,3])"),
-               std::string("<html>ok</html>"), std::string(), std::string("\xff\xfe\x00", 3),
-               std::string(100000, '['));
+               std::string(R"({"success":true,"data":[1,2]})"), std::string(R"({"data":{}})"));
   const int status = GENERATE(200, 202);
-  const Classification c = classify_response(http(status, body), 4, kNowMs);
+  const bool with_header = GENERATE(false, true);
+  platform::Headers headers;
+  if (with_header) headers.emplace_back("x-correlation-id", "cid");
+  const Classification c = classify_response(http(status, body, headers), 4, kNowMs);
   CHECK(c.outcome == Outcome::kDelivered);
   CHECK(c.rejected.empty());
+}
+
+TEST_CASE("a 2xx without a readable success envelope is no proof of delivery",
+          "[drain][unit][hostile]") {
+  const std::string body = GENERATE(
+      std::string("<html><body>Please accept the terms of use</body></html>"), std::string(),
+      std::string(" \r\n"), std::string(R"({"success":true,"data":{"acceptedRecords":4)"),
+      std::string(R"({"success":true,"data":{"acceptedRecords":4}})") + "}",
+      std::string(R"({"success":true,"data":{}} {"x":1})"), std::string(R"([1,2,3])"),
+      std::string(R"("ok")"), std::string(R"({"success":false,"data":{}})"),
+      std::string(R"({"success":true,"data":{"note":"}"})").substr(0, 30),
+      std::string("\xff\xfe\x00", 3), std::string(100000, '['));
+  const int status = GENERATE(200, 202, 204);
+  const bool with_header = GENERATE(false, true);
+  platform::Headers headers = {{"content-type", "text/html"}};
+  if (with_header) headers.emplace_back("x-correlation-id", "cid");
+  const Classification c = classify_response(http(status, body, headers), 4, kNowMs);
+  INFO(body.substr(0, 80));
+  CHECK(c.outcome == Outcome::kUnreadable);
+  CHECK(c.rejected.empty());
+  CHECK_FALSE(c.message.empty());
 }
 
 TEST_CASE("a 400 or 422 naming records by path rejects only those records", "[drain][unit]") {

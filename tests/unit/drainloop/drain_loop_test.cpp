@@ -599,3 +599,86 @@ TEST_CASE("delivery diagnostics survive a reopen of the outbox", "[drain][unit]"
   CHECK(client->stats().last_success_at_ms > 0);
   CHECK(client->stats().consecutive_failures == 0);
 }
+
+TEST_CASE(
+    "an unreadable 2xx keeps the batch, re-sends the same key and body, and pauses after "
+    "three in a row",
+    "[drain][unit][hostile]") {
+  Rig rig;
+  for (int i = 0; i < 3; ++i) rig.write(i);
+  rig.send_now();
+  REQUIRE(rig.http->held() == 1);
+  const auto first = rig.last_request();
+  HttpResponse portal = experiture::test::status_response(
+      200, "<html><body>Please accept the terms of use</body></html>");
+  portal.headers = {{"content-type", "text/html"}, {"x-correlation-id", "portal"}};
+  rig.answer(portal);
+  CHECK(rig.client->stats().queued_records == 3);  // nothing deleted without proof
+  CHECK(rig.client->stats().delivered == 1);       // the warm-up's anonymous profile only
+  // Truncated JSON and an empty 200 are no proof either; each retry is the same key and bytes.
+  for (const std::string& body :
+       {std::string(R"({"success":true,"data":{"acceptedRec)"), std::string()}) {
+    rig.clock->advance(9000);
+    rig.client->pump();
+    REQUIRE(rig.http->held() == 1);
+    const auto again = rig.last_request();
+    CHECK(again.body == first.body);
+    CHECK(header(again, "idempotency-key") == header(first, "idempotency-key"));
+    rig.answer(experiture::test::status_response(200, body));
+    CHECK(rig.client->stats().queued_records == 3);
+  }
+  // Three in a row: paused with a reason, reported, logged; flush() says so instead of waiting.
+  const std::string reason = rig.client->stats().pause_reason;
+  CHECK(reason.find("readable") != std::string::npos);
+  CHECK(rig.logger->count_containing("without a readable body") >= 1);
+  bool reported = false;
+  for (const auto& e : rig.events) {
+    reported = reported || (e.type == DeliveryEvent::Type::kPaused &&
+                            e.reason.find("readable") != std::string::npos);
+  }
+  CHECK(reported);
+  const size_t sent = rig.http->request_count();
+  rig.clock->advance(60000);
+  rig.client->pump();
+  CHECK(rig.http->request_count() == sent);
+  CHECK(rig.client->flush(0).code() == experiture::Code::kPaused);
+  // resume() tries again: the same bytes, now acknowledged.
+  rig.client->resume();
+  rig.client->pump();
+  REQUIRE(rig.http->held() == 1);
+  CHECK(rig.last_request().body == first.body);
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.client->stats().queued_records == 0);
+  CHECK(rig.client->stats().pause_reason.empty());
+}
+
+TEST_CASE("a TLS or pinning failure pauses delivery with a reason until resume",
+          "[drain][unit][hostile]") {
+  Rig rig;
+  rig.write(1);
+  rig.send_now();
+  HttpResponse failure;
+  const bool pinning = GENERATE(false, true);
+  failure.error = pinning ? experiture::platform::TransportError::kPinning
+                          : experiture::platform::TransportError::kTls;
+  failure.error_message = "SSL peer certificate or SSH remote key was not OK: api.example.test";
+  rig.answer(failure);
+  const std::string reason = rig.client->stats().pause_reason;
+  INFO(reason);
+  CHECK(reason.find("TLS") != std::string::npos);
+  CHECK(reason.find(pinning ? "TLS pinning failure" : "TLS failure") != std::string::npos);
+  CHECK(reason.find("secret-token") == std::string::npos);
+  CHECK(rig.logger->count_containing("TLS") >= 1);
+  const size_t sent = rig.http->request_count();
+  rig.clock->advance(600000);
+  rig.client->pump();
+  CHECK(rig.http->request_count() == sent);  // no retry storm against the wrong server
+  const auto flushed = rig.client->flush(0);
+  CHECK(flushed.code() == experiture::Code::kPaused);
+  CHECK(flushed.message().find("TLS") != std::string::npos);
+  rig.client->resume();
+  rig.client->pump();
+  REQUIRE(rig.http->held() == 1);
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.client->stats().queued_records == 0);
+}

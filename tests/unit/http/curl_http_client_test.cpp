@@ -1,18 +1,24 @@
 #include "curl_http_client.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -126,6 +132,94 @@ class TlsServer {
   int port_ = 0;
 };
 
+// A loopback server answering every request with 200 and a chunked body that does not end: 64 KiB
+// chunks until the client goes away, or `limit_bytes` (a safety stop so that a client without a
+// cap still finishes, with all of it in memory).
+class EndlessBodyServer {
+ public:
+  explicit EndlessBodyServer(size_t limit_bytes) : limit_bytes_(limit_bytes) {
+    listen_fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listen_fd_ < 0 || ::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(listen_fd_, 4) != 0 ||
+        ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { serve(); });
+  }
+  ~EndlessBodyServer() {
+    ::shutdown(listen_fd_, SHUT_RDWR);
+    thread_.join();
+    ::close(listen_fd_);
+  }
+  EndlessBodyServer(const EndlessBodyServer&) = delete;
+  EndlessBodyServer& operator=(const EndlessBodyServer&) = delete;
+
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/"; }
+  size_t sent_bytes() const { return sent_.load(); }
+
+ private:
+  void serve() {
+    const int fd = ::accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (fd < 0) return;
+    std::string head;
+    char buffer[4096];
+    while (head.find("\r\n\r\n") == std::string::npos) {
+      const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+      if (n <= 0) break;
+      head.append(buffer, static_cast<size_t>(n));
+    }
+    const std::string chunk_body(64 * 1024, 'x');
+    const std::string chunk = "10000\r\n" + chunk_body + "\r\n";
+    bool ok = send_all(fd,
+                       "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                       "Transfer-Encoding: chunked\r\n\r\n");
+    while (ok && sent_.load() < limit_bytes_) {
+      ok = send_all(fd, chunk);
+      if (ok) sent_ += chunk_body.size();
+    }
+    if (ok) send_all(fd, "0\r\n\r\n");
+    ::shutdown(fd, SHUT_RDWR);
+    ::close(fd);
+  }
+
+  static bool send_all(int fd, const std::string& data) {
+    size_t sent = 0;
+    while (sent < data.size()) {
+      const ssize_t n = ::send(fd, data.data() + sent, data.size() - sent, MSG_NOSIGNAL);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      sent += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  size_t limit_bytes_;
+  int listen_fd_ = -1;
+  int port_ = 0;
+  std::atomic<size_t> sent_{0};
+  std::thread thread_;
+};
+
+// Peak resident set size of this process in KiB (VmHWM), after reset_peak_rss() when called.
+long peak_rss_kib() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.compare(0, 6, "VmHWM:") == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+// Writing 5 to clear_refs resets VmHWM to the current RSS (Linux 4.0+).
+void reset_peak_rss() {
+  std::ofstream("/proc/self/clear_refs") << "5";
+}
+
 experiture::platform::HttpResponse get(const std::string& url, const HttpClientOptions& options) {
   CompletionCollector collector;
   {
@@ -207,4 +301,30 @@ TEST_CASE("the server's pinned key is accepted, also among other pins", "[http][
   const auto response = get(server.url(), options);
   CHECK(response.error == TransportError::kNone);
   CHECK(response.status == 200);
+}
+
+TEST_CASE("an endless response body stops at the cap with kOther and bounded memory",
+          "[http][unit][hostile]") {
+  // Without a cap the client would hold all 256 MiB (and more while the string regrows).
+  EndlessBodyServer server(size_t{256} << 20);
+  reset_peak_rss();
+  const long before_kib = peak_rss_kib();
+  const auto response = get(server.url(), HttpClientOptions());
+  const long grown_kib = peak_rss_kib() - before_kib;
+  INFO("peak RSS grew by " << grown_kib << " KiB; the server sent " << server.sent_bytes()
+                           << " bytes");
+  CHECK(response.error == TransportError::kOther);
+  CHECK(response.error_message.find("8 MiB") != std::string::npos);
+  CHECK(response.body.size() <= experiture::platform::kMaxResponseBodyBytes);
+  // The cap is 8 MiB; the body string may double once while growing to it.
+  CHECK(grown_kib < 40 * 1024);
+  CHECK(server.sent_bytes() < (size_t{64} << 20));
+}
+
+TEST_CASE("a body exactly at the cap is still a response", "[http][unit][hostile]") {
+  EndlessBodyServer server(experiture::platform::kMaxResponseBodyBytes);
+  const auto response = get(server.url(), HttpClientOptions());
+  CHECK(response.error == TransportError::kNone);
+  CHECK(response.status == 200);
+  CHECK(response.body.size() == experiture::platform::kMaxResponseBodyBytes);
 }

@@ -307,3 +307,25 @@ TEST_CASE("dead letters are bounded and every one dropped is counted", "[outbox]
   REQUIRE(dead.size() == 2);
   CHECK(dead[0].record == "{\"n\":2}");  // the oldest went first
 }
+
+TEST_CASE(
+    "an existing outbox readable by others is tightened to owner-only at open, WAL and "
+    "shm too",
+    "[outbox][unit][hostile]") {
+  TempDir dir;
+  const std::string path = dir.file("o.db");
+  { auto outbox = open_outbox(path); }
+  using std::filesystem::perms;
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    const std::string file = path + suffix;
+    if (!std::filesystem::exists(file)) std::ofstream(file, std::ios::binary).flush();
+    std::filesystem::permissions(
+        file, perms::owner_read | perms::owner_write | perms::group_read | perms::others_read);
+  }
+  auto outbox = open_outbox(path);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    INFO(suffix);
+    const auto mode = std::filesystem::status(path + suffix).permissions();
+    CHECK((mode & (perms::group_all | perms::others_all)) == perms::none);
+  }
+}

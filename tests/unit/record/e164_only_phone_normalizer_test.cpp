@@ -8,7 +8,7 @@
 
 using experiture::platform::E164OnlyPhoneNormalizer;
 
-TEST_CASE("without libphonenumber only numbers already in E.164 pass", "[record][unit]") {
+TEST_CASE("without libphonenumber only E.164 numbers pass, separators removed", "[record][unit]") {
   std::string raw;
   std::string expected;
   // clang-format off
@@ -24,8 +24,19 @@ TEST_CASE("without libphonenumber only numbers already in E.164 pass", "[record]
       {"2125550123", ""},
       {"12125550123", ""},
       {"(212) 555-0123", ""},
-      {"+1 212 555 0123", ""},
-      {"+1-212-555-0123", ""},
+      {"+1 212 555 0123", "+12125550123"},
+      {"+1-212-555-0123", "+12125550123"},
+      {"+1 (212) 555.0123", "+12125550123"},
+      {"+44 (0)20 7946 0958", ""},
+      {"+44 (20) 7946 0958", "+442079460958"},
+      {" + 4 4 2 0 7 9 4 6 0 9 5 8 ", "+442079460958"},
+      {"(+0) 212 555 0123", ""},
+      {"+1 212 555 012345678", ""},
+      {"+1/212/555/0123", ""},
+      {"+1_212_555_0123", ""},
+      {"+1 212 555 0123#", ""},
+      {"\u00a0+12125550123", ""},
+      {"030 1234567", ""},
       {"0044 20 7946 0958", ""},
       {"00442079460958", ""},
       {"+12125550123 ext 7", ""},
@@ -42,4 +53,17 @@ TEST_CASE("without libphonenumber only numbers already in E.164 pass", "[record]
     REQUIRE(e164.has_value());
     CHECK(*e164 == expected);
   }
+}
+
+TEST_CASE("is_e164 accepts exactly a plus and 8 to 15 digits without a leading 0",
+          "[record][unit]") {
+  using experiture::platform::is_e164;
+  CHECK(is_e164("+12345678"));
+  CHECK(is_e164("+123456789012345"));
+  CHECK_FALSE(is_e164("+1234567"));
+  CHECK_FALSE(is_e164("+1234567890123456"));
+  CHECK_FALSE(is_e164("+02125550123"));
+  CHECK_FALSE(is_e164("12125550123"));
+  CHECK_FALSE(is_e164("+1 2125550123"));
+  CHECK_FALSE(is_e164(""));
 }

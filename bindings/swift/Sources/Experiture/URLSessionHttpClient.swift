@@ -10,7 +10,28 @@ import FoundationNetworking
 /// Every request completes exactly once: the first of (URLSession's answer, the request's total
 /// timeout, `cancelAll`/`close`) removes it from the in-flight table under the lock and completes
 /// it outside the lock; the later ones find it gone. Thread-safe.
+///
+/// Hostile networks: a response body longer than `maxResponseBodyBytes` completes with `.other`
+/// (never handed on; URLSession itself buffers what it reads, so this caps what reaches the SDK,
+/// not the transient memory of the read); a cleartext `http://` URL whose host is not loopback
+/// (127.0.0.0/8, ::1, localhost) is refused with `.other` before connecting.
 public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
+  /// The most response body bytes handed on (8 MiB, as the core's kMaxResponseBodyBytes): the
+  /// API's largest answer (per-record results for 10,000 records) is far smaller.
+  public static let maxResponseBodyBytes = 8 << 20
+
+  /// True for 127.0.0.0/8 in dotted-quad form, ::1 (with or without brackets) and localhost.
+  public static func isLoopbackHost(_ host: String) -> Bool {
+    if host.lowercased() == "localhost" || host == "::1" || host == "[::1]" { return true }
+    let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+    guard octets.count == 4 else { return false }
+    for (index, octet) in octets.enumerated() {
+      guard (1...3).contains(octet.count), octet.allSatisfy({ $0 >= "0" && $0 <= "9" }),
+            let value = Int(octet), value <= 255, index != 0 || value == 127 else { return false }
+    }
+    return true
+  }
+
   private struct Pending {
     let task: URLSessionDataTask
     let completion: @Sendable (HttpResponse) -> Void
@@ -70,6 +91,11 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
                    completion: @escaping @Sendable (HttpResponse) -> Void) {
     guard let url = URL(string: request.url) else {
       completion(HttpResponse(error: .other, message: "malformed URL"))
+      return
+    }
+    if url.scheme?.lowercased() == "http" && !URLSessionHttpClient.isLoopbackHost(url.host ?? "") {
+      completion(HttpResponse(error: .other, message: "cleartext http:// is only allowed to a "
+        + "loopback host (127.0.0.0/8, ::1, localhost); use https://"))
       return
     }
     if pins != nil {
@@ -139,6 +165,9 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     lock.unlock()
     if let taskIdentifier = taskIdentifier, pinRefused(taskIdentifier) {
       finish(id, HttpResponse(error: .pinning, message: "the server's public key matches no pin"))
+    } else if let data = data, data.count > URLSessionHttpClient.maxResponseBodyBytes {
+      finish(id, HttpResponse(error: .other, message: "response body exceeds 8 MiB "
+        + "(maxResponseBodyBytes): not an answer the API sends"))
     } else {
       finish(id, URLSessionHttpClient.response(data, response, error))
     }

@@ -8,7 +8,8 @@ import Darwin
 /// The Swift twin of the C++ contract server (tests/support/http_client_contract.cpp): HTTP/1.1
 /// on 127.0.0.1 with keep-alive, a thread per connection, raw sockets so connections can be
 /// counted. Routes: /echo (200 + request body + "X-Mixed-Case: Mixed Value"), /status/N, /hang
-/// (never answers), /close (closes without answering).
+/// (never answers), /close (closes without answering), /chunked/N (200 with a chunked body of N
+/// bytes in 64 KiB chunks, stopping early when the client goes away; see `streamedBytes`).
 final class LoopbackHttpServer: @unchecked Sendable {
   /// One request as received; header values as raw bytes.
   struct Received {
@@ -30,6 +31,7 @@ final class LoopbackHttpServer: @unchecked Sendable {
   private var held = 0  // guarded by condition
   private var running = 0  // threads alive, guarded by condition
   private var stopping = false  // guarded by condition
+  private var streamed = 0  // body bytes sent by /chunked, guarded by condition
 
   init() throws {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -65,6 +67,13 @@ final class LoopbackHttpServer: @unchecked Sendable {
     condition.lock()
     defer { condition.unlock() }
     return received
+  }
+
+  /// Body bytes /chunked/N sent so far.
+  var streamedBytes: Int {
+    condition.lock()
+    defer { condition.unlock() }
+    return streamed
   }
 
   /// Waits until `count` requests hang in /hang; false after 20 s.
@@ -147,10 +156,41 @@ final class LoopbackHttpServer: @unchecked Sendable {
       } else if request.target == "/close" {
         shutdown(fd, Int32(SHUT_RDWR))
         return
+      } else if request.target.hasPrefix("/chunked/") {
+        streamChunked(fd, total: Int(request.target.dropFirst(9)) ?? 0)
+        shutdown(fd, Int32(SHUT_RDWR))
+        return
       } else {
         respond(fd, 404, Array("no such route".utf8))
       }
     }
+  }
+
+  private func streamChunked(_ fd: Int32, total: Int) {
+    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+      + "Transfer-Encoding: chunked\r\n\r\n"
+    guard sendAll(fd, Array(head.utf8)) else { return }
+    let chunk = Array("10000\r\n".utf8) + [UInt8](repeating: UInt8(ascii: "x"), count: 65536)
+      + Array("\r\n".utf8)
+    var sent = 0
+    while sent + 65536 <= total {
+      guard sendAll(fd, chunk) else { return }
+      sent += 65536
+      condition.lock()
+      streamed = sent
+      condition.unlock()
+    }
+    _ = sendAll(fd, Array("0\r\n\r\n".utf8))
+  }
+
+  private func sendAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var sent = 0
+    while sent < bytes.count {
+      let n = bytes[sent...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      if n <= 0 { return false }
+      sent += n
+    }
+    return true
   }
 
   private func respond(_ fd: Int32, _ status: Int, _ body: [UInt8]) {

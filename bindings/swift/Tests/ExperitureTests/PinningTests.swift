@@ -53,7 +53,8 @@ final class PinningTests: XCTestCase {
     config.tlsPinnedPublicKeys = pin
     let sdk = try Experiture(config: config)
     try sdk.upsert("profiles", ["email": "pinned@example.com"], matchKey: "email")
-    XCTAssertEqual(try sdk.flush(timeoutMs: 1500), .timeout)
+    // A pin failure pauses delivery (until resume() or another config): flush says so at once.
+    XCTAssertEqual(try sdk.flush(timeoutMs: 1500), .paused)
     let stats = try sdk.statsJSON()
     XCTAssertTrue(stats.contains("NETWORK.PINNING"), stats)
     XCTAssertTrue(stats.contains("\"delivered\":0"), stats)

@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "experiture/platform/http_client.hpp"
 #include "experiture/platform/logger.hpp"
@@ -32,7 +34,12 @@ std::unique_ptr<Logger> make_default_logger(LogLevel min_level);
 // libphonenumber when built in, else the E.164-only normaliser.
 std::unique_ptr<PhoneNormalizer> make_default_phone_normalizer();
 
-// Accepts only values already in E.164 ("+" then 8 to 15 digits, first digit not 0); never guesses.
+// True for "+" then 8 to 15 digits, the first not 0 (E.164 as the CDP stores it), nothing else.
+bool is_e164(std::string_view value);
+
+// The built-in rule without libphonenumber and without an app-supplied normaliser: removes spaces,
+// tabs, dashes, dots and brackets, then accepts only E.164 (is_e164). A national number ("212 555
+// 0123", "030 1234567", "0044 ...") is rejected, never guessed: it needs a real normaliser.
 class E164OnlyPhoneNormalizer final : public PhoneNormalizer {
  public:
   std::optional<std::string> to_e164(std::string_view raw,

@@ -1,6 +1,7 @@
 // The asynchronous HTTP seam: the SDK hands a request in and gets exactly one completion back.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -11,6 +12,15 @@ namespace experiture {
 namespace platform {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// The most response body bytes any HttpClient keeps. The API's largest answer names each record
+// of a 10,000-record batch with an error code and message (well under 800 bytes each), so a
+// longer body is not an answer from the API (a hostile or broken network streaming without end):
+// the exchange fails with TransportError::kOther and error_message says the cap was exceeded,
+// never growing memory past it. The Java and Swift clients use the same number.
+inline constexpr size_t kMaxResponseBodyBytes = size_t{8} << 20;  // 8 MiB
+// The most response header bytes (all lines together) an HttpClient keeps; more is kOther too.
+inline constexpr size_t kMaxResponseHeaderBytes = size_t{256} << 10;  // 256 KiB
 
 struct HttpRequest {
   std::string method = "POST";
@@ -57,6 +67,9 @@ using HttpCompletion = std::function<void(HttpResponse)>;
 // - After the destructor returns no completion runs any more; the destructor cancels what is
 //   in flight and waits for completions already running.
 // - Response header names are lower-cased.
+// - A body longer than kMaxResponseBodyBytes (or headers past kMaxResponseHeaderBytes) completes
+//   with kOther; the client stops reading there. No allocation failure escapes as an exception:
+//   it completes the request with kOther ("out of memory").
 class HttpClient {
  public:
   HttpClient() = default;

@@ -39,8 +39,19 @@ import javax.net.ssl.SSLSocketFactory;
  * one blocking exchange per worker thread, a timer for the total timeout, and cancellation by
  * disconnecting. Keep-alive comes from HttpURLConnection's connection cache (bodies are read fully).
  * Bodies use fixed-length streaming, so HttpURLConnection never silently re-sends a POST.
+ *
+ * <p>Hostile networks: a response body longer than {@link #MAX_RESPONSE_BODY_BYTES} completes
+ * with {@link TransportError#OTHER} (reading stops there), as does running out of memory; a
+ * cleartext {@code http://} URL whose host is not loopback (127.0.0.0/8, ::1, localhost) is refused
+ * with {@link TransportError#OTHER} before connecting.
  */
 public final class UrlConnectionHttpClient implements HttpClient {
+  /**
+   * The most response body bytes kept (8 MiB, as the core's kMaxResponseBodyBytes): the API's
+   * largest answer (per-record results for 10,000 records) is far smaller.
+   */
+  public static final int MAX_RESPONSE_BODY_BYTES = 8 << 20;
+
   private static final AtomicInteger CLIENTS = new AtomicInteger();
 
   private final ExecutorService workers;
@@ -172,6 +183,34 @@ public final class UrlConnectionHttpClient implements HttpClient {
     };
   }
 
+  /** True for 127.0.0.0/8 in dotted-quad form, [::1] and localhost (the cleartext rule). */
+  static boolean isLoopbackHost(String host) {
+    if (host.equalsIgnoreCase("localhost") || host.equals("[::1]") || host.equals("::1")) {
+      return true;
+    }
+    String[] octets = host.split("\\.", -1);
+    if (octets.length != 4) return false;
+    for (int i = 0; i < 4; ++i) {
+      String octet = octets[i];
+      if (octet.isEmpty() || octet.length() > 3) return false;
+      for (int j = 0; j < octet.length(); ++j) {
+        if (octet.charAt(j) < '0' || octet.charAt(j) > '9') return false;
+      }
+      int value = Integer.parseInt(octet);
+      if (value > 255 || (i == 0 && value != 127)) return false;
+    }
+    return true;
+  }
+
+  /** Thrown by readAll() past MAX_RESPONSE_BODY_BYTES. */
+  private static final class BodyTooLargeException extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    BodyTooLargeException() {
+      super("response body exceeds 8 MiB (MAX_RESPONSE_BODY_BYTES): not an answer the API sends");
+    }
+  }
+
   /** The JDK reads response header bytes as ISO-8859-1: back to the UTF-8 they were. */
   private static String latin1AsUtf8(String text) {
     return new String(text.getBytes(StandardCharsets.ISO_8859_1), StandardCharsets.UTF_8);
@@ -221,8 +260,13 @@ public final class UrlConnectionHttpClient implements HttpClient {
       }
       boolean connected = false;
       try {
-        HttpURLConnection conn =
-            (HttpURLConnection) new URL(request.url()).openConnection(Proxy.NO_PROXY);
+        URL url = new URL(request.url());
+        if ("http".equalsIgnoreCase(url.getProtocol()) && !isLoopbackHost(url.getHost())) {
+          finish(HttpResponse.failure(TransportError.OTHER, "cleartext http:// is only allowed to"
+              + " a loopback host (127.0.0.0/8, ::1, localhost); use https://"));
+          return;
+        }
+        HttpURLConnection conn = (HttpURLConnection) url.openConnection(Proxy.NO_PROXY);
         connection = conn;
         if (finished.get()) return;
         HttpsURLConnection https = conn instanceof HttpsURLConnection
@@ -280,6 +324,10 @@ public final class UrlConnectionHttpClient implements HttpClient {
         InputStream in = status >= 400 ? conn.getErrorStream() : conn.getInputStream();
         byte[] responseBody = in == null ? new byte[0] : readAll(in);
         finish(new HttpResponse(status, headers, responseBody));
+      } catch (BodyTooLargeException e) {
+        finish(HttpResponse.failure(TransportError.OTHER, e.getMessage()));
+        HttpURLConnection open = connection;
+        if (open != null) open.disconnect();  // do not keep a connection that still streams
       } catch (SocketTimeoutException e) {
         finish(HttpResponse.failure(TransportError.TIMEOUT, describe(e)));
       } catch (SSLException e) {
@@ -291,6 +339,9 @@ public final class UrlConnectionHttpClient implements HttpClient {
             describe(e)));
       } catch (RuntimeException e) {
         finish(HttpResponse.failure(TransportError.OTHER, describe(e)));
+      } catch (OutOfMemoryError e) {
+        // Completes the request instead of killing the worker with the completion never called.
+        finish(HttpResponse.failure(TransportError.OTHER, "out of memory"));
       }
     }
   }
@@ -299,7 +350,10 @@ public final class UrlConnectionHttpClient implements HttpClient {
     try (InputStream stream = in) {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       byte[] chunk = new byte[16384];
-      for (int n; (n = stream.read(chunk)) >= 0;) out.write(chunk, 0, n);
+      for (int n; (n = stream.read(chunk)) >= 0;) {
+        if (n > MAX_RESPONSE_BODY_BYTES - out.size()) throw new BodyTooLargeException();
+        out.write(chunk, 0, n);
+      }
       return out.toByteArray();
     }
   }

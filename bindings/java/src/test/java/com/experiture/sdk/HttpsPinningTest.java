@@ -182,8 +182,8 @@ public class HttpsPinningTest {
       String stats = sdk.stats();
       // The error names the kind and the host (the SDK adds them to network errors).
       assertTrue(stats, stats.contains("\"last_error\":\"network error NETWORK.PINNING to 127.0.0.1:"));
-      assertTrue(stats, stats.contains("\"pause_reason\":\"retrying after network error"
-          + " NETWORK.PINNING to 127.0.0.1:"));
+      // A pin failure pauses delivery (until resume() or another config), saying why.
+      assertTrue(stats, stats.contains("\"pause_reason\":\"TLS pinning failure"));
       assertTrue(stats, stats.contains("\"delivered\":0"));
     }
     assertEquals("no request reached the server", Collections.emptyList(), bodies);
