@@ -143,7 +143,8 @@ Delivered delivered(const EmulatorProcess& emulator) {
     if (++d.events[e["fields"]["sequence"].get<int64_t>()] > 1) ++d.doubled;
   }
   d.profiles = emulator.profiles().size();
-  for (const auto& item : emulator.counters()["applications_by_idempotency_key"].items()) {
+  const auto counters = emulator.counters();  // the loop below must not outlive it
+  for (const auto& item : counters.at("applications_by_idempotency_key").items()) {
     if (item.value().get<int64_t>() > 1) ++d.keys_applied_twice;
   }
   return d;

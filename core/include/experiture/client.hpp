@@ -112,7 +112,7 @@ class EXPERITURE_API Client {
     return append(object, std::string_view(record_json));
   }
 
-  // Identity (see ARCHITECTURE.md "Identity"). Non-blocking like upsert.
+  // Identity (see docs/design.md "Identity"). Non-blocking like upsert.
   Status set_push_token(std::string_view token);
   Status login(const LoginInfo& info);
   Status logout();

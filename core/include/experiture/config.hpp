@@ -66,7 +66,7 @@ using DeliveryListener = std::function<void(const DeliveryEvent&)>;
 struct Config {
   // Outbox SQLite file. Required. Created 0600 when missing.
   std::string storage_path;
-  // API base URL as in API-FACTS.md; the SDK appends /records/{object}/upsert-batch etc.
+  // API base URL as in docs/api.md; the SDK appends /records/{object}/upsert-batch etc.
   // https:// to any host; http:// (cleartext) only to a loopback host (127.0.0.0/8, ::1,
   // localhost), for a local emulator. Anything else is INVALID_CONFIG naming `endpoint`.
   std::string endpoint = kDefaultEndpoint;
@@ -79,7 +79,7 @@ struct Config {
 
   size_t batch_size = 500;                // records per request (the server allows 10,000)
   int64_t flush_interval_ms = 5000;       // send what is queued at least this often
-  int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; eviction policy in outbox/README
+  int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; eviction: oldest ordinary writes first (README, Configuration)
   size_t max_record_bytes = 64 * 1024;    // one record, serialised; 16..kMaxRecordBytesLimit
   size_t ingress_capacity = 100000;       // accepted but not yet durable writes held in memory
   int64_t commit_window_ms = 5;           // an accepted write is durable within about this long

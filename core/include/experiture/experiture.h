@@ -1,6 +1,6 @@
 /* The C ABI of the Experiture SDK: the only header bindings (Java, Swift, plain C) see.
  *
- * Conventions (STYLE.md):
+ * Conventions (docs/contributing.md):
  * - Strings cross as pointer + length in UTF-8, never NUL-terminated by contract. A NULL pointer
  *   with length 0 is the empty string (or "absent" where documented); NULL with a length > 0 is
  *   EXPERITURE_INVALID_ARGUMENT.

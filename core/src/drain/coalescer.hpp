@@ -19,7 +19,7 @@ struct Coalesced {
 // Merges upserts of a run (same object, same match_key) that write the same profile, such that
 // sending the output in order leaves the server exactly as sending the input in order would.
 //
-// The server model (API-FACTS.md, and tools/emulator): a write updates only the top-level
+// The server model (docs/api.md, and tools/emulator): a write updates only the top-level
 // fields it sends (explicit null clears) on the row its `match_key` value resolves to; identity
 // values accumulate (every value a row ever carried keeps resolving to it), and a write whose
 // other identity values resolve other rows merges them into its row, conflicting fields keeping

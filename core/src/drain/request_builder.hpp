@@ -13,7 +13,7 @@
 namespace experiture {
 namespace drain {
 
-// Server caps per request (API-FACTS.md). "10 MB" is read as the stricter 10,000,000 bytes.
+// Server caps per request (docs/api.md). "10 MB" is read as the stricter 10,000,000 bytes.
 inline constexpr size_t kMaxBatchRecords = 10000;
 inline constexpr size_t kMaxBatchBodyBytes = 10 * 1000 * 1000;
 // Match keys whose UTF-8 name is at most this long are covered by kBodyOverheadBytes.

@@ -238,7 +238,7 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
     return Outcome::kRejectRecords;
   };
   if (status >= 200 && status < 300) {
-    // ASSUMED (API-FACTS "ASSUMED B", made precise here, the one place for it): a 2xx proves
+    // ASSUMED (docs/api.md "ASSUMED B", made precise here, the one place for it): a 2xx proves
     // delivery only with a readable success envelope: a JSON object whose "success" is not
     // false. Anything else (a captive portal's HTML, a truncated body, an empty 200 or 204) is
     // no proof: the batch stays and is re-sent with the same key and bytes, which the server

@@ -1,4 +1,4 @@
-// Turns one HTTP exchange for a batch into the drain loop's next step (API-FACTS.md, status table).
+// Turns one HTTP exchange for a batch into the drain loop's next step (docs/api.md, status table).
 #pragma once
 
 #include <cstddef>

@@ -17,7 +17,7 @@
 namespace experiture {
 namespace record {
 
-// The write path's steps 1 and 2 (ARCHITECTURE.md "The write path"). Pure computation: no I/O,
+// The write path's steps 1 and 2 (docs/design.md "The write path"). Pure computation: no I/O,
 // no locks, no shared mutable state; every method may be called from any thread at once.
 // Messages name the field and the rule, never a field's value (values may be personal data).
 //

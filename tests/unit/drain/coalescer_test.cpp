@@ -18,7 +18,7 @@ using nlohmann::json;
 
 const std::vector<std::string> kIdentity = {"email", "customer_id", "device_id"};
 
-// An independent model of the server's merge model (API-FACTS.md): rows with fields; an index
+// An independent model of the server's merge model (docs/api.md): rows with fields; an index
 // from every identity value a row ever carried to the row; a write resolves its match_key value,
 // else its first other resolving identity value (in kIdentity order), merges every other row its
 // identity values resolve into that one, then overlays its fields (null clears). Conflicting

@@ -482,7 +482,7 @@ TEST_CASE("2xx answers decided without a parse classify as a full parse does", "
 }
 
 TEST_CASE("a 2xx body with every record accepted is recognised without a parse", "[drain][unit]") {
-  // The shape API-FACTS documents (ASSUMED A): counters named acceptedRecords/rejectedRecords.
+  // The shape docs/api.md documents (ASSUMED A): counters named acceptedRecords/rejectedRecords.
   const std::string accepted =
       R"({"success":true,"data":{"acceptedRecords":2,"rejectedRecords":0,"results":[)"
       R"({"index":0,"status":"accepted"},{"index":1,"status":"OK"}]},"correlationId":"c"})";

@@ -8,7 +8,7 @@
 namespace experiture {
 namespace emulator {
 
-// How batch writes answer (API-FACTS.md "Batch response", ASSUMED A/B/C).
+// How batch writes answer (docs/api.md "Batch response", ASSUMED A/B/C).
 enum class BatchMode { kResults, kBare, kJob };
 
 const char* batch_mode_name(BatchMode mode);

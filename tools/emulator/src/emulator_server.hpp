@@ -1,4 +1,4 @@
-// EmulatorServer: the Experiture public API (API-FACTS.md) over real HTTP(S) with cpp-httplib,
+// EmulatorServer: the Experiture public API (docs/api.md) over real HTTP(S) with cpp-httplib,
 // plus /_emulator/* admin routes. Owns the schema, the record store, idempotency entries, fault
 // plan, auth rules, emulated clock and counters. One lock (state_mutex_) serialises every state
 // change, so an idempotency check, the apply and the stored response are atomic.

@@ -1,7 +1,7 @@
 // The emulated CDP data: profile rows under the merge model and appended event rows.
 // Not thread-safe: the server calls it with its state lock held.
 //
-// Merge model (API-FACTS.md): an upsert resolves the row whose matchKey field equals the record's
+// Merge model (docs/api.md): an upsert resolves the row whose matchKey field equals the record's
 // value; field-level last-write-wins (omitted kept, null clears); identifiers accumulate (every
 // identity value a row ever carried keeps resolving to it).
 // ASSUMED (emulator): when matchKey resolves nothing but another identifier of the record does,
