@@ -79,7 +79,7 @@ struct Config {
 
   size_t batch_size = 500;                // records per request (the server allows 10,000)
   int64_t flush_interval_ms = 5000;       // send what is queued at least this often
-  int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; eviction: oldest ordinary writes first (README, Configuration)
+  int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; oldest ordinary writes evicted first
   size_t max_record_bytes = 64 * 1024;    // one record, serialised; 16..kMaxRecordBytesLimit
   size_t ingress_capacity = 100000;       // accepted but not yet durable writes held in memory
   int64_t commit_window_ms = 5;           // an accepted write is durable within about this long

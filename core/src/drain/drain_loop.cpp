@@ -200,8 +200,7 @@ void DrainLoop::step(bool flush) {
 
 bool DrainLoop::may_send(int64_t now_mono_ms) const {
   return online_ && !app_paused_ && consent_ == Consent::kGranted && !token_refused_ &&
-         problem_pause_.empty() &&
-         retry_at_mono_ms_ <= now_mono_ms;
+         problem_pause_.empty() && retry_at_mono_ms_ <= now_mono_ms;
 }
 
 bool DrainLoop::hold_lease() {

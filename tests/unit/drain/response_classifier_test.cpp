@@ -65,9 +65,9 @@ TEST_CASE("each HTTP status maps to the drain step of the API-FACTS status table
   }));
   CAPTURE(row.status, row.records);
   const std::string success = R"({"success":true,"data":{}})";
-  const std::string body = GENERATE_COPY(std::string(), std::string("not json {"),
-                                         error_body("CDP_ETL.X.Y", "something went wrong"),
-                                         success);
+  const std::string body =
+      GENERATE_COPY(std::string(), std::string("not json {"),
+                    error_body("CDP_ETL.X.Y", "something went wrong"), success);
   const Classification c = classify_response(http(row.status, body), row.records, kNowMs);
   // A 2xx is delivery only with a readable success envelope.
   const bool unreadable_2xx = row.outcome == Outcome::kDelivered && body != success;
