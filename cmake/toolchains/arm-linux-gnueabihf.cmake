@@ -1,14 +1,18 @@
 # Cross build for arm-linux-gnueabihf with Debian's cross compiler (g++-arm-linux-gnueabihf); run with
 # -DCMAKE_TOOLCHAIN_FILE=cmake/toolchains/arm-linux-gnueabihf.cmake, usually through scripts/test-cross.sh.
-# Target programs (tests, catch_discover_tests) run under qemu-user: qemu-arm with the target's
-# libraries from /usr/arm-linux-gnueabihf. Libraries of the target architecture installed through Debian
+# Target programs (tests, catch_discover_tests) run under qemu-user (qemu-arm).
+# Libraries of the target architecture installed through Debian
 # multiarch (e.g. libcurl4-openssl-dev:armhf) are found in /usr/lib/arm-linux-gnueabihf.
 set(CMAKE_SYSTEM_NAME Linux)
 set(CMAKE_SYSTEM_PROCESSOR arm)
 set(CMAKE_LIBRARY_ARCHITECTURE arm-linux-gnueabihf)
 set(CMAKE_C_COMPILER arm-linux-gnueabihf-gcc)
 set(CMAKE_CXX_COMPILER arm-linux-gnueabihf-g++)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm -L /usr/arm-linux-gnueabihf)
+# The target's libc and libstdc++ come from Debian multiarch (libc6:armhf, libstdc++6:armhf),
+# not from the cross sysroot: under qemu 7.2, programs loaded with
+# "-L /usr/arm-linux-gnueabihf" (the cross libc) crash in pthread_create and cannot
+# exec host programs (the emulator).
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-arm)
 # GCC notes that the ABI of some parameters changed in GCC 7.1: true, and irrelevant here.
 set(CMAKE_CXX_FLAGS_INIT -Wno-psabi)
 
