@@ -34,7 +34,7 @@ bash scripts/setup.sh "g++-$triple" qemu-user tcl
 
 # Through Debian multiarch: the target's libcurl for the tests, and the C/C++ runtime qemu runs
 # them with (see the toolchain file).
-if ! dpkg-query -W -f='${Status}' "libcurl4-openssl-dev:$debian_arch" "libstdc++6:$debian_arch" \
+if ! dpkg-query -W -f='${Status}\n' "libcurl4-openssl-dev:$debian_arch" "libstdc++6:$debian_arch" \
   2>/dev/null | grep -c "install ok installed" | grep -qx 2; then
   if ! dpkg --print-foreign-architectures | grep -qx "$debian_arch"; then
     echo "test-cross: dpkg --add-architecture $debian_arch"
