@@ -1,2 +1,2 @@
-/* The C ABI of the Experiture SDK as seen by Swift (experiture/ links to core/include/experiture). */
+/* The C ABI of the Experiture SDK as seen by Swift (experiture/ links to core/include). */
 #include "experiture/experiture.h"
