@@ -211,7 +211,8 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
   if (allow_fast_path && response.status >= 200 && response.status < 300) {
     c.correlation_id = response.header("x-correlation-id");
     if (!c.correlation_id.empty() && body_cannot_reject(response.body) &&
-        response.body.find("false") == std::string::npos && body_is_closed_object(response.body)) {
+        response.body.find("false") == std::string::npos && body_is_closed_object(response.body) &&
+        json::accept(response.body)) {
       c.outcome = Outcome::kDelivered;
       const std::string date = response.header("date");
       if (!date.empty()) c.server_date_ms = parse_http_date_ms(date);

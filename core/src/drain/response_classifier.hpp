@@ -95,7 +95,8 @@ bool body_cannot_reject(std::string_view body);
 
 // Whether a body without backslashes is one complete JSON object by its brackets: '{' first
 // and its matching '}' last (white space around), brackets outside strings balanced, strings
-// closed. With body_cannot_reject() and no "false" in it, a 2xx body is a readable success
+// closed. With body_cannot_reject(), no "false" in it and a syntax check that builds nothing
+// (json::accept: brackets alone pass `{,}` or invalid UTF-8), a 2xx body is a readable success
 // envelope without a parse (a truncated or non-JSON body fails here and takes the full parse).
 // Pure; any thread.
 bool body_is_closed_object(std::string_view body);

@@ -443,10 +443,12 @@ TEST_CASE("2xx answers decided without a parse classify as a full parse does", "
       R"({"data":{"results":[{"index":1,"status":"\u0072ejected"}]}})",
       R"({"data":{"results":[{"index":0,"status":"INVALID"}]}})",
       R"({"error":{"code":"odd","message":"a 200 with an error envelope"}})",
-      R"({"data":{"jobId":"job_1","status":"queued"}})",
-      "not json at all",
-      "",
+      R"({"data":{"jobId":"job_1","status":"queued"}})", "not json at all", "",
       R"({"data":{"results":[{"index":0,"status":"accepted"})",
+      // Balanced brackets, no rejecting word, yet no JSON: each is no proof of delivery.
+      "{\"success\":true,\"data\":\"\xff\xfe\"}",  // invalid UTF-8 in a string
+      R"({"success" true})", R"({,})", R"({"a":[1,,2]})",
+      "{\"a\":\"tab\tinside\"}",  // a raw control character in a string
   };
   for (const std::string& body : bodies) {
     for (int status : {200, 202, 204}) {
