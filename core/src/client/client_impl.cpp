@@ -83,8 +83,9 @@ constexpr size_t kGroupCommitTarget = 4096;
 constexpr size_t kKeepIngressSlots = 4096;
 constexpr int64_t kCommitRetryMs = 1000;
 constexpr int64_t kStoreCommandTimeoutMs = 30000;
-// An idle store thread looks this often for writes other processes made to the same file.
-constexpr int64_t kOutboxPollMs = 1000;
+// While records are queued, the store thread looks this often for what other processes did to
+// the same file (delivered them, took or left the lease). Idle with nothing queued: never.
+constexpr int64_t kQueuedPollMs = 1000;
 
 const char* consent_name(Consent c) {
   switch (c) {
@@ -102,6 +103,19 @@ std::optional<Consent> consent_from(const std::string& s) {
   if (s == "unknown") return Consent::kUnknown;
   if (s == "granted") return Consent::kGranted;
   if (s == "denied") return Consent::kDenied;
+  return std::nullopt;
+}
+
+// A Status the outbox gave (SQLite, the disk): a later successful commit shows it has passed.
+bool is_storage_code(Code code) {
+  return code == Code::kStorageError || code == Code::kStorageFull ||
+         code == Code::kStorageRecovered;
+}
+
+std::optional<Code> code_from_name(const std::string& name) {
+  for (int i = 0; i <= static_cast<int>(Code::kInternal); ++i) {
+    if (name == code_name(static_cast<Code>(i))) return static_cast<Code>(i);
+  }
   return std::nullopt;
 }
 
@@ -773,9 +787,15 @@ void Client::Impl::run() {
         lock.lock();
         continue;
       }
-      // Other processes may write to the same file: look now and then.
-      const int64_t poll_at = clock_->mono_ms() + kOutboxPollMs;
-      wake_at = wake_at ? std::min(*wake_at, poll_at) : poll_at;
+      // Idle costs nothing: with nothing queued here the wait is untimed. What other processes
+      // commit to the file is read at the start of every round (refresh_if_changed in step()),
+      // so their writes are seen at this process's next write, flush, hint or command, and a
+      // drain takes the file's state when it takes the lease. Only while records are queued
+      // does the thread look once a second (another process may deliver them, or leave).
+      if (outbox_->queued_records() > 0 || outbox_->batch()) {
+        const int64_t poll_at = clock_->mono_ms() + kQueuedPollMs;
+        wake_at = wake_at ? std::min(*wake_at, poll_at) : poll_at;
+      }
       store_waiting_ = true;
       if (wake_at) {
         const int64_t delay = std::max<int64_t>(0, *wake_at - clock_->mono_ms());
@@ -916,6 +936,7 @@ void Client::Impl::recover_outbox() {
     log(platform::LogLevel::kError, "outbox recovery failed (tried again): " + status.to_string());
     std::lock_guard<std::mutex> lock(mutex_);
     stats_.last_error = status.to_string();
+    last_error_code_ = status.code();
     return;
   }
   report_recovery(report);
@@ -932,7 +953,9 @@ void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
       DeliveryEvent{DeliveryEvent::Type::kDropped, report.lost_entries, message});
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = message;
+  last_error_code_ = Code::kOk;
   stats_.last_storage_error = message;
+  last_storage_error_code_ = Code::kOk;
   stats_.last_storage_error_at_ms = clock_->wall_ms();
   durable_outbox_seq_ = std::max(durable_outbox_seq_, outbox_->last_seq());
   first_queued_seq_ = outbox_->first_seq();
@@ -950,6 +973,7 @@ void Client::Impl::step_guarded(std::vector<IngressItem>& items, std::vector<Com
       log(platform::LogLevel::kError, what);
       std::lock_guard<std::mutex> lock(mutex_);
       stats_.last_error = what;
+      last_error_code_ = Code::kOk;
     } catch (...) {
     }
   }
@@ -996,7 +1020,10 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
       // Together with durable_outbox_seq_: a flush() reading both must never see the new target
       // with the old (empty) queue.
       first_queued_seq_ = outbox_->first_seq();
-      if (stats_.last_error.rfind("STORAGE", 0) == 0) stats_.last_error.clear();
+      if (is_storage_code(last_error_code_)) {
+        stats_.last_error.clear();
+        last_error_code_ = Code::kOk;
+      }
     }
     if (purge_here) {
       drain_->abandon_in_flight();
@@ -1018,7 +1045,9 @@ void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const S
   log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = why.to_string();
+  last_error_code_ = why.code();
   stats_.last_storage_error = stats_.last_error;
+  last_storage_error_code_ = why.code();
   stats_.last_storage_error_at_ms = clock_->wall_ms();
   ingress_.insert(ingress_.begin(),
                   std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
@@ -1043,7 +1072,10 @@ void Client::Impl::publish() {
   stats_.dropped_dead_letter_overflow = outbox_->dead_letter_dropped_total();
   stats_.pause_reason = drain_->pause_reason();
   stats_.delivery_owner_pid = drain_->delivery_owner_pid();
-  if (!drain_->last_error().empty()) stats_.last_error = drain_->last_error();
+  if (!drain_->last_error().empty()) {
+    stats_.last_error = drain_->last_error();
+    last_error_code_ = drain_->last_error_code();
+  }
   first_queued_seq_ = outbox_->first_seq();
   blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();
 
@@ -1055,6 +1087,7 @@ void Client::Impl::publish() {
   if (!storage_error.empty() && storage_error != storage_error_seen_) {
     storage_error_seen_ = storage_error;
     stats_.last_storage_error = storage_error;
+    last_storage_error_code_ = drain_->last_storage_error_code();
     stats_.last_storage_error_at_ms = now_wall;
   }
   if (!drain_error.empty() && drain_error != storage_error &&
@@ -1123,23 +1156,28 @@ void Client::Impl::load_diagnostics() {
     nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
     if (doc.is_object()) {
       stats_.last_storage_error = json_value<std::string>(doc, "error", "");
+      // Written since the code was kept: absent, the error is not taken for a storage Status.
+      last_storage_error_code_ =
+          code_from_name(json_value<std::string>(doc, "code", "")).value_or(Code::kOk);
       stats_.last_storage_error_at_ms = json_value<int64_t>(doc, "at_ms", 0);
       persisted_storage_diag_ = *stored;
     }
   }
   if (stats_.last_error.empty()) {
-    stats_.last_error = stats_.last_delivery_error_at_ms >= stats_.last_storage_error_at_ms
-                            ? stats_.last_delivery_error
-                            : stats_.last_storage_error;
+    const bool delivery = stats_.last_delivery_error_at_ms >= stats_.last_storage_error_at_ms;
+    stats_.last_error = delivery ? stats_.last_delivery_error : stats_.last_storage_error;
+    last_error_code_ = delivery ? Code::kOk : last_storage_error_code_;
   }
 }
 
 void Client::Impl::persist_diagnostics(bool force) {
   if (!outbox_) return;
   Stats s;
+  Code storage_code = Code::kOk;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     s = stats_;
+    storage_code = last_storage_error_code_;
   }
   // The success time is left out of the comparison: a steady drain would write every batch.
   nlohmann::json delivery = {{"error", s.last_delivery_error},
@@ -1164,8 +1202,9 @@ void Client::Impl::persist_diagnostics(bool force) {
       s.last_success_at_ms != persisted_success_at_ms_ &&
       (force || clock_->mono_ms() - persisted_diag_mono_ms_ >= kSuccessPersistIntervalMs);
   if (changed || success_due) updates.emplace_back(kDeliveryDiagKey, delivery_text);
-  const std::string storage_text =
-      nlohmann::json{{"error", s.last_storage_error}, {"at_ms", s.last_storage_error_at_ms}}.dump();
+  nlohmann::json storage{{"error", s.last_storage_error}, {"at_ms", s.last_storage_error_at_ms}};
+  if (storage_code != Code::kOk) storage["code"] = code_name(storage_code);
+  const std::string storage_text = storage.dump();
   if (!s.last_storage_error.empty() && storage_text != persisted_storage_diag_) {
     updates.emplace_back(kStorageDiagKey, storage_text);
   }

@@ -168,6 +168,11 @@ class EXPERITURE_HIDDEN Client::Impl {
   identity::IdentityState identity_;      // guarded
   Consent consent_ = Consent::kGranted;   // guarded
   Stats stats_;                           // guarded
+  // Guarded: the codes of the Statuses behind stats_.last_error and stats_.last_storage_error
+  // (kOk when the text is not a Status: a delivery failure, a recovery report). A successful
+  // commit clears a last_error whose code is a storage one; decided on the code, never the text.
+  Code last_error_code_ = Code::kOk;
+  Code last_storage_error_code_ = Code::kOk;
 
   // Store thread only.
   std::unique_ptr<outbox::Outbox> outbox_;

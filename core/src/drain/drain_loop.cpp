@@ -208,7 +208,7 @@ bool DrainLoop::hold_lease() {
   lease_observed_mono_ms_ = deps_.clock->mono_ms();
   if (!deps_.lease->try_lock()) {
     other_owner_pid_ = deps_.lease->holder_pid();
-    schedule_retry(kLeaseRetryMs,
+    schedule_retry(kLeaseRetryMs, WaitReason::kOtherProcessDelivers,
                    "another process (pid " + std::to_string(other_owner_pid_) + ") is delivering");
     return false;
   }
@@ -253,12 +253,23 @@ void DrainLoop::prepare_next_batch() {
 }
 
 Status DrainLoop::build_batch(bool only_if_complete) {
-  const int64_t after = deps_.outbox->batched_through_seq();
-  auto read = deps_.outbox->read_entries(after, record_limit_);
+  auto read = deps_.outbox->read_entries(deps_.outbox->batched_through_seq(), record_limit_);
   if (!read.is_ok()) return read.status();
   std::vector<outbox::Entry>& entries = read.value();
   if (entries.empty()) return Status::ok();
-  // A run: consecutive entries with the same (object, kind, match_key), within the caps.
+  const size_t run = run_length(entries);
+  // A prepared batch must be one the normal path would build too: a run that cannot grow
+  // (ended by another run or a cap, or full) or one a flush asked for.
+  const bool complete =
+      run < entries.size() || run == record_limit_ || entries.front().seq <= flush_through_seq_;
+  if (only_if_complete && !complete) return Status::ok();
+  entries.resize(run);
+  correct_clock_skew(entries);
+  return persist_batch(coalesce(std::move(entries)));
+}
+
+size_t DrainLoop::run_length(const std::vector<outbox::Entry>& entries) {
+  // A run: consecutive entries with the same (object, kind, match_key), within the body cap.
   const outbox::Entry& head = entries.front();
   size_t run = 0;
   size_t bytes = 0;
@@ -269,28 +280,28 @@ Status DrainLoop::build_batch(bool only_if_complete) {
     bytes += e.payload.size() + 1;
     ++run;
   }
-  // A prepared batch must be one the normal path would build too: a run that cannot grow
-  // (ended by another run or a cap, or full) or one a flush asked for.
-  const bool complete =
-      run < entries.size() || run == record_limit_ || entries.front().seq <= flush_through_seq_;
-  if (only_if_complete && !complete) return Status::ok();
-  entries.resize(run);
-  if (clock_skew_ms_ != 0) {
-    for (auto& e : entries) {
-      if ((e.flags & outbox::kEntrySdkTimestamps) == 0) continue;
-      auto json = nlohmann::json::parse(e.payload, nullptr, false);
-      if (!json.is_object()) continue;
-      for (const char* field : kSdkTimestampFields) {
-        auto it = json.find(field);
-        if (it == json.end() || !it->is_string()) continue;
-        if (auto ms = record::parse_iso8601_ms(it->get<std::string>())) {
-          *it = record::format_iso8601_utc_ms(*ms + clock_skew_ms_);
-        }
-      }
-      e.payload = json.dump();
-    }
-  }
+  return run;
+}
 
+void DrainLoop::correct_clock_skew(std::vector<outbox::Entry>& entries) const {
+  if (clock_skew_ms_ == 0) return;
+  for (auto& e : entries) {
+    if ((e.flags & outbox::kEntrySdkTimestamps) == 0) continue;
+    auto json = nlohmann::json::parse(e.payload, nullptr, false);
+    if (!json.is_object()) continue;
+    for (const char* field : kSdkTimestampFields) {
+      auto it = json.find(field);
+      if (it == json.end() || !it->is_string()) continue;
+      if (auto ms = record::parse_iso8601_ms(it->get<std::string>())) {
+        *it = record::format_iso8601_utc_ms(*ms + clock_skew_ms_);
+      }
+    }
+    e.payload = json.dump();
+  }
+}
+
+outbox::Batch DrainLoop::coalesce(std::vector<outbox::Entry> entries) const {
+  const outbox::Entry& head = entries.front();
   outbox::Batch batch;
   batch.object = head.object;
   batch.kind = head.kind;
@@ -318,8 +329,13 @@ Status DrainLoop::build_batch(bool only_if_complete) {
     }
   }
   batch.body =
-      build_body(head.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert : BatchKind::kAppend,
-                 records, head.match_key);
+      build_body(batch.kind == outbox::WriteKind::kUpsert ? BatchKind::kUpsert : BatchKind::kAppend,
+                 records, batch.match_key);
+  return batch;
+}
+
+Status DrainLoop::persist_batch(outbox::Batch batch) {
+  // Every later send of this batch, also after a restart, uses this key and these bytes.
   batch.idempotency_key = crypto::uuid_v4(*deps_.random);
   return deps_.outbox->save_batch(batch);
 }
@@ -338,7 +354,7 @@ void DrainLoop::send_batch(size_t index) {
   if (bearer.empty()) {
     no_token_ = true;
     schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-                   "no token: the token provider returned none");
+                   WaitReason::kNoToken, "no token: the token provider returned none");
     emit(DeliveryEvent::Type::kPaused, 0, "no token");
     return;
   }
@@ -357,9 +373,9 @@ void DrainLoop::send_batch(size_t index) {
     // A token that cannot go in a header is as good as none; the provider is asked again.
     no_token_ = true;
     cached_token_.clear();
-    last_error_ = built.status().to_string();
+    set_last_error(built.status().to_string(), built.status().code());
     schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-                   "no token: " + built.status().message());
+                   WaitReason::kNoToken, "no token: " + built.status().message());
     return;
   }
   platform::HttpRequest request = std::move(built).value();
@@ -441,20 +457,20 @@ void DrainLoop::apply(const Classification& c) {
             c.message +
             "; delivery paused until resume() or a client opened with another tls "
             "config";
-        last_error_ = describe(c) + network_detail(c, deps_.config->endpoint);
+        set_last_error(describe(c) + network_detail(c, deps_.config->endpoint), Code::kOk);
         log_warn("drain: " + problem_pause_);
         emit(DeliveryEvent::Type::kPaused, 0, problem_pause_);
         return;
       }
       schedule_retry(
           full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-          "retrying after " + describe(c) + network_detail(c, deps_.config->endpoint));
+          WaitReason::kDeliveryFailed, describe(c) + network_detail(c, deps_.config->endpoint));
       return;
     case Outcome::kRateLimited:
       rate_limited_ = true;
       schedule_retry(
           rate_limit_delay_ms(c.retry_after_ms, deps_.config->retry, deps_.random->next_u64()),
-          "rate limited (429): waiting as the server asked");
+          WaitReason::kRateLimited, "rate limited (429): waiting as the server asked");
       emit(DeliveryEvent::Type::kPaused, 0, "rate limited");
       return;
     case Outcome::kUnauthorized:
@@ -463,7 +479,7 @@ void DrainLoop::apply(const Classification& c) {
         // A fixed token cannot be refreshed: retrying it is pointless. Paused (flush() returns
         // PAUSED) until resume() or a new Client with another token.
         token_refused_ = true;
-        last_error_ = "the server refused the token (401 " + c.code + ")";
+        set_last_error("the server refused the token (401 " + c.code + ")", Code::kOk);
         log_warn("delivery paused: " + last_error_ + "; give a new token, then resume()");
         emit(DeliveryEvent::Type::kPaused, 0, "unauthorized (401): the server refused the token");
         ++failures_;
@@ -475,14 +491,14 @@ void DrainLoop::apply(const Classification& c) {
       schedule_retry(failures_ == 0 ? 0
                                     : full_jitter_delay_ms(deps_.config->retry, failures_,
                                                            deps_.random->next_u64()),
-                     "unauthorized (401): getting a new token");
+                     WaitReason::kUnauthorized, "unauthorized (401): getting a new token");
       ++failures_;
       return;
     case Outcome::kForbidden:
       forbidden_ = true;
-      last_error_ = describe(c);
+      set_last_error(describe(c), Code::kOk);
       // Checked again after the longest backoff, or at once after resume().
-      schedule_retry(deps_.config->retry.cap_ms, "forbidden (403)");
+      schedule_retry(deps_.config->retry.cap_ms, WaitReason::kForbidden, "forbidden (403)");
       emit(DeliveryEvent::Type::kPaused, 0, "forbidden (403): " + c.message);
       return;
     case Outcome::kRejectRecords:
@@ -494,13 +510,13 @@ void DrainLoop::apply(const Classification& c) {
       status = deps_.outbox->abandon_batch(rejected);
       if (!status.is_ok()) break;
       failures_ = 0;
-      last_error_ = describe(c);
+      set_last_error(describe(c), Code::kOk);
       emit(DeliveryEvent::Type::kDeadLettered, rejected.size(), describe(c) + ": " + c.message);
       return;
     }
     case Outcome::kUnreadable:
       // No proof of delivery: the batch stays; the same key and bytes go out again.
-      last_error_ = describe(c) + ": " + c.message;
+      set_last_error(describe(c) + ": " + c.message, Code::kOk);
       if (++unreadable_answers_ >= kMaxUnreadableAnswers) {
         problem_pause_ = std::to_string(unreadable_answers_) +
                          " answers in a row were 2xx without a readable body (" + describe(c) +
@@ -512,7 +528,7 @@ void DrainLoop::apply(const Classification& c) {
       }
       schedule_retry(
           full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-          "retrying after " + describe(c) + ": " + c.message);
+          WaitReason::kDeliveryFailed, describe(c) + ": " + c.message);
       return;
     case Outcome::kBisect:
     case Outcome::kSplit: {
@@ -528,22 +544,32 @@ void DrainLoop::apply(const Classification& c) {
   on_storage_error(status);
 }
 
-void DrainLoop::schedule_retry(int64_t delay_ms, const std::string& why) {
+void DrainLoop::schedule_retry(int64_t delay_ms, WaitReason reason, const std::string& why) {
   retry_at_mono_ms_ = deps_.clock->mono_ms() + std::max<int64_t>(0, delay_ms);
-  retry_reason_ = why;
-  if (why.rfind("retrying", 0) == 0) {
-    last_error_ = why.substr(std::string("retrying after ").size());
-    log_warn("delivery failed: " + last_error_ + "; retrying in " +
-             std::to_string(std::max<int64_t>(0, delay_ms)) + " ms");
+  wait_reason_ = reason;
+  if (reason != WaitReason::kDeliveryFailed) {
+    retry_reason_ = why;
+    return;
   }
+  // A failed attempt: `why` says what failed; it is the last error, and the wait names it.
+  retry_reason_ = "retrying after " + why;
+  set_last_error(why, Code::kOk);
+  log_warn("delivery failed: " + last_error_ + "; retrying in " +
+           std::to_string(std::max<int64_t>(0, delay_ms)) + " ms");
 }
 
 void DrainLoop::on_storage_error(const Status& status) {
-  last_error_ = status.to_string();
+  set_last_error(status.to_string(), status.code());
   last_storage_error_ = last_error_;
+  last_storage_error_code_ = status.code();
   log_warn("drain: " + status.to_string());
   schedule_retry(full_jitter_delay_ms(deps_.config->retry, failures_++, deps_.random->next_u64()),
-                 "storage error: " + status.message());
+                 WaitReason::kStorageError, "storage error: " + status.message());
+}
+
+void DrainLoop::set_last_error(std::string text, Code code) {
+  last_error_ = std::move(text);
+  last_error_code_ = code;
 }
 
 void DrainLoop::emit(DeliveryEvent::Type type, uint64_t count, const std::string& reason) {

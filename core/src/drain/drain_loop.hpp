@@ -22,6 +22,19 @@ namespace drain {
 
 struct Classification;
 
+// Why the drain loop waits before its next attempt (retry_at_mono_ms()). Decisions are made on
+// this value; the reason text (pause_reason()) is for people only.
+enum class WaitReason {
+  kNone,                  // no wait scheduled yet
+  kDeliveryFailed,        // a failed attempt (network, 5xx, unreadable answer): backing off
+  kNoToken,               // the token provider gave none (or one unfit for a header)
+  kRateLimited,           // 429: waiting as the server asked
+  kUnauthorized,          // 401 with a token provider: a new token, then again
+  kForbidden,             // 403: checked again after the longest backoff
+  kOtherProcessDelivers,  // another process holds the delivery lease
+  kStorageError,          // the outbox failed while draining
+};
+
 class DrainLoop {
  public:
   struct Deps {
@@ -78,22 +91,38 @@ class DrainLoop {
   size_t in_flight_records() const;
   uint64_t delivered_total() const { return delivered_total_; }
   const std::string& last_error() const { return last_error_; }
+  // The code of the Status behind last_error(); kOk when it describes a delivery failure (an
+  // HTTP answer or a network error) rather than a Status.
+  Code last_error_code() const { return last_error_code_; }
   // Outbox errors met while draining (kept apart from delivery errors), "" when none.
   const std::string& last_storage_error() const { return last_storage_error_; }
+  Code last_storage_error_code() const { return last_storage_error_code_; }
   // Failed attempts since the last success.
   int consecutive_failures() const { return failures_; }
   // When the current backoff or rate limit ends (monotonic ms), 0 when none is running.
   int64_t retry_at_mono_ms() const {
     return retry_at_mono_ms_ > deps_.clock->mono_ms() ? retry_at_mono_ms_ : 0;
   }
+  // What the current (or last) wait is for; see WaitReason.
+  WaitReason wait_reason() const { return wait_reason_; }
   // Events since the last call, to be given to the app's listener outside any lock.
   std::vector<DeliveryEvent> take_events();
 
  private:
   bool due(bool flush) const;
   // Builds and persists the batch after those already persisted; with only_if_complete, only a
-  // run that can no longer grow.
+  // run that can no longer grow. The steps: pick the run, correct clock skew, coalesce, persist.
   Status build_batch(bool only_if_complete);
+  // How many leading entries form one run: the same (object, kind, match_key), within the body
+  // cap. `entries` is not empty.
+  static size_t run_length(const std::vector<outbox::Entry>& entries);
+  // Moves the SDK's own timestamps (kEntrySdkTimestamps) by the server's clock skew, if any.
+  void correct_clock_skew(std::vector<outbox::Entry>& entries) const;
+  // One run into a batch: upserts of the same profile merged (coalescer), the request body
+  // built, each record's source seqs kept. `entries` is not empty.
+  outbox::Batch coalesce(std::vector<outbox::Entry> entries) const;
+  // Gives the batch its Idempotency-Key and saves it (Outbox::save_batch) before any send.
+  Status persist_batch(outbox::Batch batch);
   void prepare_next_batch();
   // Sends the outbox's batch at `index` (0: the front; 1: the prepared next one, see apply()).
   void send_batch(size_t index = 0);
@@ -103,8 +132,11 @@ class DrainLoop {
   bool hold_lease();
   std::string token(bool refresh);
   void apply(const Classification& c);
-  void schedule_retry(int64_t delay_ms, const std::string& why);
+  // Waits `delay_ms` before the next attempt. For kDeliveryFailed, `why` is what failed: it
+  // becomes last_error() and is logged; otherwise it is the reason pause_reason() shows.
+  void schedule_retry(int64_t delay_ms, WaitReason reason, const std::string& why);
   void on_storage_error(const Status& status);
+  void set_last_error(std::string text, Code code);
   void emit(DeliveryEvent::Type type, uint64_t count, const std::string& reason);
   void log_warn(const std::string& message);
 
@@ -130,13 +162,16 @@ class DrainLoop {
   bool rate_limited_ = false;          // retry_at_mono_ms_ was set by a 429
   int64_t flush_through_seq_ = 0;
   std::string retry_reason_;
+  WaitReason wait_reason_ = WaitReason::kNone;
   int failures_ = 0;         // consecutive failed attempts, for the backoff exponent
   size_t record_limit_ = 0;  // lowered while bisecting or splitting
   int64_t first_queued_seen_mono_ms_ = -1;
   uint64_t delivered_total_ = 0;
   int64_t clock_skew_ms_ = 0;  // server time - device time, when beyond the threshold
   std::string last_error_;
+  Code last_error_code_ = Code::kOk;
   std::string last_storage_error_;
+  Code last_storage_error_code_ = Code::kOk;
   std::vector<DeliveryEvent> events_;
   int64_t other_owner_pid_ = 0;
   int64_t lease_observed_mono_ms_ = -1;

@@ -1,0 +1,251 @@
+// DrainLoop on its own: a real outbox file, a fake clock and transport, the responses posted back
+// by hand as the store thread would. No Client, no threads, no sleeps.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/random.hpp"
+#include "drain/drain_loop.hpp"
+#include "fakes.hpp"
+#include "outbox/outbox.hpp"
+#include "record/timestamp.hpp"
+#include "temp_dir.hpp"
+
+using experiture::Config;
+using experiture::DeliveryEvent;
+using experiture::drain::DrainLoop;
+using experiture::drain::WaitReason;
+using experiture::platform::HttpResponse;
+using experiture::test::FakeClock;
+using experiture::test::FakeHttpClient;
+using experiture::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+struct LoopRig {
+  TempDir dir;
+  FakeClock clock;
+  FakeHttpClient http;
+  experiture::test::CapturingLogger logger;
+  Config config;
+  std::unique_ptr<experiture::crypto::Random> random;
+  std::unique_ptr<experiture::outbox::Outbox> outbox;
+  std::vector<std::pair<uint64_t, HttpResponse>> posted;  // what the transport completed
+  std::unique_ptr<DrainLoop> loop;
+
+  LoopRig() {
+    config.endpoint = "https://api.example.test/public/v1";
+    config.token = "fixed-token";
+    config.batch_size = 100;
+    config.retry.base_ms = 1000;
+    config.retry.cap_ms = 8000;
+    experiture::outbox::Outbox::Options options;
+    options.path = dir.file("outbox.db");
+    auto opened = experiture::outbox::Outbox::open(options, nullptr);
+    REQUIRE(opened.is_ok());
+    outbox = std::move(opened).value();
+    auto created = experiture::crypto::Random::create();
+    REQUIRE(created.is_ok());
+    random = std::move(created).value();
+    DrainLoop::Deps deps;
+    deps.outbox = outbox.get();
+    deps.http = &http;
+    deps.clock = &clock;
+    deps.random = random.get();
+    deps.logger = &logger;
+    deps.config = &config;
+    deps.post_response = [this](uint64_t id, HttpResponse r) {
+      posted.emplace_back(id, std::move(r));
+    };
+    loop = std::make_unique<DrainLoop>(std::move(deps));
+  }
+
+  void write(const json& record, uint32_t flags = 0) {
+    experiture::outbox::Entry e;
+    e.object = "profiles";
+    e.kind = experiture::outbox::WriteKind::kUpsert;
+    e.match_key = "email";
+    e.payload = record.dump();
+    e.wall_ms = clock.wall_ms();
+    e.mono_ms = clock.mono_ms();
+    e.flags = flags;
+    std::vector<experiture::outbox::Entry> entries{e};
+    REQUIRE(outbox->commit(entries, {}).is_ok());
+  }
+
+  // The transport completes the request it holds; the completion is applied as on the store
+  // thread.
+  void answer(HttpResponse response) {
+    REQUIRE(http.release(std::move(response)));
+    REQUIRE(posted.size() == 1);
+    auto p = std::move(posted.front());
+    posted.clear();
+    loop->on_response(p.first, std::move(p.second));
+  }
+
+  // The records of the last request ({"record": r} for a single upsert, else {"records": [...]}).
+  json last_records() const {
+    const json body = json::parse(http.requests().back().body);
+    return body.contains("record") ? json::array({body["record"]}) : body["records"];
+  }
+};
+
+HttpResponse error_response(int status, const std::string& code, const std::string& message) {
+  return experiture::test::status_response(
+      status, json{{"success", false}, {"error", {{"code", code}, {"message", message}}}}.dump());
+}
+
+}  // namespace
+
+TEST_CASE("the drain loop sends a due batch and deletes it once the server acknowledges it",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.write(json{{"email", "b@example.com"}, {"tier", "silver"}});
+  rig.loop->step(false);
+  CHECK(rig.http.request_count() == 0);  // not due before the flush interval
+  rig.loop->step(true);
+  REQUIRE(rig.http.request_count() == 1);
+  CHECK(rig.last_records().size() == 2);
+  CHECK(rig.loop->in_flight_records() == 2);
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.outbox->queued_records() == 0);
+  CHECK(rig.loop->delivered_total() == 2);
+  const auto events = rig.loop->take_events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].type == DeliveryEvent::Type::kDelivered);
+  CHECK(events[0].count == 2);
+}
+
+TEST_CASE("the drain loop coalesces writes to one profile before it persists the batch",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.write(json{{"email", "a@example.com"}, {"city", "Oslo"}});
+  rig.loop->step(true);
+  REQUIRE(rig.http.request_count() == 1);
+  const json records = rig.last_records();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0]["tier"] == "gold");
+  CHECK(records[0]["city"] == "Oslo");
+  // Persisted before the send, with the key the request carries.
+  REQUIRE(rig.outbox->batch() != nullptr);
+  CHECK(rig.outbox->batch()->sources.size() == 1);
+  CHECK(rig.outbox->batch()->sources[0].size() == 2);
+}
+
+TEST_CASE("the drain loop corrects SDK timestamps by the skew the server's Date header shows",
+          "[drain][unit]") {
+  LoopRig rig;
+  const int64_t device_wall = rig.clock.wall_ms();
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.loop->step(true);
+  // The server's clock is an hour ahead: its Date header says so.
+  HttpResponse ok = experiture::test::ok_response();
+  const int64_t server_wall = device_wall + 3600 * 1000;
+  ok.headers.emplace_back("date", "Thu, 01 Jan 2026 01:00:00 GMT");
+  REQUIRE(server_wall == 1767229200000);  // the Date above, so the skew is exactly one hour
+  rig.answer(ok);
+  const std::string seen = experiture::record::format_iso8601_utc_ms(device_wall);
+  rig.write(json{{"email", "b@example.com"}, {"last_seen_at", seen}},
+            experiture::outbox::kEntrySdkTimestamps);
+  rig.write(json{{"email", "c@example.com"}, {"last_seen_at", seen}});  // the app's own field
+  rig.loop->step(true);
+  const json records = rig.last_records();
+  REQUIRE(records.size() == 2);
+  CHECK(records[0]["last_seen_at"] == experiture::record::format_iso8601_utc_ms(server_wall));
+  CHECK(records[1]["last_seen_at"] == seen);
+}
+
+TEST_CASE("the drain loop waits out its backoff on the injected clock and re-sends the same bytes",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.loop->step(true);
+  const auto first = rig.http.requests().back();
+  rig.answer(experiture::test::status_response(503, "{}"));
+  CHECK(rig.loop->wait_reason() == WaitReason::kDeliveryFailed);
+  const auto wake = rig.loop->next_wakeup_mono_ms();
+  REQUIRE(wake.has_value());
+  CHECK(*wake > rig.clock.mono_ms());
+  rig.loop->step(true);
+  CHECK(rig.http.request_count() == 1);  // still backing off
+  rig.clock.advance(*wake - rig.clock.mono_ms());
+  rig.loop->step(false);
+  REQUIRE(rig.http.request_count() == 2);
+  CHECK(rig.http.requests().back().body == first.body);
+}
+
+// Typed decisions: what the drain loop does after an answer depends on the outcome, never on
+// the words of a message. Each case gives a message that reads like another decision.
+TEST_CASE("a failed attempt is the last error whatever words the server's message holds",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.loop->step(true);
+  rig.answer(error_response(503, "STORAGE_ERROR", "rate limited: retrying after storage error"));
+  CHECK(rig.loop->wait_reason() == WaitReason::kDeliveryFailed);
+  CHECK(rig.loop->last_error().rfind("HTTP 503 STORAGE_ERROR", 0) == 0);
+  CHECK(rig.loop->last_error_code() == experiture::Code::kOk);  // a delivery failure, no Status
+  CHECK(rig.loop->pause_reason() == "retrying after " + rig.loop->last_error());
+  CHECK(rig.logger.count_containing("delivery failed: HTTP 503") == 1);
+}
+
+TEST_CASE("a rate limit is a wait, not an error, even when its message reads like a failure",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.loop->step(true);
+  HttpResponse r = error_response(429, "retrying after HTTP 503", "retrying after HTTP 503");
+  r.headers.emplace_back("retry-after", "5");
+  rig.answer(r);
+  CHECK(rig.loop->wait_reason() == WaitReason::kRateLimited);
+  CHECK(rig.loop->last_error().empty());
+  CHECK(rig.loop->pause_reason().rfind("rate limited", 0) == 0);
+  CHECK(rig.logger.count_containing("delivery failed") == 0);
+}
+
+TEST_CASE("another process holding the lease is a wait of its own, not a delivery failure",
+          "[drain][unit]") {
+  // A lease that is always taken: the loop waits for it and sends nothing.
+  struct TakenLease final : experiture::platform::FileLock {
+    bool try_lock() override { return false; }
+    void unlock() override {}
+    bool held() const override { return false; }
+    int64_t holder_pid() const override { return 4242; }
+  } lease;
+  TempDir dir;
+  FakeClock clock;
+  FakeHttpClient http;
+  Config config;
+  config.endpoint = "https://api.example.test/public/v1";
+  config.token = "fixed-token";
+  experiture::outbox::Outbox::Options options;
+  options.path = dir.file("outbox.db");
+  auto outbox = experiture::outbox::Outbox::open(options, nullptr);
+  REQUIRE(outbox.is_ok());
+  auto random = experiture::crypto::Random::create();
+  REQUIRE(random.is_ok());
+  DrainLoop::Deps deps;
+  deps.outbox = outbox.value().get();
+  deps.http = &http;
+  deps.clock = &clock;
+  deps.random = random.value().get();
+  deps.config = &config;
+  deps.lease = &lease;
+  deps.post_response = [](uint64_t, HttpResponse) {};
+  DrainLoop loop(std::move(deps));
+  experiture::outbox::Entry e;
+  e.object = "profiles";
+  e.kind = experiture::outbox::WriteKind::kAppend;
+  e.payload = R"({"event":"x"})";
+  std::vector<experiture::outbox::Entry> entries{e};
+  REQUIRE(outbox.value()->commit(entries, {}).is_ok());
+  loop.step(true);
+  CHECK(http.request_count() == 0);
+  CHECK(loop.wait_reason() == WaitReason::kOtherProcessDelivers);
+  CHECK(loop.delivery_owner_pid() == 4242);
+  CHECK(loop.last_error().empty());
+  CHECK(loop.pause_reason() == "another process (pid 4242) is delivering");
+}
