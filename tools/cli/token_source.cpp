@@ -5,19 +5,10 @@
 #include <cstdio>
 #include <utility>
 
+#include "text/ascii.hpp"
+
 namespace experiture {
 namespace cli {
-namespace {
-
-std::string trim(const std::string& text) {
-  const char* const kSpace = " \t\r\n\f\v";
-  const size_t begin = text.find_first_not_of(kSpace);
-  if (begin == std::string::npos) return std::string();
-  return text.substr(begin, text.find_last_not_of(kSpace) - begin + 1);
-}
-
-}  // namespace
-
 TokenSource::TokenSource(std::string token, std::string command)
     : token_(std::move(token)), command_(std::move(command)) {}
 
@@ -57,7 +48,7 @@ std::string TokenSource::run_command() {
                  status == -1 || !WIFEXITED(status) ? -1 : WEXITSTATUS(status));
     return std::string();
   }
-  return trim(output);
+  return std::string(text::trim(output));
 }
 
 }  // namespace cli

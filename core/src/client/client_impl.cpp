@@ -16,6 +16,7 @@
 #include "crypto/uuid.hpp"
 #include "experiture/platform/backends.hpp"
 #include "record/timestamp.hpp"
+#include "text/ascii.hpp"
 
 #ifndef EXPERITURE_SDK_VERSION
 #define EXPERITURE_SDK_VERSION "0.0.0"
@@ -119,13 +120,8 @@ std::optional<Code> code_from_name(const std::string& name) {
   return std::nullopt;
 }
 
-std::string trim(std::string_view s) {
-  size_t b = 0, e = s.size();
-  while (b < e && (s[b] == ' ' || s[b] == '\t' || s[b] == '\n' || s[b] == '\r')) ++b;
-  while (e > b && (s[e - 1] == ' ' || s[e - 1] == '\t' || s[e - 1] == '\n' || s[e - 1] == '\r'))
-    --e;
-  return std::string(s.substr(b, e - b));
-}
+// What login() and set_push_token() trim from identity values.
+constexpr std::string_view kIdentityBlanks = " \t\n\r";
 
 Status validate_config(const Config& c) {
   auto bad = [](const char* field, const std::string& rule) {
@@ -456,7 +452,7 @@ Status Client::Impl::set_push_token(std::string_view token) {
     std::lock_guard<std::mutex> lock(mutex_);
     state = identity_;
   }
-  const std::string value = trim(token);
+  const std::string value(text::trim(token, kIdentityBlanks));
   if (value == state.push_token) return Status::ok();  // unchanged: nothing to write
   state.push_token = value;
   std::vector<IngressItem> items;
@@ -480,7 +476,7 @@ Status Client::Impl::login(const LoginInfo& info) {
     }
     user.phone = *phone;
   }
-  user.customer_id = trim(info.customer_id);
+  user.customer_id = std::string(text::trim(info.customer_id, kIdentityBlanks));
   if (!user.logged_in()) {
     return Status(Code::kInvalidArgument, "login: needs at least one of email, customer_id, phone");
   }

@@ -9,7 +9,7 @@
 #include "drain/request_builder.hpp"
 #include "drain/response_classifier.hpp"
 #include "drain/retry_policy.hpp"
-#include "record/fast_canonicaliser.hpp"
+#include "record/stored_form.hpp"
 #include "record/timestamp.hpp"
 
 namespace experiture {
@@ -31,8 +31,8 @@ bool match_key_values_distinct(const std::vector<outbox::Entry>& entries,
   seen.reserve(entries.size());
   std::string value;
   for (const auto& e : entries) {
-    using Lookup = record::FastCanonicaliser::Lookup;
-    const Lookup found = record::FastCanonicaliser::top_level_string(e.payload, match_key, &value);
+    using Lookup = record::StoredForm::Lookup;
+    const Lookup found = record::StoredForm::top_level_string(e.payload, match_key, &value);
     // kUnreadable: not JSON (stored forms are validated, at most 32 levels deep, so every one
     // is readable); like an absent key, it cannot repeat a value.
     if (found != Lookup::kString) continue;

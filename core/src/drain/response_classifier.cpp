@@ -7,6 +7,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/ascii.hpp"
+
 namespace experiture {
 namespace drain {
 namespace {
@@ -24,25 +26,8 @@ std::string string_member(const json* object, const char* key) {
   return (value != nullptr && value->is_string()) ? value->get<std::string>() : std::string();
 }
 
-bool equals_ignore_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool starts_with(std::string_view text, std::string_view prefix) {
   return text.substr(0, prefix.size()) == prefix;
-}
-
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
 }
 
 // Reads 1 to 9 leading digits; nullopt when there are none or more than 9.
@@ -62,7 +47,7 @@ std::optional<size_t> leading_number(std::string_view& text) {
 // "record.email", "/record/email" -> 0 for a one-record request. Anything after the index is
 // ignored, so a message "records[2].email: invalid email format" works too.
 std::optional<size_t> record_index_from_path(std::string_view path, size_t record_count) {
-  path = trim(path);
+  path = text::trim(path, text::kHttpSpace);
   if (starts_with(path, "$.")) path.remove_prefix(2);
   if (starts_with(path, "$[") || starts_with(path, "$/")) path.remove_prefix(1);
   if (starts_with(path, "/")) path.remove_prefix(1);
@@ -148,10 +133,10 @@ bool is_rejected_result(const json* status, const json* error) {
   if (status != nullptr && status->is_string()) {
     const std::string& text = status->get_ref<const std::string&>();
     for (const char* name : kAccepted) {
-      if (equals_ignore_case(text, name)) return false;
+      if (text::equals_ignore_case(text, name)) return false;
     }
     for (const char* name : kRejectedStatuses) {
-      if (equals_ignore_case(text, name)) return true;
+      if (text::equals_ignore_case(text, name)) return true;
     }
   }
   return error != nullptr && !error->is_null();
@@ -285,79 +270,6 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
   return c;
 }
 
-const char* const kShortDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
-const char* const kLongDays[] = {"Monday", "Tuesday",  "Wednesday", "Thursday",
-                                 "Friday", "Saturday", "Sunday"};
-const char* const kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                               "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
-
-bool is_day_name(std::string_view name) {
-  for (int i = 0; i < 7; ++i) {
-    if (equals_ignore_case(name, kShortDays[i]) || equals_ignore_case(name, kLongDays[i])) {
-      return true;
-    }
-  }
-  return false;
-}
-
-int month_number(std::string_view name) {
-  for (int i = 0; i < 12; ++i) {
-    if (equals_ignore_case(name, kMonths[i])) return i + 1;
-  }
-  return 0;
-}
-
-// Exactly `min_digits` to `max_digits` digits and nothing else; -1 otherwise.
-int all_digits(std::string_view text, size_t min_digits, size_t max_digits) {
-  if (text.size() < min_digits || text.size() > max_digits) return -1;
-  int value = 0;
-  for (char ch : text) {
-    if (!std::isdigit(static_cast<unsigned char>(ch))) return -1;
-    value = value * 10 + (ch - '0');
-  }
-  return value;
-}
-
-bool parse_clock(std::string_view text, int& hour, int& minute, int& second) {
-  if (text.size() != 8 || text[2] != ':' || text[5] != ':') return false;
-  hour = all_digits(text.substr(0, 2), 2, 2);
-  minute = all_digits(text.substr(3, 2), 2, 2);
-  second = all_digits(text.substr(6, 2), 2, 2);
-  return hour >= 0 && hour <= 23 && minute >= 0 && minute <= 59 && second >= 0 && second <= 60;
-}
-
-bool is_gmt(std::string_view zone) {
-  return equals_ignore_case(zone, "GMT") || equals_ignore_case(zone, "UTC");
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t days_from_civil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-int days_in_month(int year, int month) {
-  static const int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-  return month == 2 && leap ? 29 : kDays[month - 1];
-}
-
-std::vector<std::string_view> split_blanks(std::string_view text) {
-  std::vector<std::string_view> tokens;
-  size_t i = 0;
-  while (i < text.size()) {
-    while (i < text.size() && (text[i] == ' ' || text[i] == '\t')) ++i;
-    const size_t start = i;
-    while (i < text.size() && text[i] != ' ' && text[i] != '\t') ++i;
-    if (i > start) tokens.push_back(text.substr(start, i - start));
-  }
-  return tokens;
-}
-
 }  // namespace
 
 bool body_cannot_reject(std::string_view body) {
@@ -371,7 +283,7 @@ bool body_cannot_reject(std::string_view body) {
     }
     const size_t n = std::strlen(word);
     return quote + n + 1 < body.size() && body[quote + n + 1] == '"' &&
-           equals_ignore_case(body.substr(quote + 1, n), word);
+           text::equals_ignore_case(body.substr(quote + 1, n), word);
   };
   for (size_t i = body.find('"'); i != std::string_view::npos; i = body.find('"', i + 1)) {
     if (quoted_at(i, "error")) return false;
@@ -428,58 +340,8 @@ Classification classify_response(const platform::HttpResponse& response, size_t 
   }
 }
 
-std::optional<int64_t> parse_http_date_ms(std::string_view text) {
-  const std::vector<std::string_view> t = split_blanks(text);
-  int year = -1;
-  int month = 0;
-  int day = -1;
-  int hour = 0;
-  int minute = 0;
-  int second = 0;
-  std::string_view clock;
-  if (!t.empty() && t[0].size() > 1 && t[0].back() == ',') {
-    if (!is_day_name(t[0].substr(0, t[0].size() - 1))) return std::nullopt;
-    if (t.size() == 6) {  // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
-      day = all_digits(t[1], 1, 2);
-      month = month_number(t[2]);
-      year = all_digits(t[3], 4, 4);
-      clock = t[4];
-      if (!is_gmt(t[5])) return std::nullopt;
-    } else if (t.size() == 4) {  // RFC 850: Sunday, 06-Nov-94 08:49:37 GMT
-      const std::string_view date = t[1];
-      const size_t dash1 = date.find('-');
-      const size_t dash2 = dash1 == std::string_view::npos ? dash1 : date.find('-', dash1 + 1);
-      if (dash2 == std::string_view::npos) return std::nullopt;
-      day = all_digits(date.substr(0, dash1), 1, 2);
-      month = month_number(date.substr(dash1 + 1, dash2 - dash1 - 1));
-      const std::string_view year_text = date.substr(dash2 + 1);
-      year = all_digits(year_text, 2, 4);
-      if (year_text.size() == 3) return std::nullopt;
-      if (year_text.size() == 2 && year >= 0) year += year >= 70 ? 1900 : 2000;
-      clock = t[2];
-      if (!is_gmt(t[3])) return std::nullopt;
-    } else {
-      return std::nullopt;
-    }
-  } else if (t.size() == 5) {  // asctime: Sun Nov  6 08:49:37 1994
-    if (!is_day_name(t[0])) return std::nullopt;
-    month = month_number(t[1]);
-    day = all_digits(t[2], 1, 2);
-    clock = t[3];
-    year = all_digits(t[4], 4, 4);
-  } else {
-    return std::nullopt;
-  }
-  if (year < 1900 || month == 0 || day < 1 || day > days_in_month(year, month)) {
-    return std::nullopt;
-  }
-  if (!parse_clock(clock, hour, minute, second)) return std::nullopt;
-  const int64_t days = days_from_civil(year, month, day);
-  return ((days * 24 + hour) * 60 + minute) * 60000 + int64_t{second} * 1000;
-}
-
 std::optional<int64_t> parse_retry_after_ms(std::string_view value, int64_t now_wall_ms) {
-  value = trim(value);
+  value = text::trim(value, text::kHttpSpace);
   if (value.empty()) return std::nullopt;
   if (std::isdigit(static_cast<unsigned char>(value.front()))) {
     int64_t ms = 0;

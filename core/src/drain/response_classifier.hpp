@@ -8,6 +8,7 @@
 #include <string_view>
 #include <vector>
 
+#include "drain/http_date.hpp"  // parse_http_date_ms, used with parse_retry_after_ms
 #include "experiture/platform/http_client.hpp"
 
 namespace experiture {
@@ -104,13 +105,6 @@ bool body_is_closed_object(std::string_view body);
 // `allow_fast_path` false parses every body (for tests comparing the two; same result).
 Classification classify_response(const platform::HttpResponse& response, size_t record_count,
                                  int64_t now_wall_ms, bool allow_fast_path = true);
-
-// Parses an HTTP-date (RFC 9110 5.6.7) to Unix ms: IMF-fixdate "Sun, 06 Nov 1994 08:49:37 GMT",
-// and the obsolete RFC 850 "Sunday, 06-Nov-94 08:49:37 GMT" (two-digit years: 70-99 -> 19xx,
-// 00-69 -> 20xx) and asctime "Sun Nov  6 08:49:37 1994". "UTC" is accepted for "GMT"; the day
-// name must be a day name but is not checked against the date. nullopt for anything else.
-// Pure; any thread.
-std::optional<int64_t> parse_http_date_ms(std::string_view text);
 
 // Parses a Retry-After value: delta seconds (digits; a fraction is tolerated and rounded up to
 // whole ms) or an HTTP-date taken relative to now_wall_ms. Result clamped to

@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "record/json_text.hpp"
 #include "record/utf8.hpp"
 
 namespace experiture {
@@ -46,110 +47,8 @@ constexpr std::array<ByteClass, 256> make_byte_classes() {
 
 constexpr std::array<ByteClass, 256> kByteClass = make_byte_classes();
 
-// Past JSON's four white-space characters (a local pointer, so the loop stays in a register).
-const char* skip_json_ws(const char* p, const char* end) {
-  while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) ++p;
-  return p;
-}
-
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool read_hex4(std::string_view s, size_t at, uint32_t* out) {
-  if (at + 4 > s.size()) return false;
-  uint32_t v = 0;
-  for (size_t i = at; i < at + 4; ++i) {
-    const int h = hex_value(s[i]);
-    if (h < 0) return false;
-    v = v * 16 + static_cast<uint32_t>(h);
-  }
-  *out = v;
-  return true;
-}
-
-void append_utf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
-
-// The text between a string's quotes, with its escape sequences replaced, as JSON's grammar and
-// nlohmann's lexer define them (surrogates only in high-low pairs). False for anything else.
-bool decode_escapes(std::string_view raw, std::string* out) {
-  out->clear();
-  size_t i = 0;
-  while (i < raw.size()) {
-    const char c = raw[i];
-    if (c != '\\') {
-      out->push_back(c);
-      ++i;
-      continue;
-    }
-    if (i + 1 >= raw.size()) return false;
-    const char e = raw[i + 1];
-    i += 2;
-    switch (e) {
-      case '"':
-      case '\\':
-      case '/':
-        out->push_back(e);
-        break;
-      case 'b':
-        out->push_back('\b');
-        break;
-      case 'f':
-        out->push_back('\f');
-        break;
-      case 'n':
-        out->push_back('\n');
-        break;
-      case 'r':
-        out->push_back('\r');
-        break;
-      case 't':
-        out->push_back('\t');
-        break;
-      case 'u': {
-        uint32_t cp = 0;
-        if (!read_hex4(raw, i, &cp)) return false;
-        i += 4;
-        if (cp >= 0xD800 && cp <= 0xDBFF) {
-          uint32_t low = 0;
-          if (i + 2 > raw.size() || raw[i] != '\\' || raw[i + 1] != 'u') return false;
-          if (!read_hex4(raw, i + 2, &low) || low < 0xDC00 || low > 0xDFFF) return false;
-          i += 6;
-          cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
-        } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-          return false;
-        }
-        append_utf8(cp, out);
-        break;
-      }
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 // nlohmann's dump_escaped() with ensure_ascii off, for valid UTF-8: '"', '\\' and the C0
@@ -490,132 +389,6 @@ class Parser {
   std::string& out_;
 };
 
-// Walks JSON text the SDK wrote, for top_level_string(): skips values without decoding them.
-class Walker {
- public:
-  explicit Walker(std::string_view text) : p_(text.data()), end_(text.data() + text.size()) {}
-
-  FastCanonicaliser::Lookup find(std::string_view name, std::string* value) {
-    using Lookup = FastCanonicaliser::Lookup;
-    skip_ws();
-    if (p_ == end_ || *p_ != '{') return Lookup::kUnreadable;
-    ++p_;
-    skip_ws();
-    if (p_ < end_ && *p_ == '}') return Lookup::kNotString;
-    for (;;) {
-      skip_ws();
-      std::string_view key;
-      bool escaped = false;
-      if (!string(&key, &escaped)) return Lookup::kUnreadable;
-      if (escaped) {
-        if (!decode_escapes(key, &decoded_key_)) return Lookup::kUnreadable;
-        key = decoded_key_;
-      }
-      skip_ws();
-      if (p_ == end_ || *p_ != ':') return Lookup::kUnreadable;
-      ++p_;
-      skip_ws();
-      if (key == name) {
-        if (p_ == end_ || *p_ != '"')
-          return skip_value(0) ? Lookup::kNotString : Lookup::kUnreadable;
-        std::string_view raw;
-        if (!string(&raw, &escaped)) return Lookup::kUnreadable;
-        if (!escaped) {
-          value->assign(raw.data(), raw.size());
-        } else if (!decode_escapes(raw, value)) {
-          return Lookup::kUnreadable;
-        }
-        return Lookup::kString;
-      }
-      if (!skip_value(0)) return Lookup::kUnreadable;
-      skip_ws();
-      if (p_ == end_) return Lookup::kUnreadable;
-      if (*p_ == '}') return Lookup::kNotString;
-      if (*p_ != ',') return Lookup::kUnreadable;
-      ++p_;
-    }
-  }
-
- private:
-  static constexpr int kMaxDepth = 64;
-
-  void skip_ws() { p_ = skip_json_ws(p_, end_); }
-
-  // At '"': the raw bytes between the quotes.
-  bool string(std::string_view* raw, bool* escaped) {
-    if (p_ == end_ || *p_ != '"') return false;
-    const char* start = ++p_;
-    bool esc = false;
-    const char* q = p_;
-    for (;;) {
-      while (q < end_ && *q != '"' && *q != '\\') ++q;
-      if (q == end_) return false;
-      if (*q == '"') break;
-      if (end_ - q < 2) return false;
-      esc = true;
-      q += 2;
-    }
-    *raw = std::string_view(start, static_cast<size_t>(q - start));
-    *escaped = esc;
-    p_ = q + 1;
-    return true;
-  }
-
-  bool skip_value(int depth) {
-    if (p_ == end_) return false;
-    const char c = *p_;
-    if (c == '"') {
-      std::string_view raw;
-      bool escaped = false;
-      return string(&raw, &escaped);
-    }
-    if (c == '{' || c == '[') {
-      if (depth >= kMaxDepth) return false;
-      const char close = c == '{' ? '}' : ']';
-      ++p_;
-      skip_ws();
-      if (p_ < end_ && *p_ == close) {
-        ++p_;
-        return true;
-      }
-      for (;;) {
-        skip_ws();
-        if (c == '{') {
-          std::string_view raw;
-          bool escaped = false;
-          if (!string(&raw, &escaped)) return false;
-          skip_ws();
-          if (p_ == end_ || *p_ != ':') return false;
-          ++p_;
-          skip_ws();
-        }
-        if (!skip_value(depth + 1)) return false;
-        skip_ws();
-        if (p_ == end_) return false;
-        if (*p_ == close) {
-          ++p_;
-          return true;
-        }
-        if (*p_ != ',') return false;
-        ++p_;
-      }
-    }
-    // A number or literal: up to the next delimiter.
-    const char* q = p_;
-    while (q < end_ && *q != ',' && *q != '}' && *q != ']' && *q != ' ' && *q != '\n' &&
-           *q != '\t' && *q != '\r') {
-      ++q;
-    }
-    if (q == p_) return false;
-    p_ = q;
-    return true;
-  }
-
-  const char* p_;
-  const char* end_;
-  std::string decoded_key_;
-};
-
 void release_if_large(std::string& s) {
   if (s.capacity() > kKeepScratchBytes) std::string().swap(s);
 }
@@ -636,12 +409,6 @@ bool FastCanonicaliser::canonicalise(std::string_view text, size_t max_depth, Fi
     std::vector<Member>().swap(scratch.members);
   }
   return ok;
-}
-
-FastCanonicaliser::Lookup FastCanonicaliser::top_level_string(std::string_view text,
-                                                              std::string_view name,
-                                                              std::string* value) {
-  return Walker(text).find(name, value);
 }
 
 }  // namespace record

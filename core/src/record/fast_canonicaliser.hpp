@@ -38,14 +38,6 @@ class FastCanonicaliser {
   // Appends the canonical form to *out (cleared first). On false, *out is unspecified.
   static bool canonicalise(std::string_view text, size_t max_depth, FieldHook& hook,
                            std::string* out);
-
-  enum class Lookup { kString, kNotString, kUnreadable };
-  // The decoded value of top-level field `name` of a JSON object the SDK wrote (a stored form),
-  // read without a DOM and without allocating beyond *value: kString with *value set; kNotString
-  // when the field is absent or not a string; kUnreadable when the text is not an object this
-  // reader can walk (then use a real parser). Only the bytes up to the field are checked, and
-  // loosely (it is not a validator): the text must come from canonicalise() or nlohmann's dump().
-  static Lookup top_level_string(std::string_view text, std::string_view name, std::string* value);
 };
 
 }  // namespace record

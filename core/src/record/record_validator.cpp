@@ -9,6 +9,7 @@
 #include "record/fast_canonicaliser.hpp"
 #include "record/timestamp.hpp"
 #include "record/utf8.hpp"
+#include "text/ascii.hpp"
 
 namespace experiture {
 namespace record {
@@ -20,16 +21,6 @@ constexpr size_t kMaxObjectNameBytes = 64;
 constexpr size_t kMaxEmailLocalBytes = 64;
 constexpr size_t kMaxEmailDomainBytes = 253;
 constexpr size_t kMaxEmailBytes = 254;
-
-bool is_ascii_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-}
-
-std::string_view trim(std::string_view v) {
-  while (!v.empty() && is_ascii_space(v.front())) v.remove_prefix(1);
-  while (!v.empty() && is_ascii_space(v.back())) v.remove_suffix(1);
-  return v;
-}
 
 bool is_ascii_alnum(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
@@ -207,38 +198,43 @@ Result<std::string> RecordValidator::validate_text(std::string_view object, std:
 
 // The per-field rules of normalise_fields() and check_match_key(), applied as the fast path
 // meets each top-level field. Any refusal sends the record to the DOM path for its message.
+namespace {
+
+// The fields field_rule() has a rule for.
+bool has_field_rule(std::string_view name) {
+  return name == "email" || name == "phone" || ends_with(name, "_at");
+}
+
+}  // namespace
+
 class RecordValidator::FastHook final : public FastCanonicaliser::FieldHook {
  public:
   FastHook(const RecordValidator& validator, const std::string_view* match_key)
       : validator_(validator), match_key_(match_key) {}
 
   bool wants(std::string_view name) const override {
-    return name == "email" || name == "phone" || ends_with(name, "_at") ||
-           (match_key_ && name == *match_key_);
+    return has_field_rule(name) || (match_key_ && name == *match_key_);
   }
 
   bool on_field(std::string_view name, FastCanonicaliser::Kind kind, std::string_view value,
                 bool* replace, std::string* replacement) override {
     using Kind = FastCanonicaliser::Kind;
     if (match_key_ && name == *match_key_) {
-      if (kind != Kind::kString || trim(value).empty()) return false;
+      if (kind != Kind::kString || text::trim(value).empty()) return false;
       saw_match_key_ = true;
     }
-    if (name == "email" || name == "phone") {
-      if (kind == Kind::kNull) return true;
-      if (kind != Kind::kString) return false;
-      *replace = true;
-      if (name == "email") return normalize_email_into(value, replacement);  // buffer reused
-      std::optional<std::string> phone = validator_.normalize_phone(value);
-      if (!phone) return false;
-      *replacement = std::move(*phone);
-      return true;
+    if (kind == Kind::kNull) return true;
+    const std::string_view* text = kind == Kind::kString ? &value : nullptr;
+    switch (validator_.field_rule(name, text, replacement)) {  // the buffer is reused
+      case FieldRule::kKeep:
+        return true;
+      case FieldRule::kReplace:
+        *replace = true;
+        return true;
+      case FieldRule::kRefuse:
+        return false;
     }
-    if (ends_with(name, "_at")) {
-      if (kind == Kind::kNull) return true;
-      return kind == Kind::kString && is_zoned_timestamp_or_date(value);
-    }
-    return true;
+    return false;
   }
 
   bool saw_match_key() const { return saw_match_key_; }
@@ -336,7 +332,7 @@ Status RecordValidator::check_match_key(std::string_view object, const json& rec
   }
   // Blank values are what email/phone normalisation would turn into nothing; for other keys a
   // blank value would merge every blank-keyed write into one profile.
-  if (!it->is_string() || trim(it->get_ref<const std::string&>()).empty()) {
+  if (!it->is_string() || text::trim(it->get_ref<const std::string&>()).empty()) {
     return Status(Code::kMatchKeyNotString,
                   field_label(key) + ": the match key field must be a non-empty string");
   }
@@ -351,24 +347,57 @@ Status RecordValidator::check_match_key(std::string_view object, const json& rec
   return Status::ok();
 }
 
+RecordValidator::FieldRule RecordValidator::field_rule(std::string_view name,
+                                                       const std::string_view* value,
+                                                       std::string* replacement) const {
+  if (name == "email") {
+    return value && normalize_email_into(*value, replacement) ? FieldRule::kReplace
+                                                              : FieldRule::kRefuse;
+  }
+  if (name == "phone") {
+    std::optional<std::string> phone;
+    if (value) phone = normalize_phone(*value);
+    if (!phone) return FieldRule::kRefuse;
+    *replacement = std::move(*phone);
+    return FieldRule::kReplace;
+  }
+  if (ends_with(name, "_at")) {
+    return value && is_zoned_timestamp_or_date(*value) ? FieldRule::kKeep : FieldRule::kRefuse;
+  }
+  return FieldRule::kKeep;
+}
+
+namespace {
+
+// The string behind a DOM value, or null when it is not a string.
+std::optional<std::string_view> string_of(const json& value) {
+  if (!value.is_string()) return std::nullopt;
+  return std::string_view(value.get_ref<const std::string&>());
+}
+
+}  // namespace
+
 Status RecordValidator::normalise_fields(json& record) const {
+  // Each field's rule is field_rule(), as in the fast path; here in a fixed order (email, phone,
+  // then the `_at` fields by name), so the first error reported does not depend on the text.
+  std::string replacement;
+  auto apply = [&](json& value, std::string_view name) {
+    const std::optional<std::string_view> text = string_of(value);
+    const FieldRule rule = field_rule(name, text ? &*text : nullptr, &replacement);
+    if (rule == FieldRule::kReplace) value = replacement;
+    return rule != FieldRule::kRefuse;
+  };
   if (auto it = record.find("email"); it != record.end() && !it->is_null()) {
-    std::optional<std::string> email;
-    if (it->is_string()) email = normalize_email(it->get_ref<const std::string&>());
-    if (!email) {
+    if (!apply(*it, "email")) {
       return Status(Code::kInvalidEmail,
                     "`email`: must be null or one address local@domain.tld (at most 254 bytes; "
                     "no spaces, control characters or ()<>[]\\,;:\")");
     }
-    *it = std::move(*email);
   }
   if (auto it = record.find("phone"); it != record.end() && !it->is_null()) {
-    std::optional<std::string> phone;
-    if (it->is_string()) phone = normalize_phone(it->get_ref<const std::string&>());
-    if (!phone) {
+    if (!apply(*it, "phone")) {
       return Status(Code::kInvalidPhone, "`phone`: must be null or " + phone_rule());
     }
-    *it = std::move(*phone);
   }
   for (auto it = record.begin(); it != record.end(); ++it) {
     if (!ends_with(it.key(), "_at") || it->is_null()) continue;
@@ -376,7 +405,7 @@ Status RecordValidator::normalise_fields(json& record) const {
       return Status(Code::kTimestampWithoutZone,
                     field_label(it.key()) + ": must be a string (ISO 8601 with a zone) or null");
     }
-    if (!is_zoned_timestamp_or_date(it->get_ref<const std::string&>())) {
+    if (!apply(it.value(), it.key())) {
       return Status(Code::kTimestampWithoutZone,
                     field_label(it.key()) +
                         ": must be ISO 8601 with a zone (2026-04-21T15:30:00Z, "
@@ -410,7 +439,7 @@ std::optional<std::string> RecordValidator::normalize_email(std::string_view raw
 }
 
 bool RecordValidator::normalize_email_into(std::string_view raw, std::string* out) {
-  const std::string_view v = trim(raw);
+  const std::string_view v = text::trim(raw);
   if (v.empty() || v.size() > kMaxEmailBytes) return false;
   const size_t at = v.find('@');
   if (at == std::string_view::npos || v.find('@', at + 1) != std::string_view::npos) return false;

@@ -110,6 +110,14 @@ class RecordValidator {
 
  private:
   class FastHook;
+  // What the rule of one top-level field says about its value: keep it, store *replacement
+  // instead, or refuse the record (INVALID_EMAIL, INVALID_PHONE, TIMESTAMP_WITHOUT_ZONE).
+  enum class FieldRule { kKeep, kReplace, kRefuse };
+  // The one home of the per-field rules (email, phone, `*_at`; other fields: kKeep), applied by
+  // normalise_fields() on the DOM and by FastHook in the single pass. `value` is the field's
+  // string, null when the value is not a string (a null value is never passed: always kept).
+  FieldRule field_rule(std::string_view name, const std::string_view* value,
+                       std::string* replacement) const;
 
   static Status check_object_name(std::string_view object);
   static Status check_structure(const nlohmann::json& record);

@@ -8,16 +8,7 @@ namespace {
 
 constexpr int64_t kMsPerDay = 86400000;
 
-// Howard Hinnant's days_from_civil / civil_from_days: proleptic Gregorian, no libc, no locale.
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
+// Howard Hinnant's civil_from_days (days_from_civil is below): proleptic Gregorian, no libc.
 void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
   z += 719468;
   const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
@@ -32,11 +23,6 @@ void civil_from_days(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
 
 bool is_leap(int64_t y) {
   return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-unsigned days_in_month(int64_t y, unsigned m) {
-  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
 }
 
 bool is_digit(char c) {
@@ -102,6 +88,21 @@ bool read_zone(std::string_view s, size_t* pos, int* offset_minutes) {
 }
 
 }  // namespace
+
+// Howard Hinnant's days_from_civil: proleptic Gregorian, no libc, no locale.
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2 ? 1 : 0;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<int64_t>(doe) - 719468;
+}
+
+unsigned days_in_month(int64_t y, unsigned m) {
+  static constexpr unsigned kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return m == 2 && is_leap(y) ? 29 : kDays[m - 1];
+}
 
 std::optional<int64_t> parse_iso8601_ms(std::string_view text) {
   size_t pos = 0;

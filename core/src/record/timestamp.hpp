@@ -30,5 +30,11 @@ bool is_zoned_timestamp_or_date(std::string_view text);
 // 1970) are fine; years outside 0000..9999 are printed with as many digits as they need.
 std::string format_iso8601_utc_ms(int64_t epoch_ms);
 
+// Days since 1970-01-01 of the proleptic Gregorian date y-m-d (m 1..12, d 1..31; the one
+// implementation, H. Hinnant's days_from_civil).
+int64_t days_from_civil(int64_t y, unsigned m, unsigned d);
+// 28 to 31: the days of month `m` (1..12) of year `y`.
+unsigned days_in_month(int64_t y, unsigned m);
+
 }  // namespace record
 }  // namespace experiture

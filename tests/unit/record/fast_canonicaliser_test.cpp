@@ -13,10 +13,12 @@
 #include "experiture/platform/backends.hpp"
 #include "record/fast_canonicaliser.hpp"
 #include "record/record_validator.hpp"
+#include "record/stored_form.hpp"
 
 using experiture::Result;
 using experiture::record::FastCanonicaliser;
 using experiture::record::RecordValidator;
+using experiture::record::StoredForm;
 using nlohmann::json;
 
 namespace {
@@ -436,7 +438,7 @@ TEST_CASE("unclean records (duplicates, escaped names) still agree with the DOM 
 }
 
 TEST_CASE("top_level_string reads a field of a stored form as a parser would", "[record][unit]") {
-  using Lookup = FastCanonicaliser::Lookup;
+  using Lookup = StoredForm::Lookup;
   Generator gen(42);
   const std::vector<std::string> names = {"email",         "customer_id",      "tier", "a", "",
                                           "nested_object", "\xc3\xa9t\xc3\xa9"};
@@ -451,7 +453,7 @@ TEST_CASE("top_level_string reads a field of a stored form as a parser would", "
       for (const std::string& name : names) {
         INFO(printable(form) << " name " << name);
         std::string value = "stale";
-        const Lookup found = FastCanonicaliser::top_level_string(form, name, &value);
+        const Lookup found = StoredForm::top_level_string(form, name, &value);
         const auto it = dom.find(name);
         if (it != dom.end() && it->is_string()) {
           REQUIRE(found == Lookup::kString);
@@ -468,15 +470,14 @@ TEST_CASE("top_level_string reads a field of a stored form as a parser would", "
   for (const char* bad : {"", "[]", "{", "{\"a\"", "{\"a\":", "{\"a\":[1,", "{\"a\":1 \"b\":2}",
                           "{\"a\":\"unterminated"}) {
     INFO(bad);
-    REQUIRE(FastCanonicaliser::top_level_string(bad, "b", &value) == Lookup::kUnreadable);
+    REQUIRE(StoredForm::top_level_string(bad, "b", &value) == Lookup::kUnreadable);
   }
-  REQUIRE(FastCanonicaliser::top_level_string("{}", "b", &value) == Lookup::kNotString);
-  REQUIRE(FastCanonicaliser::top_level_string(R"({"b":{"x":"y"}})", "b", &value) ==
-          Lookup::kNotString);
-  REQUIRE(FastCanonicaliser::top_level_string(R"({"a":{"b":"no"},"b":"yes"})", "b", &value) ==
+  REQUIRE(StoredForm::top_level_string("{}", "b", &value) == Lookup::kNotString);
+  REQUIRE(StoredForm::top_level_string(R"({"b":{"x":"y"}})", "b", &value) == Lookup::kNotString);
+  REQUIRE(StoredForm::top_level_string(R"({"a":{"b":"no"},"b":"yes"})", "b", &value) ==
           Lookup::kString);
   REQUIRE(value == "yes");
-  REQUIRE(FastCanonicaliser::top_level_string(R"({"\u0062":"esc\"aped"})", "b", &value) ==
+  REQUIRE(StoredForm::top_level_string(R"({"\u0062":"esc\"aped"})", "b", &value) ==
           Lookup::kString);
   REQUIRE(value == "esc\"aped");
 }
