@@ -316,8 +316,15 @@ TEST_CASE("an endless response body stops at the cap with kOther and bounded mem
   CHECK(response.error == TransportError::kOther);
   CHECK(response.error_message.find("8 MiB") != std::string::npos);
   CHECK(response.body.size() <= experiture::platform::kMaxResponseBodyBytes);
-  // The cap is 8 MiB; the body string may double once while growing to it.
-  CHECK(grown_kib < 40 * 1024);
+  // The cap is 8 MiB; the body string may double once while growing to it. ThreadSanitizer
+  // keeps shadow memory for every byte the process touches (88 MiB measured for this test under
+  // the tsan preset), so there the bound is 4x: still below the 256 MiB an uncapped client holds.
+#if defined(__SANITIZE_THREAD__)
+  constexpr long kBoundKib = 4 * 40 * 1024;
+#else
+  constexpr long kBoundKib = 40 * 1024;
+#endif
+  CHECK(grown_kib < kBoundKib);
   CHECK(server.sent_bytes() < (size_t{64} << 20));
 }
 
