@@ -2,12 +2,13 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <utility>
 #include <vector>
-
-#include <nlohmann/json_fwd.hpp>
 
 #include "experiture/config.hpp"
 #include "experiture/export.h"
@@ -73,6 +74,44 @@ struct DeadLetter {
   int64_t failed_at_ms = 0;
 };
 
+namespace detail {
+
+// A JSON document type (nlohmann::json, say): an object with dump() to JSON text and items().
+// This header needs no JSON library: such a record is passed on as its JSON text.
+template <typename Json, typename = void>
+struct IsJsonDocument : std::false_type {};
+template <typename Json>
+struct IsJsonDocument<Json, std::void_t<decltype(std::declval<const Json&>().dump()),
+                                        decltype(std::declval<const Json&>().is_object()),
+                                        decltype(std::declval<const Json&>().empty()),
+                                        decltype(std::declval<const Json&>().items())>>
+    : std::is_same<decltype(std::declval<const Json&>().dump()), std::string> {};
+
+// The record's JSON text into *text; false when it cannot be written (text that is not valid
+// UTF-8), with *field the first top-level field whose name or value is the cause ("" if none).
+template <typename Json>
+bool json_text(const Json& record, std::string* text, std::string* field) {
+  try {
+    *text = record.dump();
+    return true;
+  } catch (const std::exception&) {
+  }
+  if (record.is_object()) {
+    for (const auto& item : record.items()) {
+      try {
+        (void)Json(item.key()).dump();
+        (void)item.value().dump();
+      } catch (const std::exception&) {
+        *field = item.key();
+        break;
+      }
+    }
+  }
+  return false;
+}
+
+}  // namespace detail
+
 // Thread-safe. Calls not documented as waiting never block on disk or network.
 class EXPERITURE_API Client {
  public:
@@ -92,7 +131,6 @@ class EXPERITURE_API Client {
   // Accepts an upsert keyed by `match_key`. Validates and normalises on the caller's thread, then
   // queues it in memory; returns at once. Statuses: kOk, each validation code, kQueueFull,
   // kConsentDenied, kClosed.
-  Status upsert(std::string_view object, const nlohmann::json& record, std::string_view match_key);
   Status upsert(std::string_view object, std::string_view record_json, std::string_view match_key);
   // JSON text as std::string or a C string (both would otherwise also convert to json).
   Status upsert(std::string_view object, const std::string& record_json,
@@ -102,14 +140,32 @@ class EXPERITURE_API Client {
   Status upsert(std::string_view object, const char* record_json, std::string_view match_key) {
     return upsert(object, std::string_view(record_json), match_key);
   }
+  // A JSON document (nlohmann::json, or any type with dump() and items()): taken as its JSON
+  // text, with the statuses of the text overload. Text that is not valid UTF-8 cannot be
+  // written: kInvalidJson naming the field.
+  template <typename Json, std::enable_if_t<detail::IsJsonDocument<Json>::value, int> = 0>
+  Status upsert(std::string_view object, const Json& record, std::string_view match_key) {
+    std::string text, field;
+    if (!detail::json_text(record, &text, &field)) {
+      return unwritable_record(object, record.is_object(), record.empty(), field);
+    }
+    return upsert(object, std::string_view(text), match_key);
+  }
   // Accepts an event row (never merged by the server).
-  Status append(std::string_view object, const nlohmann::json& record);
   Status append(std::string_view object, std::string_view record_json);
   Status append(std::string_view object, const std::string& record_json) {
     return append(object, std::string_view(record_json));
   }
   Status append(std::string_view object, const char* record_json) {
     return append(object, std::string_view(record_json));
+  }
+  template <typename Json, std::enable_if_t<detail::IsJsonDocument<Json>::value, int> = 0>
+  Status append(std::string_view object, const Json& record) {
+    std::string text, field;
+    if (!detail::json_text(record, &text, &field)) {
+      return unwritable_record(object, record.is_object(), record.empty(), field);
+    }
+    return append(object, std::string_view(text));
   }
 
   // Identity (see docs/design.md "Identity"). Non-blocking like upsert.
@@ -155,6 +211,10 @@ class EXPERITURE_API Client {
 
  private:
   explicit Client(std::unique_ptr<Impl> impl);
+  // The status for a JSON document that cannot be written as text (invalid UTF-8 in `field`,
+  // or in a field name when `field` is ""), checked in the order of the text overloads.
+  Status unwritable_record(std::string_view object, bool is_object, bool is_empty,
+                           const std::string& field);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -52,7 +52,7 @@ struct DeliveryEvent {
     kDelivered = 0,     // count records acknowledged by the server
     kDeadLettered = 1,  // count records moved to dead letters; reason = server code + message
     kPaused = 2,        // delivery paused; reason says why
-    kResumed = 3,
+    kResumed = 3,  // the first batch acknowledged after a kPaused event; reason names the pause
     kDropped = 4,  // count records dropped (eviction at the byte cap, consent denied)
   };
   Type type = Type::kDelivered;

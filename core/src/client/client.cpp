@@ -1,7 +1,6 @@
 #include "experiture/client.hpp"
 
 #include <exception>
-#include <nlohmann/json.hpp>
 
 #include "client/client_impl.hpp"
 #include "record/record_validator.hpp"
@@ -44,18 +43,14 @@ Client::~Client() {
   }
 }
 
-Status Client::upsert(std::string_view object, const nlohmann::json& record,
-                      std::string_view match_key) {
-  return guarded([&] { return impl_->upsert(object, record, match_key); });
-}
-
 Status Client::upsert(std::string_view object, std::string_view record_json,
                       std::string_view match_key) {
   return guarded([&] { return impl_->upsert_text(object, record_json, match_key); });
 }
 
-Status Client::append(std::string_view object, const nlohmann::json& record) {
-  return guarded([&] { return impl_->append(object, record); });
+Status Client::unwritable_record(std::string_view object, bool is_object, bool is_empty,
+                                 const std::string& field) {
+  return guarded([&] { return impl_->unwritable_record(object, is_object, is_empty, field); });
 }
 
 Status Client::append(std::string_view object, std::string_view record_json) {
@@ -103,7 +98,7 @@ Status Client::pump() {
 }
 
 void Client::on_background() {
-  impl_->hint([](drain::DrainLoop& d) { d.request_flush(-1); }, true);
+  impl_->hint([](drain::DrainLoop&) {}, true);
 }
 
 void Client::on_foreground() {

@@ -355,19 +355,11 @@ outbox::Entry Client::Impl::make_entry(std::string_view object, outbox::WriteKin
   return e;
 }
 
-Status Client::Impl::upsert(std::string_view object, nlohmann::json record,
-                            std::string_view match_key) {
+Status Client::Impl::unwritable_record(std::string_view object, bool is_object, bool is_empty,
+                                       const std::string& field) {
   Status status = check_open();
   if (!status.is_ok()) return status;
-  return accept(object, outbox::WriteKind::kUpsert, match_key,
-                validator_->upsert(object, std::move(record), match_key));
-}
-
-Status Client::Impl::append(std::string_view object, nlohmann::json record) {
-  Status status = check_open();
-  if (!status.is_ok()) return status;
-  return accept(object, outbox::WriteKind::kAppend, "",
-                validator_->append(object, std::move(record)));
+  return record::RecordValidator::unwritable_record(object, is_object, is_empty, field);
 }
 
 Status Client::Impl::upsert_text(std::string_view object, std::string_view record_json,
@@ -1229,11 +1221,19 @@ void Client::Impl::notify_listener(const std::vector<DeliveryEvent>& events) {
 
 // ---- hints, stats, dead letters ----
 
-void Client::Impl::hint(std::function<void(drain::DrainLoop&)> change, bool) {
+void Client::Impl::hint(std::function<void(drain::DrainLoop&)> change, bool flush) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return;
-    hints_.push_back(std::move(change));
+    if (flush) {
+      // After the round's commit: "everything queued" includes writes accepted before the hint.
+      hints_.push_back([change = std::move(change)](drain::DrainLoop& d) {
+        change(d);
+        d.request_flush(-1);
+      });
+    } else {
+      hints_.push_back(std::move(change));
+    }
   }
   store_cv_.notify_one();
 }

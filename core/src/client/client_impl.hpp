@@ -35,8 +35,9 @@ class EXPERITURE_HIDDEN Client::Impl {
 
   Status open();
 
-  Status upsert(std::string_view object, nlohmann::json record, std::string_view match_key);
-  Status append(std::string_view object, nlohmann::json record);
+  // Client::unwritable_record(): a JSON document the app passed could not be written as text.
+  Status unwritable_record(std::string_view object, bool is_object, bool is_empty,
+                           const std::string& field);
   // The same from record text: valid records skip the DOM (RecordValidator::upsert_text).
   Status upsert_text(std::string_view object, std::string_view record_json,
                      std::string_view match_key);
@@ -57,6 +58,9 @@ class EXPERITURE_HIDDEN Client::Impl {
   // ~Client called from one of this client's own callbacks: the store thread cannot join or
   // delete itself there, so it closes, and the Impl deletes itself when its store work returns.
   void destroy_after_callback(std::unique_ptr<Impl> self);
+  // Runs `change` on the store thread at its next round (after that round's commit) and wakes
+  // it. With `flush`, everything committed by then is then sent at once, without waiting for a
+  // full batch or the flush interval (on_background()). Any thread; never waits.
   void hint(std::function<void(drain::DrainLoop&)> change, bool flush);
   Stats stats() const;
   Result<std::vector<DeadLetter>> dead_letters(size_t limit);

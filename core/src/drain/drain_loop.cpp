@@ -441,6 +441,11 @@ void DrainLoop::apply(const Classification& c) {
         if (r.first < count) delivered -= std::min<uint64_t>(delivered, sources[r.first].size());
       }
       delivered_total_ += delivered;
+      if (!paused_event_reason_.empty()) {
+        // The first acknowledged batch since a kPaused event: the pause is over.
+        emit(DeliveryEvent::Type::kResumed, 0, "delivering again after: " + paused_event_reason_);
+        paused_event_reason_.clear();
+      }
       emit(DeliveryEvent::Type::kDelivered, delivered, "");
       if (!rejected.empty()) {
         emit(DeliveryEvent::Type::kDeadLettered, rejected.size(), describe(c) + ": " + c.message);
@@ -573,7 +578,10 @@ void DrainLoop::set_last_error(std::string text, Code code) {
 }
 
 void DrainLoop::emit(DeliveryEvent::Type type, uint64_t count, const std::string& reason) {
-  if (type != DeliveryEvent::Type::kPaused && count == 0) return;
+  if (type == DeliveryEvent::Type::kPaused) paused_event_reason_ = reason;
+  const bool countless =
+      type == DeliveryEvent::Type::kPaused || type == DeliveryEvent::Type::kResumed;
+  if (!countless && count == 0) return;
   events_.push_back(DeliveryEvent{type, count, reason});
 }
 

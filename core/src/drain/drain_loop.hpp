@@ -173,6 +173,8 @@ class DrainLoop {
   std::string last_storage_error_;
   Code last_storage_error_code_ = Code::kOk;
   std::vector<DeliveryEvent> events_;
+  // The reason of the last kPaused event until a batch is acknowledged again (then kResumed).
+  std::string paused_event_reason_;
   int64_t other_owner_pid_ = 0;
   int64_t lease_observed_mono_ms_ = -1;
 };

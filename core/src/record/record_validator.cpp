@@ -291,6 +291,17 @@ Status RecordValidator::check_object_name(std::string_view object) {
                 "object: must be 1 to 64 characters from A-Z, a-z, 0-9, '_' and '-'");
 }
 
+Status RecordValidator::unwritable_record(std::string_view object, bool is_object, bool is_empty,
+                                          std::string_view field) {
+  if (Status s = check_object_name(object); !s) return s;
+  if (!is_object) return Status(Code::kRecordNotObject, "record: must be a JSON object");
+  if (is_empty) return Status(Code::kRecordEmpty, "record: must have at least one field");
+  if (field.empty() || !is_valid_utf8(field)) {
+    return Status(Code::kInvalidJson, "record: a field name is not valid UTF-8");
+  }
+  return Status(Code::kInvalidJson, field_label(field) + ": holds text that is not valid UTF-8");
+}
+
 Status RecordValidator::check_structure(const json& record) {
   for (auto it = record.begin(); it != record.end(); ++it) {
     if (!is_valid_utf8(it.key())) {

@@ -91,6 +91,12 @@ class RecordValidator {
   Result<std::string> append_text(std::string_view object, std::string_view record_json,
                                   std::string buffer = {}) const;
 
+  // The status for a JSON document that could not be written as text (Client's template
+  // overloads): the checks of upsert()/append() in their order, for what is known of it, then
+  // kInvalidJson naming `field` (its name or value is not valid UTF-8; "" for a field name).
+  static Status unwritable_record(std::string_view object, bool is_object, bool is_empty,
+                                  std::string_view field);
+
   // Trims ASCII white space and lowercases ASCII letters (non-ASCII is kept as is: unicode local
   // parts are allowed), then requires: valid UTF-8; exactly one '@'; a local part of 1 to 64 bytes
   // and a domain of 1 to 253 bytes, at most 254 in all; no spaces, control characters or any of

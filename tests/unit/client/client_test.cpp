@@ -477,7 +477,7 @@ TEST_CASE("a record can be passed as json, std::string or a C string", "[client]
   const std::string text = "{\"email\":\"s@example.com\"}";
   CHECK(client->upsert("profiles", text, "email").is_ok());
   CHECK(client->upsert("profiles", "{\"email\":\"c@example.com\"}", "email").is_ok());
-  CHECK(client->upsert("profiles", {{"email", "j@example.com"}}, "email").is_ok());
+  CHECK(client->upsert("profiles", json{{"email", "j@example.com"}}, "email").is_ok());
   CHECK(client->append("events", std::string("{\"event\":\"x\"}")).is_ok());
   CHECK(client->append("events", "{\"event\":\"y\"}").is_ok());
   CHECK(client->stats().accepted == 6);

@@ -37,7 +37,7 @@ std::vector<size_t> indexes(const Classification& c) {
   return out;
 }
 
-TEST_CASE("each HTTP status maps to the drain step of the API-FACTS status table",
+TEST_CASE("each HTTP status maps to the drain step of the status table in docs/api.md",
           "[drain][unit]") {
   struct Row {
     int status;

@@ -249,3 +249,32 @@ TEST_CASE("another process holding the lease is a wait of its own, not a deliver
   CHECK(loop.last_error().empty());
   CHECK(loop.pause_reason() == "another process (pid 4242) is delivering");
 }
+
+TEST_CASE("the first batch acknowledged after a reported pause emits kResumed, once",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.write(json{{"email", "a@example.com"}, {"tier", "gold"}});
+  rig.loop->step(true);
+  HttpResponse limited = error_response(429, "CDP_ETL.RATE.LIMITED", "slow down");
+  limited.headers.emplace_back("retry-after", "5");
+  rig.answer(limited);
+  auto events = rig.loop->take_events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].type == DeliveryEvent::Type::kPaused);
+  rig.clock.advance(6000);
+  rig.loop->step(false);
+  REQUIRE(rig.http.request_count() == 2);
+  rig.answer(experiture::test::ok_response());
+  events = rig.loop->take_events();
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].type == DeliveryEvent::Type::kResumed);
+  CHECK(events[0].reason == "delivering again after: rate limited");
+  CHECK(events[1].type == DeliveryEvent::Type::kDelivered);
+  // The next delivery is an ordinary one.
+  rig.write(json{{"email", "b@example.com"}, {"tier", "gold"}});
+  rig.loop->step(true);
+  rig.answer(experiture::test::ok_response());
+  events = rig.loop->take_events();
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].type == DeliveryEvent::Type::kDelivered);
+}
