@@ -9,8 +9,6 @@
 #include <filesystem>
 #include <utility>
 
-#include <nlohmann/json.hpp>
-
 #include "client/config_checks.hpp"
 #include "crypto/sealer.hpp"
 #include "crypto/uuid.hpp"
@@ -78,15 +76,7 @@ Status explain_open_failure(const std::string& path, const Status& sqlite_status
 constexpr const char* kConsentKey = "consent";
 // Associated data for sealed payloads: binds them to this use.
 constexpr const char* kSealContext = "experiture-outbox-v1";
-// Commit at once, without waiting out the commit window, when this many writes are waiting.
-constexpr size_t kGroupCommitTarget = 4096;
-// Ingress slots kept while the store thread is idle (a burst's are released when it ends).
-constexpr size_t kKeepIngressSlots = 4096;
-constexpr int64_t kCommitRetryMs = 1000;
 constexpr int64_t kStoreCommandTimeoutMs = 30000;
-// While records are queued, the store thread looks this often for what other processes did to
-// the same file (delivered them, took or left the lease). Idle with nothing queued: never.
-constexpr int64_t kQueuedPollMs = 1000;
 
 const char* consent_name(Consent c) {
   switch (c) {
@@ -104,19 +94,6 @@ std::optional<Consent> consent_from(const std::string& s) {
   if (s == "unknown") return Consent::kUnknown;
   if (s == "granted") return Consent::kGranted;
   if (s == "denied") return Consent::kDenied;
-  return std::nullopt;
-}
-
-// A Status the outbox gave (SQLite, the disk): a later successful commit shows it has passed.
-bool is_storage_code(Code code) {
-  return code == Code::kStorageError || code == Code::kStorageFull ||
-         code == Code::kStorageRecovered;
-}
-
-std::optional<Code> code_from_name(const std::string& name) {
-  for (int i = 0; i <= static_cast<int>(Code::kInternal); ++i) {
-    if (name == code_name(static_cast<Code>(i))) return static_cast<Code>(i);
-  }
   return std::nullopt;
 }
 
@@ -151,18 +128,6 @@ Status validate_config(const Config& c) {
   }
   if (Status s = client::check_tls(c); !s) return s;
   return Status::ok();
-}
-
-// The client whose store work (and so whose callbacks) the current thread is running, if any.
-thread_local const Client::Impl* t_running_store = nullptr;
-// Set while wait_until() pumps in manual mode: that pump must not delete the Impl under it.
-thread_local bool t_pumping_for_wait = false;
-
-Status inside_callback_status(const char* call) {
-  return Status(Code::kWrongState,
-                std::string(call) +
-                    " cannot wait inside an SDK callback (delivery listener, token provider, "
-                    "HTTP client): that thread is the one it would wait for");
 }
 
 // The built-in logger for config.log_level ("" = EXPERITURE_LOG, else warn); null for "off" or
@@ -268,7 +233,7 @@ Status Client::Impl::open() {
   sink->deliver = [this](uint64_t id, platform::HttpResponse r) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      responses_.push_back(Response{id, std::move(r)});
+      inbox_.responses.push_back(client::StoreResponse{id, std::move(r)});
     }
     store_cv_.notify_one();
     waiters_cv_.notify_all();
@@ -400,17 +365,17 @@ Status Client::Impl::enqueue(IngressItem* items, size_t count) {
         if (items[i].entry) return consent_denied_status();
       }
     }
-    if (ingress_.size() + count > config_.ingress_capacity) {
+    if (inbox_.writes.size() + count > config_.ingress_capacity) {
       ++stats_.dropped_queue_full;
       return Status(Code::kQueueFull,
                     "ingress queue full (capacity " + std::to_string(config_.ingress_capacity) +
                         " writes): storage is not keeping up; nothing was accepted, retry later");
     }
-    if (ingress_.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
     for (size_t i = 0; i < count; ++i) {
       items[i].accept_seq = ++accept_seq_;
       if (items[i].entry) ++stats_.accepted;
-      ingress_.push_back(std::move(items[i]));
+      inbox_.writes.push_back(std::move(items[i]));
     }
     wake = store_waiting_;
   }
@@ -570,7 +535,7 @@ Status Client::Impl::set_consent(Consent consent) {
     consent_ = consent;
     denied_flag_ = consent == Consent::kDenied;
     stats_.consent = consent;
-    hints_.push_back([consent](drain::DrainLoop& d) { d.set_consent(consent); });
+    inbox_.hints.push_back([consent](drain::DrainLoop& d) { d.set_consent(consent); });
   }
   std::vector<IngressItem> items(1);
   items[0].purge = consent == Consent::kDenied;
@@ -578,9 +543,9 @@ Status Client::Impl::set_consent(Consent consent) {
   {
     // Bypasses the capacity check: a consent change must never be refused.
     std::lock_guard<std::mutex> lock(mutex_);
-    if (ingress_.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
     items[0].accept_seq = ++accept_seq_;
-    ingress_.push_back(std::move(items[0]));
+    inbox_.writes.push_back(std::move(items[0]));
   }
   store_cv_.notify_one();
   return Status::ok();
@@ -593,38 +558,6 @@ Consent Client::Impl::consent() const {
 
 // ---- waiting calls ----
 
-Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeout_ms,
-                                const std::function<std::optional<Status>()>& give_up) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    if (done()) return Status::ok();
-    if (give_up) {
-      if (auto status = give_up()) return *status;
-    }
-    if (config_.manual_mode) {
-      lock.unlock();
-      t_pumping_for_wait = true;
-      pump();
-      t_pumping_for_wait = false;
-      lock.lock();
-      if (done()) return Status::ok();
-      if (give_up) {
-        if (auto status = give_up()) return *status;
-      }
-      if (std::chrono::steady_clock::now() >= deadline) break;
-      // Wakes on a response from the transport; the bound covers timers in the drain loop.
-      auto next =
-          std::min(deadline, std::chrono::steady_clock::now() + std::chrono::milliseconds(50));
-      waiters_cv_.wait_until(lock, next);
-      continue;
-    }
-    if (thread_done_) return Status(Code::kClosed, "the client is closed");
-    if (waiters_cv_.wait_until(lock, deadline) == std::cv_status::timeout && !done()) break;
-  }
-  return Status(Code::kTimeout, "timed out after " + std::to_string(timeout_ms) + " ms");
-}
-
 Status Client::Impl::persist(int64_t timeout_ms) {
   if (in_callback()) return inside_callback_status("persist()");
   uint64_t target;
@@ -632,7 +565,7 @@ Status Client::Impl::persist(int64_t timeout_ms) {
     std::lock_guard<std::mutex> lock(mutex_);
     target = accept_seq_;
     if (durable_seq_ >= target) return Status::ok();
-    persist_requested_ = true;
+    inbox_.persist_requested = true;
   }
   store_cv_.notify_one();
   Status status = wait_until([&] { return durable_seq_ >= target; }, timeout_ms, nullptr);
@@ -661,7 +594,7 @@ Status Client::Impl::flush(int64_t timeout_ms) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     round = store_round_;
-    hints_.push_back([this, target](drain::DrainLoop& d) {
+    inbox_.hints.push_back([this, target](drain::DrainLoop& d) {
       const int64_t through = outbox_->last_seq();
       d.request_flush(through);
       std::lock_guard<std::mutex> set_lock(mutex_);
@@ -678,10 +611,6 @@ Status Client::Impl::flush(int64_t timeout_ms) {
         }
         return std::nullopt;
       });
-}
-
-bool Client::Impl::in_callback() const {
-  return t_running_store == this;
 }
 
 void Client::Impl::request_stop() {
@@ -747,478 +676,6 @@ Status Client::Impl::close(int64_t timeout_ms) {
   return status;
 }
 
-// ---- store thread ----
-
-void Client::Impl::run() {
-  std::unique_lock<std::mutex> lock(mutex_);
-  for (;;) {
-    auto has_work = [this] {
-      return stopping_ || persist_requested_ || !commands_.empty() || !responses_.empty() ||
-             !hints_.empty() || (!ingress_.empty() && commit_retry_at_mono_ms_ == 0);
-    };
-    if (!has_work()) {
-      std::optional<int64_t> wake_at = drain_->next_wakeup_mono_ms();
-      if (commit_retry_at_mono_ms_ != 0) {
-        wake_at = wake_at ? std::min(*wake_at, commit_retry_at_mono_ms_) : commit_retry_at_mono_ms_;
-      }
-      // Idle: a burst's worth of ingress slots is not kept for the app's lifetime.
-      if (store_items_.capacity() > kKeepIngressSlots)
-        std::vector<IngressItem>().swap(store_items_);
-      if (ingress_.empty() && ingress_.capacity() > kKeepIngressSlots) {
-        std::vector<IngressItem>().swap(ingress_);
-      }
-      if (!wake_at && payload_pool_.pooled_bytes() > 0) {
-        // Idle with no deadline (nothing queued or in flight): the recycled buffers go back to
-        // the allocator, outside the lock; then look for work that arrived meanwhile.
-        lock.unlock();
-        payload_pool_.clear();
-        lock.lock();
-        continue;
-      }
-      // Idle costs nothing: with nothing queued here the wait is untimed. What other processes
-      // commit to the file is read at the start of every round (refresh_if_changed in step()),
-      // so their writes are seen at this process's next write, flush, hint or command, and a
-      // drain takes the file's state when it takes the lease. Only while records are queued
-      // does the thread look once a second (another process may deliver them, or leave).
-      if (outbox_->queued_records() > 0 || outbox_->batch()) {
-        const int64_t poll_at = clock_->mono_ms() + kQueuedPollMs;
-        wake_at = wake_at ? std::min(*wake_at, poll_at) : poll_at;
-      }
-      store_waiting_ = true;
-      if (wake_at) {
-        const int64_t delay = std::max<int64_t>(0, *wake_at - clock_->mono_ms());
-        store_cv_.wait_for(lock, std::chrono::milliseconds(delay), has_work);
-      } else {
-        store_cv_.wait(lock, has_work);
-      }
-      store_waiting_ = false;
-    }
-    // Group commit: let writes that arrive within the commit window share one transaction.
-    if (!ingress_.empty() && !stopping_ && !persist_requested_ && config_.commit_window_ms > 0 &&
-        ingress_.size() < kGroupCommitTarget) {
-      const int64_t waited = clock_->mono_ms() - ingress_since_mono_ms_;
-      const int64_t remaining = config_.commit_window_ms - waited;
-      if (remaining > 0) {
-        store_cv_.wait_for(lock, std::chrono::milliseconds(remaining),
-                           [this] { return stopping_ || persist_requested_; });
-      }
-    }
-    if (commit_retry_at_mono_ms_ != 0 && clock_->mono_ms() >= commit_retry_at_mono_ms_) {
-      commit_retry_at_mono_ms_ = 0;
-    }
-    // Swapped, not moved item by item: app threads wait on mutex_ in upsert(), so the lock is
-    // held O(1) here, and ingress_ gets back the previous round's (emptied) capacity.
-    if (commit_retry_at_mono_ms_ == 0 || stopping_ || persist_requested_) {
-      store_items_.swap(ingress_);
-    }
-    std::vector<Command> commands;
-    commands.swap(commands_);
-    std::vector<Response> responses;
-    responses.swap(responses_);
-    auto hints = std::move(hints_);
-    hints_.clear();
-    persist_requested_ = false;
-    const bool stopping = stopping_;
-    lock.unlock();
-    step_marked(store_items_, std::move(commands), std::move(responses), std::move(hints));
-    store_items_.clear();
-    lock.lock();
-    ++store_round_;
-    waiters_cv_.notify_all();
-    if (stopping && commands_.empty()) break;
-  }
-  thread_done_ = true;
-  waiters_cv_.notify_all();
-  if (self_) {
-    // ~Client ran inside one of our callbacks: this thread is the last user of the Impl. It
-    // cannot be joined by anyone now, so it detaches and deletes the Impl as its last act
-    // (~Impl's close() finds nothing to join); nothing below touches a member.
-    thread_.detach();
-    std::unique_ptr<Impl> self = std::move(self_);
-    lock.unlock();
-    self.reset();
-  }
-}
-
-void Client::Impl::step_marked(std::vector<IngressItem>& items, std::vector<Command> commands,
-                               std::vector<Response> responses, std::vector<Hint> hints) {
-  struct Mark {
-    const Impl* previous;
-    explicit Mark(const Impl* self) : previous(t_running_store) { t_running_store = self; }
-    ~Mark() { t_running_store = previous; }
-  } mark(this);
-  step_guarded(items, std::move(commands), std::move(responses), std::move(hints));
-}
-
-Status Client::Impl::pump() {
-  if (!config_.manual_mode) {
-    return Status(Code::kWrongState, "pump() is for manual mode (config.manual_mode)");
-  }
-  if (in_callback()) return inside_callback_status("pump()");
-  std::unique_lock<std::mutex> pump_lock(pump_mutex_);
-  std::vector<IngressItem> items;
-  std::vector<Command> commands;
-  std::vector<Response> responses;
-  std::vector<std::function<void(drain::DrainLoop&)>> hints;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!outbox_) return Status(Code::kClosed, "the client is closed");
-    items.swap(ingress_);
-    commands.swap(commands_);
-    responses.swap(responses_);
-    hints.swap(hints_);
-    persist_requested_ = false;
-  }
-  step_marked(items, std::move(commands), std::move(responses), std::move(hints));
-  std::unique_ptr<Impl> self;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    ++store_round_;
-    // ~Client ran inside a callback of this pump: this Impl is deleted once the pump is over.
-    if (!t_pumping_for_wait) self = std::move(self_);
-  }
-  waiters_cv_.notify_all();
-  pump_lock.unlock();
-  return Status::ok();  // `self` deletes this Impl (if set) after the last member access
-}
-
-void Client::Impl::step(std::vector<IngressItem>& items, std::vector<Command> commands,
-                        std::vector<Response> responses, std::vector<Hint> hints) {
-  const uint64_t evicted_before = outbox_->evicted_total();
-  // What other processes committed to the same file (their writes, their deliveries).
-  Status refreshed = outbox_->refresh_if_changed(false);
-  if (!refreshed.is_ok()) log(platform::LogLevel::kWarn, "outbox: " + refreshed.to_string());
-  commit_ingress(items);
-  // After the commit, so that "flush what is queued" includes writes accepted before the hint.
-  for (auto& h : hints) h(*drain_);
-  for (auto& command : commands) command();
-  for (auto& r : responses) drain_->on_response(r.attempt_id, std::move(r.response));
-  drain_->step(false);
-  std::vector<DeliveryEvent> events = drain_->take_events();
-  const uint64_t evicted = outbox_->evicted_total() - evicted_before;
-  if (evicted > 0) {
-    events.push_back(
-        DeliveryEvent{DeliveryEvent::Type::kDropped, evicted,
-                      "evicted: the outbox reached its byte cap (oldest writes first)"});
-    log(platform::LogLevel::kWarn,
-        "outbox over its byte cap: evicted " + std::to_string(evicted) + " oldest writes");
-  }
-  if (outbox_->damaged()) recover_outbox();
-  if (!pending_events_.empty()) {
-    events.insert(events.end(), pending_events_.begin(), pending_events_.end());
-    pending_events_.clear();
-  }
-  publish();
-  persist_diagnostics(false);
-  notify_listener(events);
-}
-
-void Client::Impl::recover_outbox() {
-  // The request in flight belongs to a batch that is salvaged with its key and body: it is
-  // sent again, and the server replays it if it was applied.
-  drain_->abandon_in_flight();
-  outbox::Outbox::OpenReport report;
-  Status status = outbox_->recover(
-      "a statement found the outbox damaged (" + drain_->last_error() + ")", &report);
-  if (!status.is_ok()) {
-    log(platform::LogLevel::kError, "outbox recovery failed (tried again): " + status.to_string());
-    std::lock_guard<std::mutex> lock(mutex_);
-    stats_.last_error = status.to_string();
-    last_error_code_ = status.code();
-    return;
-  }
-  report_recovery(report);
-}
-
-void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
-  const std::string message =
-      "outbox file was damaged (" + report.reason + "): moved to " + report.moved_to +
-      "; salvaged " + std::to_string(report.salvaged_entries) + " queued writes (" +
-      std::to_string(report.salvaged_batches) + " batches re-sent with their own keys), lost " +
-      std::to_string(report.lost_entries);
-  log(platform::LogLevel::kError, message);
-  pending_events_.push_back(
-      DeliveryEvent{DeliveryEvent::Type::kDropped, report.lost_entries, message});
-  std::lock_guard<std::mutex> lock(mutex_);
-  stats_.last_error = message;
-  last_error_code_ = Code::kOk;
-  stats_.last_storage_error = message;
-  last_storage_error_code_ = Code::kOk;
-  stats_.last_storage_error_at_ms = clock_->wall_ms();
-  durable_outbox_seq_ = std::max(durable_outbox_seq_, outbox_->last_seq());
-  first_queued_seq_ = outbox_->first_seq();
-}
-
-void Client::Impl::step_guarded(std::vector<IngressItem>& items, std::vector<Command> commands,
-                                std::vector<Response> responses, std::vector<Hint> hints) noexcept {
-  try {
-    step(items, std::move(commands), std::move(responses), std::move(hints));
-  } catch (...) {
-    // Nothing may escape the store thread. Rows already committed stay in the outbox; the batch
-    // in flight keeps its key and bytes; the next round starts afresh.
-    try {
-      const char* what = "out of memory (or an unexpected error) in the store thread";
-      log(platform::LogLevel::kError, what);
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.last_error = what;
-      last_error_code_ = Code::kOk;
-    } catch (...) {
-    }
-  }
-}
-
-void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
-  if (items.empty()) return;
-  size_t begin = 0;
-  while (begin < items.size()) {
-    // Commit up to the next purge marker, then purge, so ordering with consent holds.
-    size_t end = begin;
-    while (end < items.size() && !items[end].purge) ++end;
-    const bool purge_here = end < items.size();
-    if (purge_here) ++end;
-    std::vector<outbox::Entry> entries;
-    std::vector<size_t> entry_items;  // entries[k] came from items[entry_items[k]]
-    outbox::MetaUpdates meta;
-    for (size_t i = begin; i < end; ++i) {
-      if (items[i].entry && !items[i].purge) {
-        entries.push_back(std::move(*items[i].entry));
-        entry_items.push_back(i);
-      }
-      for (const auto& m : items[i].meta) meta.push_back(m);
-    }
-    Status status = outbox_->commit(entries, meta);
-    if (!status.is_ok()) {
-      // Nothing of this group is lost: it goes back to the front of the queue and is retried.
-      for (size_t k = 0; k < entries.size(); ++k)
-        *items[entry_items[k]].entry = std::move(entries[k]);
-      requeue(items, begin, status);
-      return;
-    }
-    payload_pool_.give_all(entries, [](outbox::Entry& e) -> std::string& { return e.payload; });
-    if (config_.logger && !entries.empty()) {
-      log(platform::LogLevel::kDebug,
-          "outbox: committed " + std::to_string(entries.size()) + " writes in one transaction");
-    }
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      // A purge marker counts as durable only once the purge itself committed.
-      const uint64_t through = items[end - 1].accept_seq - (purge_here ? 1 : 0);
-      durable_seq_ = std::max(durable_seq_, through);
-      durable_outbox_seq_ = outbox_->last_seq();
-      // Together with durable_outbox_seq_: a flush() reading both must never see the new target
-      // with the old (empty) queue.
-      first_queued_seq_ = outbox_->first_seq();
-      if (is_storage_code(last_error_code_)) {
-        stats_.last_error.clear();
-        last_error_code_ = Code::kOk;
-      }
-    }
-    if (purge_here) {
-      drain_->abandon_in_flight();
-      auto purged = outbox_->purge_all();
-      if (!purged.is_ok()) {
-        requeue(items, end - 1, purged.status());  // the writes before it are durable already
-        return;
-      }
-      std::lock_guard<std::mutex> lock(mutex_);
-      stats_.dropped_consent += purged.value();
-      durable_seq_ = std::max(durable_seq_, items[end - 1].accept_seq);
-      first_queued_seq_ = 0;
-    }
-    begin = end;
-  }
-}
-
-void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const Status& why) {
-  log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
-  std::lock_guard<std::mutex> lock(mutex_);
-  stats_.last_error = why.to_string();
-  last_error_code_ = why.code();
-  stats_.last_storage_error = stats_.last_error;
-  last_storage_error_code_ = why.code();
-  stats_.last_storage_error_at_ms = clock_->wall_ms();
-  ingress_.insert(ingress_.begin(),
-                  std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
-                  std::make_move_iterator(items.end()));
-  ingress_since_mono_ms_ = clock_->mono_ms();
-  commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
-}
-
-void Client::Impl::publish() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  stats_.pending_durable = accept_seq_ - durable_seq_;
-  stats_.queued_records = outbox_->queued_records();
-  stats_.queued_bytes = outbox_->queued_bytes();
-  stats_.oldest_queued_age_ms =
-      outbox_->oldest_wall_ms() == 0
-          ? 0
-          : std::max<int64_t>(0, clock_->wall_ms() - outbox_->oldest_wall_ms());
-  stats_.in_flight = drain_->in_flight_records();
-  stats_.delivered = drain_->delivered_total();
-  stats_.dead_letters = outbox_->dead_letter_count();
-  stats_.dropped_evicted = outbox_->evicted_total();
-  stats_.dropped_dead_letter_overflow = outbox_->dead_letter_dropped_total();
-  stats_.pause_reason = drain_->pause_reason();
-  stats_.delivery_owner_pid = drain_->delivery_owner_pid();
-  if (!drain_->last_error().empty()) {
-    stats_.last_error = drain_->last_error();
-    last_error_code_ = drain_->last_error_code();
-  }
-  first_queued_seq_ = outbox_->first_seq();
-  blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();
-
-  // Diagnostics: figures of this process replace those loaded from the outbox once it drains.
-  const int64_t now_wall = clock_->wall_ms();
-  const int failures = drain_->consecutive_failures();
-  const std::string& storage_error = drain_->last_storage_error();
-  const std::string& drain_error = drain_->last_error();
-  if (!storage_error.empty() && storage_error != storage_error_seen_) {
-    storage_error_seen_ = storage_error;
-    stats_.last_storage_error = storage_error;
-    last_storage_error_code_ = drain_->last_storage_error_code();
-    stats_.last_storage_error_at_ms = now_wall;
-  }
-  if (!drain_error.empty() && drain_error != storage_error &&
-      (drain_error != delivery_error_seen_ || failures > failures_seen_)) {
-    stats_.last_delivery_error = drain_error;
-    stats_.last_delivery_error_at_ms = now_wall;
-    drained_here_ = true;
-  }
-  delivery_error_seen_ = drain_error;
-  if (stats_.delivered > delivered_seen_) {
-    delivered_seen_ = stats_.delivered;
-    stats_.last_success_at_ms = now_wall;
-    drained_here_ = true;
-    failures_before_open_ = 0;
-  }
-  if (failures != failures_seen_) drained_here_ = true;
-  failures_seen_ = failures;
-  if (drained_here_) {
-    stats_.consecutive_failures = failures_before_open_ + static_cast<uint64_t>(failures);
-    const int64_t retry_at = drain_->retry_at_mono_ms();
-    stats_.next_attempt_at_ms = retry_at == 0 ? 0 : now_wall + (retry_at - clock_->mono_ms());
-  }
-  // Only a process that tried to deliver knows why delivery waits ("paused by the app" from a
-  // CLI command that only writes would hide the reason the last drain met).
-  if (drained_here_ && !stats_.pause_reason.empty()) stats_.last_pause_reason = stats_.pause_reason;
-}
-
-namespace {
-
-constexpr const char* kDeliveryDiagKey = "diag.delivery";
-constexpr const char* kStorageDiagKey = "diag.storage";
-constexpr int64_t kSuccessPersistIntervalMs = 60000;
-
-template <typename T>
-T json_value(const nlohmann::json& doc, const char* key, T fallback) {
-  auto it = doc.find(key);
-  if (it == doc.end()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    return fallback;
-  }
-}
-
-}  // namespace
-
-void Client::Impl::load_diagnostics() {
-  // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
-  if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
-    nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
-    if (doc.is_object()) {
-      stats_.last_delivery_error = json_value<std::string>(doc, "error", "");
-      stats_.last_delivery_error_at_ms = json_value<int64_t>(doc, "error_at_ms", 0);
-      stats_.last_pause_reason = json_value<std::string>(doc, "pause_reason", "");
-      stats_.consecutive_failures = json_value<uint64_t>(doc, "consecutive_failures", 0);
-      failures_before_open_ = stats_.consecutive_failures;
-      stats_.next_attempt_at_ms = json_value<int64_t>(doc, "next_attempt_at_ms", 0);
-      stats_.last_success_at_ms = json_value<int64_t>(doc, "last_success_at_ms", 0);
-      stats_.dropped_queue_full = json_value<uint64_t>(doc, "dropped_queue_full", 0);
-      stats_.dropped_consent = json_value<uint64_t>(doc, "dropped_consent", 0);
-      persisted_delivery_diag_ = *stored;
-      persisted_success_at_ms_ = stats_.last_success_at_ms;
-    }
-  }
-  if (auto stored = outbox_->meta(kStorageDiagKey)) {
-    nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
-    if (doc.is_object()) {
-      stats_.last_storage_error = json_value<std::string>(doc, "error", "");
-      // Written since the code was kept: absent, the error is not taken for a storage Status.
-      last_storage_error_code_ =
-          code_from_name(json_value<std::string>(doc, "code", "")).value_or(Code::kOk);
-      stats_.last_storage_error_at_ms = json_value<int64_t>(doc, "at_ms", 0);
-      persisted_storage_diag_ = *stored;
-    }
-  }
-  if (stats_.last_error.empty()) {
-    const bool delivery = stats_.last_delivery_error_at_ms >= stats_.last_storage_error_at_ms;
-    stats_.last_error = delivery ? stats_.last_delivery_error : stats_.last_storage_error;
-    last_error_code_ = delivery ? Code::kOk : last_storage_error_code_;
-  }
-}
-
-void Client::Impl::persist_diagnostics(bool force) {
-  if (!outbox_) return;
-  Stats s;
-  Code storage_code = Code::kOk;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    s = stats_;
-    storage_code = last_storage_error_code_;
-  }
-  // The success time is left out of the comparison: a steady drain would write every batch.
-  nlohmann::json delivery = {{"error", s.last_delivery_error},
-                             {"error_at_ms", s.last_delivery_error_at_ms},
-                             {"pause_reason", s.last_pause_reason},
-                             {"consecutive_failures", s.consecutive_failures},
-                             {"next_attempt_at_ms", s.next_attempt_at_ms},
-                             {"dropped_queue_full", s.dropped_queue_full},
-                             {"dropped_consent", s.dropped_consent},
-                             {"dropped_evicted", s.dropped_evicted},
-                             {"dropped_dead_letter_overflow", s.dropped_dead_letter_overflow}};
-  const std::string without_success = delivery.dump();
-  delivery["last_success_at_ms"] = s.last_success_at_ms;
-  const std::string delivery_text = delivery.dump();
-  outbox::MetaUpdates updates;
-  const bool changed = [&] {
-    nlohmann::json old = nlohmann::json::parse(persisted_delivery_diag_, nullptr, false);
-    if (old.is_object()) old.erase("last_success_at_ms");
-    return !old.is_object() || old.dump() != without_success;
-  }();
-  const bool success_due =
-      s.last_success_at_ms != persisted_success_at_ms_ &&
-      (force || clock_->mono_ms() - persisted_diag_mono_ms_ >= kSuccessPersistIntervalMs);
-  if (changed || success_due) updates.emplace_back(kDeliveryDiagKey, delivery_text);
-  nlohmann::json storage{{"error", s.last_storage_error}, {"at_ms", s.last_storage_error_at_ms}};
-  if (storage_code != Code::kOk) storage["code"] = code_name(storage_code);
-  const std::string storage_text = storage.dump();
-  if (!s.last_storage_error.empty() && storage_text != persisted_storage_diag_) {
-    updates.emplace_back(kStorageDiagKey, storage_text);
-  }
-  if (updates.empty()) return;
-  std::vector<outbox::Entry> none;
-  if (!outbox_->commit(none, updates).is_ok()) return;  // e.g. a full disk: kept in memory
-  persisted_diag_mono_ms_ = clock_->mono_ms();
-  for (const auto& u : updates) {
-    if (u.first == kDeliveryDiagKey) {
-      persisted_delivery_diag_ = delivery_text;
-      persisted_success_at_ms_ = s.last_success_at_ms;
-    } else {
-      persisted_storage_diag_ = storage_text;
-    }
-  }
-}
-
-void Client::Impl::log(platform::LogLevel level, const std::string& message) {
-  if (config_.logger) config_.logger->log(level, message);
-}
-
-void Client::Impl::notify_listener(const std::vector<DeliveryEvent>& events) {
-  if (!config_.listener) return;
-  for (const auto& e : events) config_.listener(e);
-}
-
 // ---- hints, stats, dead letters ----
 
 void Client::Impl::hint(std::function<void(drain::DrainLoop&)> change, bool flush) {
@@ -1227,12 +684,12 @@ void Client::Impl::hint(std::function<void(drain::DrainLoop&)> change, bool flus
     if (closed_) return;
     if (flush) {
       // After the round's commit: "everything queued" includes writes accepted before the hint.
-      hints_.push_back([change = std::move(change)](drain::DrainLoop& d) {
+      inbox_.hints.push_back([change = std::move(change)](drain::DrainLoop& d) {
         change(d);
         d.request_flush(-1);
       });
     } else {
-      hints_.push_back(std::move(change));
+      inbox_.hints.push_back(std::move(change));
     }
   }
   store_cv_.notify_one();
@@ -1256,7 +713,7 @@ Status Client::Impl::run_on_store(const std::function<void()>& command, int64_t 
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return Status(Code::kClosed, "the client is closed");
-    commands_.push_back([this, command, done] {
+    inbox_.tasks.push_back([this, command, done] {
       command();
       std::lock_guard<std::mutex> done_lock(mutex_);
       *done = true;

@@ -1,5 +1,6 @@
-// Client::Impl: the write path (app threads), the ingress queue, and the store thread that owns
-// the outbox and runs the drain loop.
+// Client::Impl: the facade (client_impl.cpp: validates on the app's thread and posts to the
+// inbox, store_inbox.hpp) and the store thread that owns the outbox and runs the drain loop
+// (store_thread.cpp: one loop, the store work, the waits).
 //
 // Locking: mutex_ guards everything marked "guarded"; it is never held during SQLite work, HTTP
 // calls, or listener callbacks. identity_mutex_ serialises identity operations (taken before
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "client/payload_pool.hpp"
+#include "client/store_inbox.hpp"
 #include "crypto/random.hpp"
 #include "crypto/sealer.hpp"
 #include "drain/drain_loop.hpp"
@@ -68,27 +70,17 @@ class EXPERITURE_HIDDEN Client::Impl {
   Status purge_dead_letters();
 
  private:
-  struct IngressItem {
-    uint64_t accept_seq = 0;
-    std::optional<outbox::Entry> entry;
-    outbox::MetaUpdates meta;
-    bool purge = false;  // consent denied: drop everything queued so far
-  };
-  struct Response {
-    uint64_t attempt_id = 0;
-    platform::HttpResponse response;
-  };
-  using Command = std::function<void()>;  // runs on the store thread
-  using Hint = std::function<void(drain::DrainLoop&)>;
+  using IngressItem = client::IngressItem;
 
+  // kWrongState for a waiting `call` made inside one of this client's callbacks.
+  static Status inside_callback_status(const char* call);
   Status check_open() const;
   // logout() with identity_mutex_ already held by the caller.
   Status logout_locked();
   // Marks the client closed and asks the store thread to stop, without waiting (any thread).
   void request_stop();
   // Runs one step() with the current thread marked as running this client's callbacks.
-  void step_marked(std::vector<IngressItem>& items, std::vector<Command> commands,
-                   std::vector<Response> responses, std::vector<Hint> hints);
+  void step_marked(client::StoreInbox& round);
   Status accept(std::string_view object, outbox::WriteKind kind, std::string_view match_key,
                 Result<std::string> payload);
   outbox::Entry make_entry(std::string_view object, outbox::WriteKind kind,
@@ -106,14 +98,12 @@ class EXPERITURE_HIDDEN Client::Impl {
                     const std::function<std::optional<Status>()>& give_up);
 
   void run();
-  // One round of store work: commit ingress, apply hints, run commands, apply responses,
-  // drain, publish.
-  void step(std::vector<IngressItem>& items, std::vector<Command> commands,
-            std::vector<Response> responses, std::vector<Hint> hints);
+  // One round of store work on what the inbox held: commit the writes, apply the hints, run
+  // the tasks, apply the responses, drain, publish.
+  void step(client::StoreInbox& round);
   // step() behind the store thread's boundary guard: an exception (std::bad_alloc above all)
   // is logged and reported in stats().last_error instead of terminating the app.
-  void step_guarded(std::vector<IngressItem>& items, std::vector<Command> commands,
-                    std::vector<Response> responses, std::vector<Hint> hints) noexcept;
+  void step_guarded(client::StoreInbox& round) noexcept;
   void commit_ingress(std::vector<IngressItem>& items);
   // After a failed commit: items[from..] go back to the front of the ingress queue, retried later.
   void requeue(std::vector<IngressItem>& items, size_t from, const Status& why);
@@ -149,18 +139,14 @@ class EXPERITURE_HIDDEN Client::Impl {
   mutable std::mutex mutex_;
   std::condition_variable store_cv_;    // wakes the store thread
   std::condition_variable waiters_cv_;  // wakes persist/flush/command waiters
-  // Double-buffered with store_items_: swapped whole under mutex_, so both keep their capacity
-  // and an accept allocates nothing for its slot.
-  std::vector<IngressItem> ingress_;                           // guarded
-  std::vector<Command> commands_;                              // guarded
-  std::vector<Response> responses_;                            // guarded
-  std::vector<std::function<void(drain::DrainLoop&)>> hints_;  // guarded
+  // Guarded: what is posted to the store thread. Double-buffered with round_: lanes are
+  // swapped whole under mutex_, so both keep their capacity and an accept allocates nothing.
+  client::StoreInbox inbox_;
   uint64_t accept_seq_ = 0;               // guarded: last accept sequence handed out
   uint64_t durable_seq_ = 0;              // guarded: everything up to here is committed
   int64_t durable_outbox_seq_ = 0;        // guarded: outbox seq of the last committed entry
   int64_t first_queued_seq_ = 0;          // guarded: oldest entry still queued (0 = none)
   int64_t ingress_since_mono_ms_ = 0;     // guarded: when the oldest ingress item arrived
-  bool persist_requested_ = false;        // guarded
   bool store_waiting_ = false;            // guarded
   bool stopping_ = false;                 // guarded
   bool closed_ = false;                   // guarded
@@ -183,7 +169,7 @@ class EXPERITURE_HIDDEN Client::Impl {
   std::unique_ptr<platform::FileLock> lease_;  // "<storage_path>.lock": who delivers
   std::unique_ptr<drain::DrainLoop> drain_;
   int64_t commit_retry_at_mono_ms_ = 0;
-  std::vector<IngressItem> store_items_;       // the other half of ingress_; empty between rounds
+  client::StoreInbox round_;  // the other half of inbox_: the round being run; empty between
   std::vector<DeliveryEvent> pending_events_;  // for the listener at the next round
   std::thread thread_;
   // Store thread only: what persist_diagnostics() last wrote, and when (mono ms).
