@@ -28,7 +28,6 @@ namespace {
 
 constexpr size_t kMaxBodyBytes = 10000000;  // "10 MB", decimal: the stricter reading
 constexpr size_t kMaxBatchRecords = 10000;
-constexpr int64_t kIdempotencyWindowMs = 24LL * 3600 * 1000;
 constexpr const char* kInvalid = "CDP_ETL.VALIDATION.REQUEST_INVALID";
 constexpr const char* kJsonType = "application/json";
 constexpr const char* kResetMarker = "X-Emulator-Reset";
@@ -202,7 +201,7 @@ int EmulatorServer::start(std::string* error) {
     if (!state_file_->open(config_.state_path, error)) return -1;
     store_ = RecordStore(state_file_.get());
     store_.load();
-    load_idempotency();
+    idempotency_.load(*state_file_);
   }
   if (!config_.tls_cert_path.empty()) {
     server_.reset(
@@ -259,19 +258,6 @@ void EmulatorServer::stop() {
     }
     std::this_thread::yield();
   }
-}
-
-void EmulatorServer::load_idempotency() {
-  state_file_->load_idempotency([this](const std::string& key, const std::string& text) {
-    nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-    if (!doc.is_object()) return;
-    IdempotencyEntry entry;
-    entry.body_hash = doc.value("body_hash", std::string());
-    entry.status = doc.value("status", 200);
-    entry.body = doc.value("body", std::string());
-    entry.stored_at_ms = doc.value("stored_at_ms", int64_t{0});
-    idempotency_[key] = entry;
-  });
 }
 
 void EmulatorServer::install_routes() {
@@ -701,17 +687,16 @@ void EmulatorServer::process_write(const httplib::Request& req, httplib::Respons
   std::unique_lock<std::mutex> lock(state_mutex_);
   int64_t now = clock_.now_ms();
   if (!key.empty()) {
-    auto stored = idempotency_.find(key);
-    if (stored != idempotency_.end() && now - stored->second.stored_at_ms < kIdempotencyWindowMs) {
-      if (stored->second.body_hash == body_hash) {
+    if (const IdempotencyStore::Entry* stored = idempotency_.find(key, now)) {
+      if (stored->body_hash == body_hash) {
         counters_.replays++;
-        res.status = stored->second.status;
+        res.status = stored->status;
         res.set_header("Idempotent-Replayed", "true");
-        nlohmann::json replay = nlohmann::json::parse(stored->second.body, nullptr, false);
+        nlohmann::json replay = nlohmann::json::parse(stored->body, nullptr, false);
         if (replay.is_object() && replay.contains("correlationId")) {
           res.set_header("x-correlation-id", replay["correlationId"].get<std::string>());
         }
-        res.set_content(stored->second.body, kJsonType);
+        res.set_content(stored->body, kJsonType);
         return;
       }
       lock.unlock();
@@ -757,14 +742,8 @@ void EmulatorServer::process_write(const httplib::Request& req, httplib::Respons
   if (state_file_) state_file_->begin();
   store_.persist_changes();
   if (!key.empty()) {
-    IdempotencyEntry entry{body_hash, status, res.body, now};
-    idempotency_[key] = entry;
-    if (state_file_) {
-      state_file_->save_idempotency(key, dump({{"body_hash", entry.body_hash},
-                                               {"status", entry.status},
-                                               {"body", entry.body},
-                                               {"stored_at_ms", entry.stored_at_ms}}));
-    }
+    idempotency_.remember(key, IdempotencyStore::Entry{body_hash, status, res.body, now},
+                          state_file_.get());
   }
   if (state_file_) state_file_->commit();
 }

@@ -17,6 +17,7 @@
 #include "emulated_clock.hpp"
 #include "emulator_config.hpp"
 #include "fault_plan.hpp"
+#include "idempotency_store.hpp"
 #include "record_store.hpp"
 #include "request_log.hpp"
 #include "schema.hpp"
@@ -50,13 +51,6 @@ class EmulatorServer {
 
  private:
   enum class WriteOp { kUpsert, kUpsertBatch, kAppend, kAppendBatch };
-
-  struct IdempotencyEntry {
-    std::string body_hash;
-    int status = 0;
-    std::string body;
-    int64_t stored_at_ms = 0;
-  };
 
   struct AuthRule {
     int64_t expire_after_requests = -1;  // -1: never
@@ -100,7 +94,6 @@ class EmulatorServer {
   void log_request(const httplib::Request& req, const httplib::Response& res);
   nlohmann::json summary_json();
   nlohmann::json counters_json();
-  void load_idempotency();
 
   EmulatorConfig config_;
   std::unique_ptr<httplib::Server> server_;
@@ -117,7 +110,7 @@ class EmulatorServer {
   Schema schema_;
   BatchMode batch_mode_;
   RecordStore store_;
-  std::map<std::string, IdempotencyEntry> idempotency_;
+  IdempotencyStore idempotency_;
   std::set<std::string> expired_tokens_;
   std::map<std::string, AuthRule> auth_rules_;  // token (or "*") -> rule
   std::map<std::string, int64_t> token_requests_;
