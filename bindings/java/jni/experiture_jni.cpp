@@ -23,6 +23,7 @@ jmethodID g_close_http = nullptr;
 jmethodID g_token = nullptr;
 jmethodID g_on_event = nullptr;
 jmethodID g_log = nullptr;
+jmethodID g_phone_normalize = nullptr;
 jclass g_byte_array_class = nullptr;  // global ref to byte[]
 
 constexpr jint kJniVersion = JNI_VERSION_1_6;
@@ -236,72 +237,87 @@ void native_config_free(JNIEnv*, jclass, jlong config) {
   experiture_config_free(config_of(config));
 }
 
-jint native_config_set_string(JNIEnv* env, jclass, jlong handle, jint key, jbyteArray value) {
-  Bytes v;
-  if (!from_java(env, value, &v)) return kInternal;
-  experiture_config_t* c = config_of(handle);
-  switch (key) {
-    case 0:
-      return experiture_config_set_storage_path(c, v.ptr(), v.size());
-    case 1:
-      return experiture_config_set_endpoint(c, v.ptr(), v.size());
-    case 2:
-      return experiture_config_set_token(c, v.ptr(), v.size());
-    case 3:
-      return experiture_config_set_default_phone_region(c, v.ptr(), v.size());
-    case 4:
-      return experiture_config_set_profile_object(c, v.ptr(), v.size());
-    case 5:
-      return experiture_config_set_platform_name(c, v.ptr(), v.size());
-    case 6:
-      return experiture_config_set_encryption_key(c, v.ptr(), v.size());
-    case 7:
-      return experiture_config_set_tls_ca_bundle_path(c, v.ptr(), v.size());
-    case 8:
-      return experiture_config_set_tls_pinned_public_keys(c, v.ptr(), v.size());
-    case 9:
-      return experiture_config_set_tls_proxy(c, v.ptr(), v.size());
-    case 10:
-      return experiture_config_set_default_identity_keys(c, v.ptr(), v.size());
-    default:
-      return EXPERITURE_INVALID_ARGUMENT;
+// The options of experiture/config_options.inc by name: the Java builder passes the option's name
+// (e.g. "batch_size"), so Java holds no option numbers and every setter here comes from the table.
+using TextSetter = experiture_status_t (*)(experiture_config_t*, const char*, size_t);
+using LongSetter = experiture_status_t (*)(experiture_config_t*, jlong);
+
+struct ConfigOption {
+  const char* name;
+  const char* kind;
+  const char* java;
+  TextSetter text;    // STRING, BYTES, KEYS
+  LongSetter number;  // SIZE, MS, FLAG, CONSENT
+};
+
+#define EXPERITURE_JNI_TEXT(name)                                \
+  [](experiture_config_t* c, const char* value, size_t length) { \
+    return experiture_config_set_##name(c, value, length);       \
   }
+#define EXPERITURE_JNI_OPTION_STRING(name) EXPERITURE_JNI_TEXT(name), nullptr
+#define EXPERITURE_JNI_OPTION_BYTES(name) EXPERITURE_JNI_TEXT(name), nullptr
+#define EXPERITURE_JNI_OPTION_KEYS(name) EXPERITURE_JNI_TEXT(name), nullptr
+#define EXPERITURE_JNI_OPTION_SIZE(name)                                            \
+  nullptr, [](experiture_config_t* c, jlong value) {                                \
+    return value < 0 ? EXPERITURE_INVALID_ARGUMENT                                  \
+                     : experiture_config_set_##name(c, static_cast<size_t>(value)); \
+  }
+#define EXPERITURE_JNI_OPTION_MS(name) \
+  nullptr,                             \
+      [](experiture_config_t* c, jlong value) { return experiture_config_set_##name(c, value); }
+#define EXPERITURE_JNI_OPTION_FLAG(name)                        \
+  nullptr, [](experiture_config_t* c, jlong value) {            \
+    return experiture_config_set_##name(c, value != 0 ? 1 : 0); \
+  }
+#define EXPERITURE_JNI_OPTION_CONSENT(name)                                                 \
+  nullptr, [](experiture_config_t* c, jlong value) {                                        \
+    return value < 0 || value > EXPERITURE_CONSENT_STATE_DENIED                             \
+               ? EXPERITURE_INVALID_ARGUMENT                                                \
+               : experiture_config_set_##name(c, static_cast<experiture_consent_t>(value)); \
+  }
+// Set through their own natives (configSetIdentityKeys, configSetRetryPolicy, the callbacks).
+#define EXPERITURE_JNI_OPTION_OBJECT_KEYS(name) nullptr, nullptr
+#define EXPERITURE_JNI_OPTION_RETRY(name) nullptr, nullptr
+#define EXPERITURE_JNI_OPTION_TABLE(name) nullptr, nullptr
+#define EXPERITURE_CONFIG_OPTION(name, kind, member, default_text, java, swift, doc) \
+  {#name, #kind, java, EXPERITURE_JNI_OPTION_##kind(name)},
+const ConfigOption kConfigOptions[] = {
+#include "experiture/config_options.inc"
+};
+#undef EXPERITURE_CONFIG_OPTION
+
+const ConfigOption* find_option(const Bytes& name) {
+  for (const ConfigOption& option : kConfigOptions) {
+    if (name.data == option.name) return &option;
+  }
+  return nullptr;
 }
 
-jint native_config_set_long(JNIEnv*, jclass, jlong handle, jint key, jlong value) {
-  experiture_config_t* c = config_of(handle);
-  if (value < 0) return EXPERITURE_INVALID_ARGUMENT;
-  const auto size = static_cast<size_t>(value);
-  switch (key) {
-    case 0:
-      return experiture_config_set_batch_size(c, size);
-    case 1:
-      return experiture_config_set_flush_interval_ms(c, value);
-    case 2:
-      return experiture_config_set_max_outbox_bytes(c, value);
-    case 3:
-      return experiture_config_set_max_record_bytes(c, size);
-    case 4:
-      return experiture_config_set_ingress_capacity(c, size);
-    case 5:
-      return experiture_config_set_commit_window_ms(c, value);
-    case 6:
-      return experiture_config_set_manual_mode(c, value != 0);
-    case 7:
-      return experiture_config_set_initial_consent(c, static_cast<experiture_consent_t>(value));
-    case 8:
-      return experiture_config_set_logout_clears_push_token(c, value != 0);
-    case 9:
-      return experiture_config_set_logout_new_device_id(c, value != 0);
-    case 10:
-      return experiture_config_set_http_timeout_ms(c, value);
-    case 11:
-      return experiture_config_set_clock_skew_threshold_ms(c, value);
-    case 12:
-      return experiture_config_set_max_dead_letters(c, size);
-    default:
-      return EXPERITURE_INVALID_ARGUMENT;
+jint native_config_set_string(JNIEnv* env, jclass, jlong handle, jbyteArray name,
+                              jbyteArray value) {
+  Bytes n, v;
+  if (!from_java(env, name, &n) || !from_java(env, value, &v)) return kInternal;
+  const ConfigOption* option = find_option(n);
+  if (option == nullptr || option->text == nullptr) return EXPERITURE_INVALID_ARGUMENT;
+  return option->text(config_of(handle), v.ptr(), v.size());
+}
+
+jint native_config_set_long(JNIEnv* env, jclass, jlong handle, jbyteArray name, jlong value) {
+  Bytes n;
+  if (!from_java(env, name, &n)) return kInternal;
+  const ConfigOption* option = find_option(n);
+  if (option == nullptr || option->number == nullptr) return EXPERITURE_INVALID_ARGUMENT;
+  return option->number(config_of(handle), value);
+}
+
+// The table as text, one option a line: "name KIND javaNames" (ConfigOptionsTest compares the
+// Java builder with it).
+jbyteArray native_config_options(JNIEnv* env, jclass) {
+  std::string text;
+  for (const ConfigOption& option : kConfigOptions) {
+    text += std::string(option.name) + ' ' + option.kind + ' ' + option.java + '\n';
   }
+  return to_java(env, text.data(), text.size());
 }
 
 jint native_config_set_identity_keys(JNIEnv* env, jclass, jlong handle, jbyteArray object,
@@ -315,6 +331,33 @@ jint native_config_set_identity_keys(JNIEnv* env, jclass, jlong handle, jbyteArr
 jint native_config_set_retry_policy(JNIEnv*, jclass, jlong handle, jlong base_ms, jdouble factor,
                                     jlong cap_ms) {
   return experiture_config_set_retry_policy(config_of(handle), base_ms, factor, cap_ms);
+}
+
+void phone_normalize(void* user_data, const char* raw, size_t raw_length, const char* region,
+                     size_t region_length, experiture_phone_sink_t* sink) {
+  JNIEnv* env = callback_env();
+  if (env == nullptr) return;
+  LocalFrame frame(env, 6);
+  if (!frame.ok()) return;
+  jbyteArray raw_array = to_java(env, raw, raw_length);
+  jbyteArray region_array = to_java(env, region, region_length);
+  if (raw_array == nullptr || region_array == nullptr) return;
+  auto e164 = static_cast<jbyteArray>(env->CallObjectMethod(
+      static_cast<jobject>(user_data), g_phone_normalize, raw_array, region_array));
+  if (clear_exception(env) || e164 == nullptr) return;
+  Bytes bytes;
+  if (from_java(env, e164, &bytes)) experiture_phone_sink_write(sink, bytes.ptr(), bytes.size());
+}
+
+jint native_config_set_phone_normalizer(JNIEnv* env, jclass, jlong handle, jobject normalizer) {
+  if (normalizer == nullptr) return EXPERITURE_INVALID_ARGUMENT;
+  experiture_phone_normalizer_t table{};
+  table.version = EXPERITURE_PHONE_NORMALIZER_VERSION;
+  table.user_data = env->NewGlobalRef(normalizer);
+  table.destroy = release_callbacks;
+  table.normalize = phone_normalize;
+  if (table.user_data == nullptr) return kInternal;
+  return experiture_config_set_phone_normalizer(config_of(handle), &table);
 }
 
 // One global reference per table: each table's destroy() releases its own.

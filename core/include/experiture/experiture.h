@@ -266,6 +266,8 @@ typedef struct experiture_phone_normalizer_t {
 } experiture_phone_normalizer_t;
 
 /* ---- configuration (a builder; defaults as in experiture/config.hpp) ------------------------
+ * The options, their types, defaults and names in Java and Swift are listed once in
+ * experiture/config_options.inc (a test keeps this header, the bindings and that list equal).
  * Setters copy their arguments; a config may open several clients and is freed independently.
  * Every setter returns EXPERITURE_INVALID_ARGUMENT for a NULL config or bad value (e.g. a
  * malformed JSON list), leaving the config unchanged. Not thread-safe per config object. */
@@ -283,6 +285,11 @@ EXPERITURE_API experiture_status_t experiture_config_set_storage_path(experiture
 /* API base URL, default "https://api.experiture.ai/public/v1". */
 EXPERITURE_API experiture_status_t experiture_config_set_endpoint(experiture_config_t* config,
                                                                   const char* url, size_t length);
+/* DANGER, test rigs only: non-zero allows http:// to any host, sending the bearer token and every
+ * record unencrypted (default 0: http:// only to 127.0.0.0/8, ::1 and localhost, for a local
+ * emulator). Never set it in an app. */
+EXPERITURE_API experiture_status_t
+experiture_config_set_allow_insecure_http_for_testing(experiture_config_t* config, int allow);
 /* A fixed bearer token (a token provider wins when both are set). */
 EXPERITURE_API experiture_status_t experiture_config_set_token(experiture_config_t* config,
                                                                const char* token, size_t length);
@@ -351,6 +358,14 @@ EXPERITURE_API experiture_status_t experiture_config_set_tls_pinned_public_keys(
     experiture_config_t* config, const char* pins, size_t length);
 EXPERITURE_API experiture_status_t experiture_config_set_tls_proxy(experiture_config_t* config,
                                                                    const char* proxy,
+                                                                   size_t length);
+
+/* The default logger's level when no logger table is set: "off", "error", "warn", "info" or
+ * "debug"; "" (the default) reads the EXPERITURE_LOG environment variable, else "warn". The
+ * default logger writes to stderr; the Java binding's goes to logcat on Android, the Swift
+ * binding's to os_log on Apple platforms. Checked at open (INVALID_CONFIG naming log_level). */
+EXPERITURE_API experiture_status_t experiture_config_set_log_level(experiture_config_t* config,
+                                                                   const char* level,
                                                                    size_t length);
 
 /* Callback tables: `table` BORROWED (the struct is copied), its `user_data` TAKEN: the SDK calls
@@ -453,7 +468,12 @@ EXPERITURE_API experiture_status_t experiture_client_resume(experiture_client_t*
  * pending_durable, queued_records, queued_bytes, oldest_queued_age_ms, in_flight, delivered,
  * dead_letters, dropped_queue_full, dropped_evicted, dropped_consent,
  * dropped_dead_letter_overflow, pause_reason, last_error, consent ("granted"|"denied"|"unknown"),
- * device_id). RETURNED-OWNED via `json_out` (NUL-terminated; free with experiture_string_free);
+ * device_id), including the delivery diagnostics kept in the outbox file, so that a new process
+ * sees why records are stuck: last_delivery_error and last_delivery_error_at_ms,
+ * last_storage_error and last_storage_error_at_ms, last_pause_reason, consecutive_failures,
+ * next_attempt_at_ms, last_success_at_ms (times in ms since the Unix epoch, 0 = never) and
+ * delivery_owner_pid (another process delivering from the same file, else 0). Never values or
+ * tokens. RETURNED-OWNED via `json_out` (NUL-terminated; free with experiture_string_free);
  * `length_out` optional. Does not touch disk. */
 EXPERITURE_API experiture_status_t experiture_client_stats(experiture_client_t* client,
                                                            char** json_out, size_t* length_out);

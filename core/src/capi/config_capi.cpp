@@ -18,26 +18,6 @@ experiture_status_t with_config(experiture_config_t* config, F&& f) {
   });
 }
 
-experiture_status_t set_string(experiture_config_t* config, const char* data, size_t length,
-                               const char* name, std::string Config::*member) {
-  return with_config(config, [&](Config& c) {
-    std::string_view view;
-    if (!to_view(data, length, &view)) return bad_string(name);
-    c.*member = std::string(view);
-    return Status::ok();
-  });
-}
-
-experiture_status_t set_tls_string(experiture_config_t* config, const char* data, size_t length,
-                                   const char* name, std::string TlsOptions::*member) {
-  return with_config(config, [&](Config& c) {
-    std::string_view view;
-    if (!to_view(data, length, &view)) return bad_string(name);
-    c.tls.*member = std::string(view);
-    return Status::ok();
-  });
-}
-
 Status non_negative(int64_t value, const char* name) {
   if (value < 0) return Status(Code::kInvalidArgument, std::string(name) + " must be >= 0");
   return Status::ok();
@@ -116,7 +96,6 @@ experiture_status_t set_table(experiture_config_t* config, const Table* table, A
 using experiture::Code;
 using experiture::Config;
 using experiture::Status;
-using experiture::TlsOptions;
 namespace capi = experiture::capi;
 
 extern "C" {
@@ -136,85 +115,61 @@ EXPERITURE_API void experiture_config_free(experiture_config_t* config) {
   });
 }
 
-EXPERITURE_API experiture_status_t experiture_config_set_storage_path(experiture_config_t* config,
-                                                                      const char* path,
-                                                                      size_t length) {
-  return capi::set_string(config, path, length, "path", &Config::storage_path);
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_endpoint(experiture_config_t* config,
-                                                                  const char* url, size_t length) {
-  return capi::set_string(config, url, length, "url", &Config::endpoint);
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_token(experiture_config_t* config,
-                                                               const char* token, size_t length) {
-  return capi::set_string(config, token, length, "token", &Config::token);
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_batch_size(experiture_config_t* config,
-                                                                    size_t records) {
-  return capi::with_config(config, [&](Config& c) {
-    c.batch_size = records;
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_flush_interval_ms(experiture_config_t* config, int64_t interval_ms) {
-  return capi::with_config(config, [&](Config& c) {
-    Status s = capi::non_negative(interval_ms, "interval_ms");
-    if (s.is_ok()) c.flush_interval_ms = interval_ms;
-    return s;
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_max_outbox_bytes(experiture_config_t* config, int64_t bytes) {
-  return capi::with_config(config, [&](Config& c) {
-    Status s = capi::non_negative(bytes, "bytes");
-    if (s.is_ok()) c.max_outbox_bytes = bytes;
-    return s;
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_max_record_bytes(experiture_config_t* config, size_t bytes) {
-  return capi::with_config(config, [&](Config& c) {
-    c.max_record_bytes = bytes;
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_ingress_capacity(experiture_config_t* config, size_t writes) {
-  return capi::with_config(config, [&](Config& c) {
-    c.ingress_capacity = writes;
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_commit_window_ms(experiture_config_t* config, int64_t window_ms) {
-  return capi::with_config(config, [&](Config& c) {
-    Status s = capi::non_negative(window_ms, "window_ms");
-    if (s.is_ok()) c.commit_window_ms = window_ms;
-    return s;
-  });
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_default_phone_region(
-    experiture_config_t* config, const char* region, size_t length) {
-  return capi::set_string(config, region, length, "region", &Config::default_phone_region);
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_manual_mode(experiture_config_t* config,
-                                                                     int manual) {
-  return capi::with_config(config, [&](Config& c) {
-    c.manual_mode = manual != 0;
-    return Status::ok();
-  });
-}
+// The setters of the STRING, BYTES, SIZE, MS and FLAG rows of config_options.inc, made from the
+// table; the other kinds are written out below.
+#define EXPERITURE_CONFIG_OPTION(name, kind, member, default_text, java, swift, doc) \
+  EXPERITURE_CAPI_SETTER_##kind(name, member)
+#define EXPERITURE_CAPI_SETTER_STRING(name, member)                             \
+  EXPERITURE_API experiture_status_t experiture_config_set_##name(              \
+      experiture_config_t* config, const char* value, size_t length) {          \
+    return capi::with_config(config, [&](Config& c) {                           \
+      std::string_view view;                                                    \
+      if (!capi::to_view(value, length, &view)) return capi::bad_string(#name); \
+      c.member = std::string(view);                                             \
+      return Status::ok();                                                      \
+    });                                                                         \
+  }
+#define EXPERITURE_CAPI_SETTER_BYTES(name, member)                        \
+  EXPERITURE_API experiture_status_t experiture_config_set_##name(        \
+      experiture_config_t* config, const void* value, size_t length) {    \
+    return capi::with_config(config, [&](Config& c) {                     \
+      if (value == nullptr && length > 0) return capi::bad_string(#name); \
+      c.member.assign(static_cast<const char*>(value), length);           \
+      return Status::ok();                                                \
+    });                                                                   \
+  }
+#define EXPERITURE_CAPI_SETTER_SIZE(name, member)                                              \
+  EXPERITURE_API experiture_status_t experiture_config_set_##name(experiture_config_t* config, \
+                                                                  size_t value) {              \
+    return capi::with_config(config, [&](Config& c) {                                          \
+      c.member = value;                                                                        \
+      return Status::ok();                                                                     \
+    });                                                                                        \
+  }
+#define EXPERITURE_CAPI_SETTER_MS(name, member)                                                \
+  EXPERITURE_API experiture_status_t experiture_config_set_##name(experiture_config_t* config, \
+                                                                  int64_t value) {             \
+    return capi::with_config(config, [&](Config& c) {                                          \
+      Status s = capi::non_negative(value, #name);                                             \
+      if (s.is_ok()) c.member = value;                                                         \
+      return s;                                                                                \
+    });                                                                                        \
+  }
+#define EXPERITURE_CAPI_SETTER_FLAG(name, member)                                              \
+  EXPERITURE_API experiture_status_t experiture_config_set_##name(experiture_config_t* config, \
+                                                                  int value) {                 \
+    return capi::with_config(config, [&](Config& c) {                                          \
+      c.member = value != 0;                                                                   \
+      return Status::ok();                                                                     \
+    });                                                                                        \
+  }
+#define EXPERITURE_CAPI_SETTER_CONSENT(name, member)
+#define EXPERITURE_CAPI_SETTER_KEYS(name, member)
+#define EXPERITURE_CAPI_SETTER_OBJECT_KEYS(name, member)
+#define EXPERITURE_CAPI_SETTER_RETRY(name, member)
+#define EXPERITURE_CAPI_SETTER_TABLE(name, member)
+#include "experiture/config_options.inc"
+#undef EXPERITURE_CONFIG_OPTION
 
 EXPERITURE_API experiture_status_t
 experiture_config_set_initial_consent(experiture_config_t* config, experiture_consent_t consent) {
@@ -226,12 +181,6 @@ experiture_config_set_initial_consent(experiture_config_t* config, experiture_co
     c.initial_consent = static_cast<experiture::Consent>(value);
     return Status::ok();
   });
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_profile_object(experiture_config_t* config,
-                                                                        const char* object,
-                                                                        size_t length) {
-  return capi::set_string(config, object, length, "object", &Config::profile_object);
 }
 
 EXPERITURE_API experiture_status_t experiture_config_set_default_identity_keys(
@@ -260,28 +209,6 @@ EXPERITURE_API experiture_status_t experiture_config_set_identity_keys(experitur
   });
 }
 
-EXPERITURE_API experiture_status_t experiture_config_set_platform_name(experiture_config_t* config,
-                                                                       const char* name,
-                                                                       size_t length) {
-  return capi::set_string(config, name, length, "name", &Config::platform_name);
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_logout_clears_push_token(experiture_config_t* config, int enabled) {
-  return capi::with_config(config, [&](Config& c) {
-    c.logout_clears_push_token = enabled != 0;
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_logout_new_device_id(experiture_config_t* config, int enabled) {
-  return capi::with_config(config, [&](Config& c) {
-    c.logout_new_device_id = enabled != 0;
-    return Status::ok();
-  });
-}
-
 EXPERITURE_API experiture_status_t experiture_config_set_retry_policy(experiture_config_t* config,
                                                                       int64_t base_ms,
                                                                       double factor,
@@ -296,67 +223,6 @@ EXPERITURE_API experiture_status_t experiture_config_set_retry_policy(experiture
     c.retry.cap_ms = cap_ms;
     return Status::ok();
   });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_http_timeout_ms(experiture_config_t* config, int64_t timeout_ms) {
-  return capi::with_config(config, [&](Config& c) {
-    Status s = capi::non_negative(timeout_ms, "timeout_ms");
-    if (s.is_ok()) c.http_timeout_ms = timeout_ms;
-    return s;
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_clock_skew_threshold_ms(experiture_config_t* config, int64_t threshold_ms) {
-  return capi::with_config(config, [&](Config& c) {
-    Status s = capi::non_negative(threshold_ms, "threshold_ms");
-    if (s.is_ok()) c.clock_skew_threshold_ms = threshold_ms;
-    return s;
-  });
-}
-
-EXPERITURE_API experiture_status_t
-experiture_config_set_max_dead_letters(experiture_config_t* config, size_t count) {
-  return capi::with_config(config, [&](Config& c) {
-    c.max_dead_letters = count;
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_encryption_key(experiture_config_t* config,
-                                                                        const void* key,
-                                                                        size_t length) {
-  return capi::with_config(config, [&](Config& c) {
-    if (key == nullptr && length > 0) return capi::bad_string("key");
-    c.encryption_key.assign(static_cast<const char*>(key), length);
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_previous_encryption_key(
-    experiture_config_t* config, const void* key, size_t length) {
-  return capi::with_config(config, [&](Config& c) {
-    if (key == nullptr && length > 0) return capi::bad_string("key");
-    c.previous_encryption_key.assign(static_cast<const char*>(key), length);
-    return Status::ok();
-  });
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_tls_ca_bundle_path(
-    experiture_config_t* config, const char* path, size_t length) {
-  return capi::set_tls_string(config, path, length, "path", &TlsOptions::ca_bundle_path);
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_tls_pinned_public_keys(
-    experiture_config_t* config, const char* pins, size_t length) {
-  return capi::set_tls_string(config, pins, length, "pins", &TlsOptions::pinned_public_keys);
-}
-
-EXPERITURE_API experiture_status_t experiture_config_set_tls_proxy(experiture_config_t* config,
-                                                                   const char* proxy,
-                                                                   size_t length) {
-  return capi::set_tls_string(config, proxy, length, "proxy", &TlsOptions::proxy);
 }
 
 EXPERITURE_API experiture_status_t experiture_config_set_http_client(

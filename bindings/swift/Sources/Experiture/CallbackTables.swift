@@ -40,6 +40,13 @@ public typealias TokenProvider = @Sendable (_ refresh: Bool) -> String?
 public typealias DeliveryListener = @Sendable (DeliveryEvent) -> Void
 /// Log lines from SDK threads; they never hold tokens or record values.
 public typealias LogSink = @Sendable (LogLevel, String) -> Void
+/// The app's phone normaliser (e.g. a Swift phone-number library): the phone as given and the
+/// default region (ISO 3166-1 alpha-2, "US") in, "+<digits>" (E.164) out, nil when it is not a
+/// valid number (INVALID_PHONE). Called on the thread that calls upsert/append/login: thread-safe,
+/// quick, must not call the SDK. A number already in E.164 must come back unchanged; an answer
+/// that is not E.164 is rejected, never stored. Without one, the package's core accepts only E.164
+/// (spaces, dashes, dots and brackets removed) and rejects national numbers.
+public typealias PhoneNormalizer = @Sendable (_ raw: String, _ defaultRegion: String) -> String?
 
 final class Box<Value> {
   let value: Value
@@ -134,6 +141,26 @@ enum CallbackTables {
     table.log = { userData, level, message, length in
       Box<LogSink>.borrow(userData)(LogLevel(rawValue: level) ?? .error,
                                     decodeUTF8(message, length))
+    }
+    return table
+  }
+
+  static func phoneNormalizer(_ normalizer: @escaping PhoneNormalizer)
+    -> experiture_phone_normalizer_t
+  {
+    var table = experiture_phone_normalizer_t()
+    table.version = UInt32(EXPERITURE_PHONE_NORMALIZER_VERSION)
+    table.user_data = Box<PhoneNormalizer>.retain(normalizer)
+    table.destroy = { Box<PhoneNormalizer>.release($0) }
+    table.normalize = { userData, raw, rawLength, region, regionLength, sink in
+      guard var e164 = Box<PhoneNormalizer>.borrow(userData)(
+        decodeUTF8(raw, rawLength), decodeUTF8(region, regionLength))
+      else { return }
+      e164.withUTF8 { bytes in
+        bytes.withMemoryRebound(to: CChar.self) {
+          _ = experiture_phone_sink_write(sink, $0.baseAddress, $0.count)
+        }
+      }
     }
     return table
   }

@@ -19,16 +19,27 @@ public enum HttpTransport: Sendable {
 
 /// The SDK configuration. Only `storagePath` is required; every nil/default field keeps the
 /// core's default (experiture/config.hpp). A value type: set fields, then open `Experiture`.
+/// The options are those of experiture/config_options.inc (a ctest keeps them equal).
 public struct ExperitureConfig: Sendable {
   /// The outbox SQLite file (e.g. in Application Support).
   public var storagePath: String
-  /// API base URL; nil: "https://api.experiture.ai/public/v1".
+  /// API base URL; nil: "https://api.experiture.ai/public/v1". http:// only to a loopback host.
   public var endpoint: String?
+  /// DANGER, test rigs only: allows cleartext http:// to any host (in the core's check and in
+  /// `.urlSession`), sending the bearer token and every record unencrypted. Never set it in an app.
+  public var allowInsecureHttpForTesting = false
   /// A fixed bearer token (a token provider wins when both are set).
   public var token: String?
   public var tokenProvider: TokenProvider?
   public var deliveryListener: DeliveryListener?
+  /// A log sink (lines never hold tokens or record values). nil: `os_log` on Apple platforms
+  /// (subsystem "com.experiture.sdk"), stderr elsewhere, at `logLevel`.
   public var logger: LogSink?
+  /// The default logger's level: "off", "error", "warn", "info" or "debug"; nil or "": the
+  /// EXPERITURE_LOG environment variable, else "warn". Not applied to a `logger` you set.
+  public var logLevel: String?
+  /// The app's phone normaliser; nil: E.164 only (see `PhoneNormalizer`).
+  public var phoneNormalizer: PhoneNormalizer?
   public var transport: HttpTransport = .urlSession
 
   public var batchSize: Int?
@@ -56,6 +67,8 @@ public struct ExperitureConfig: Sendable {
   public var maxDeadLetters: Int?
   /// 32 raw bytes from the Keychain; seals payloads at rest.
   public var encryptionKey: Data?
+  /// Key rotation: the key older rows were sealed with (keep it until the outbox drained).
+  public var previousEncryptionKey: Data?
   /// Built-in transport only.
   public var tlsCaBundlePath: String?
   /// `"sha256//<base64>"` pins, `;`-separated: honoured by the built-in transport and by
@@ -86,6 +99,9 @@ public struct ExperitureConfig: Sendable {
   private func apply(_ c: OpaquePointer) throws {
     try text(storagePath) { experiture_config_set_storage_path(c, $0, $1) }
     if let v = endpoint { try text(v) { experiture_config_set_endpoint(c, $0, $1) } }
+    if allowInsecureHttpForTesting {
+      try check(experiture_config_set_allow_insecure_http_for_testing(c, 1))
+    }
     if let v = token { try text(v) { experiture_config_set_token(c, $0, $1) } }
     if let v = batchSize { try check(experiture_config_set_batch_size(c, size(v))) }
     if let v = flushIntervalMs { try check(experiture_config_set_flush_interval_ms(c, v)) }
@@ -128,6 +144,12 @@ public struct ExperitureConfig: Sendable {
     if let v = encryptionKey {
       try check(v.withUnsafeBytes { experiture_config_set_encryption_key(c, $0.baseAddress, $0.count) })
     }
+    if let v = previousEncryptionKey {
+      try check(v.withUnsafeBytes {
+        experiture_config_set_previous_encryption_key(c, $0.baseAddress, $0.count)
+      })
+    }
+    if let v = logLevel { try text(v) { experiture_config_set_log_level(c, $0, $1) } }
     if let v = tlsCaBundlePath {
       try text(v) { experiture_config_set_tls_ca_bundle_path(c, $0, $1) }
     }
@@ -140,7 +162,8 @@ public struct ExperitureConfig: Sendable {
     switch transport {
     case .urlSession:
       var table = CallbackTables.httpClient(
-        try URLSessionHttpClient(pinnedPublicKeys: tlsPinnedPublicKeys ?? ""))
+        try URLSessionHttpClient(pinnedPublicKeys: tlsPinnedPublicKeys ?? "",
+                                 allowInsecureHttpForTesting: allowInsecureHttpForTesting))
       try check(experiture_config_set_http_client(c, &table))
     case .custom(let client):
       var table = CallbackTables.httpClient(client)
@@ -156,9 +179,13 @@ public struct ExperitureConfig: Sendable {
       var table = CallbackTables.deliveryListener(v)
       try check(experiture_config_set_delivery_listener(c, &table))
     }
-    if let v = logger {
+    if let v = logger ?? PlatformLog.defaultSink(logLevel) {
       var table = CallbackTables.logger(v)
       try check(experiture_config_set_logger(c, &table))
+    }
+    if let v = phoneNormalizer {
+      var table = CallbackTables.phoneNormalizer(v)
+      try check(experiture_config_set_phone_normalizer(c, &table))
     }
   }
 

@@ -39,6 +39,7 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
 
   private let session: URLSession
   private let pins: PublicKeyPins?  // nil: no pinning
+  private let allowInsecureHttp: Bool  // the loudly named test-rig opt-in
   #if canImport(Security) && canImport(CryptoKit)
   private let pinning: PinningDelegate?
   #endif
@@ -50,7 +51,7 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   /// `configuration` is copied; caches and cookies are turned off (the SDK's requests are not
   /// cacheable and carry their own auth).
   public convenience init(configuration: URLSessionConfiguration = .ephemeral) {
-    self.init(configuration: configuration, pins: nil)
+    self.init(configuration: configuration, pins: nil, allowInsecureHttp: false)
   }
 
   /// As `init(configuration:)`, with public-key pins in curl's format (`"sha256//<base64>"`,
@@ -59,14 +60,19 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   /// `.pinning` and nothing is sent. Where URLSession offers no server trust to inspect
   /// (FoundationNetworking on Linux) every request fails with `.pinning`: pins are never
   /// silently ignored. Plain-HTTP URLs fail with `.pinning` too. Throws `.invalidConfig` for a
-  /// malformed pin.
+  /// malformed pin. `allowInsecureHttpForTesting`: DANGER, test rigs only: cleartext http:// to
+  /// any host (the token and every record unencrypted); never set it in an app.
   public convenience init(configuration: URLSessionConfiguration = .ephemeral,
-                          pinnedPublicKeys: String) throws {
+                          pinnedPublicKeys: String,
+                          allowInsecureHttpForTesting: Bool = false) throws {
     let pins = try PublicKeyPins(parsing: pinnedPublicKeys)
-    self.init(configuration: configuration, pins: pins.isEmpty ? nil : pins)
+    self.init(configuration: configuration, pins: pins.isEmpty ? nil : pins,
+              allowInsecureHttp: allowInsecureHttpForTesting)
   }
 
-  private init(configuration: URLSessionConfiguration, pins: PublicKeyPins?) {
+  private init(configuration: URLSessionConfiguration, pins: PublicKeyPins?,
+               allowInsecureHttp: Bool) {
+    self.allowInsecureHttp = allowInsecureHttp
     // swiftlint:disable:next force_cast
     let config = configuration.copy() as! URLSessionConfiguration
     config.urlCache = nil
@@ -93,7 +99,8 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
       completion(HttpResponse(error: .other, message: "malformed URL"))
       return
     }
-    if url.scheme?.lowercased() == "http" && !URLSessionHttpClient.isLoopbackHost(url.host ?? "") {
+    if url.scheme?.lowercased() == "http" && !allowInsecureHttp
+      && !URLSessionHttpClient.isLoopbackHost(url.host ?? "") {
       completion(HttpResponse(error: .other, message: "cleartext http:// is only allowed to a "
         + "loopback host (127.0.0.0/8, ::1, localhost); use https://"))
       return

@@ -335,39 +335,62 @@ public final class Experiture implements AutoCloseable {
     return NativeCallbacks.utf8Strict(text, name);
   }
 
-  /** Configuration; defaults as in the C++ Config. build() opens the client (waits for disk). */
+  /**
+   * Configuration; defaults as in the C++ Config. build() opens the client (waits for disk). The
+   * options are those of experiture/config_options.inc, passed to the native library by their
+   * names there (ConfigOptionsTest keeps this builder and that table equal).
+   */
   public static final class Builder {
-    private final Map<Integer, String> strings = new LinkedHashMap<>();
-    private final Map<Integer, Long> longs = new LinkedHashMap<>();
+    private final Map<String, byte[]> texts = new LinkedHashMap<>();
+    private final Map<String, Long> numbers = new LinkedHashMap<>();
     private final Map<String, List<String>> identityKeys = new LinkedHashMap<>();
     private long[] retry;
-    private byte[] encryptionKey;
     private HttpClient http;
     private boolean nativeHttp;
+    private boolean allowInsecureHttp;
+    private String logLevel;
     private TokenProvider tokenProvider;
     private DeliveryListener listener;
     private Logger logger;
+    private PhoneNormalizer phoneNormalizer;
 
     private Builder() {
-      strings.put(NativeBridge.CONFIG_PLATFORM_NAME, "android");
+      text("platform_name", "android");
+    }
+
+    private Builder text(String option, String value) {
+      texts.put(option, bytes(value));
+      return this;
+    }
+
+    private Builder number(String option, long value) {
+      numbers.put(option, value);
+      return this;
     }
 
     /** Required: the outbox SQLite file (e.g. under Context.getFilesDir()). */
     public Builder storagePath(String path) {
-      strings.put(NativeBridge.CONFIG_STORAGE_PATH, path);
-      return this;
+      return text("storage_path", path);
     }
 
-    /** API base URL; default https://api.experiture.ai/public/v1. */
+    /** API base URL; default https://api.experiture.ai/public/v1; http:// only to loopback. */
     public Builder endpoint(String url) {
-      strings.put(NativeBridge.CONFIG_ENDPOINT, url);
-      return this;
+      return text("endpoint", url);
+    }
+
+    /**
+     * DANGER, test rigs only: allows cleartext http:// to any host (in the core's check and in
+     * the default {@link UrlConnectionHttpClient}), sending the bearer token and every record
+     * unencrypted. Never set it in an app.
+     */
+    public Builder allowInsecureHttpForTesting(boolean allow) {
+      allowInsecureHttp = allow;
+      return number("allow_insecure_http_for_testing", allow ? 1L : 0L);
     }
 
     /** A fixed bearer token (a token provider wins when both are set). */
     public Builder token(String token) {
-      strings.put(NativeBridge.CONFIG_TOKEN, token);
-      return this;
+      return text("token", token);
     }
 
     public Builder tokenProvider(TokenProvider provider) {
@@ -380,8 +403,30 @@ public final class Experiture implements AutoCloseable {
       return this;
     }
 
+    /**
+     * A log sink for the SDK's lines (never tokens or record values). Without one, lines go to
+     * logcat on Android (tag "Experiture") and to stderr elsewhere, at {@link #logLevel}.
+     */
     public Builder logger(Logger logger) {
       this.logger = logger;
+      return this;
+    }
+
+    /**
+     * The default logger's level: "off", "error", "warn", "info" or "debug"; null or "" reads the
+     * EXPERITURE_LOG environment variable, else "warn". Ignored when {@link #logger} is set.
+     */
+    public Builder logLevel(String level) {
+      logLevel = level;
+      return text("log_level", level);
+    }
+
+    /**
+     * The app's phone normaliser (e.g. over libphonenumber-java); see {@link PhoneNormalizer}.
+     * Default: the native library's (libphonenumber when built in, else E.164 only).
+     */
+    public Builder phoneNormalizer(PhoneNormalizer normalizer) {
+      phoneNormalizer = normalizer;
       return this;
     }
 
@@ -400,60 +445,49 @@ public final class Experiture implements AutoCloseable {
     }
 
     public Builder batchSize(int records) {
-      longs.put(NativeBridge.CONFIG_BATCH_SIZE, (long) records);
-      return this;
+      return number("batch_size", records);
     }
 
     public Builder flushIntervalMs(long ms) {
-      longs.put(NativeBridge.CONFIG_FLUSH_INTERVAL_MS, ms);
-      return this;
+      return number("flush_interval_ms", ms);
     }
 
     public Builder maxOutboxBytes(long bytes) {
-      longs.put(NativeBridge.CONFIG_MAX_OUTBOX_BYTES, bytes);
-      return this;
+      return number("max_outbox_bytes", bytes);
     }
 
     public Builder maxRecordBytes(long bytes) {
-      longs.put(NativeBridge.CONFIG_MAX_RECORD_BYTES, bytes);
-      return this;
+      return number("max_record_bytes", bytes);
     }
 
     public Builder ingressCapacity(long writes) {
-      longs.put(NativeBridge.CONFIG_INGRESS_CAPACITY, writes);
-      return this;
+      return number("ingress_capacity", writes);
     }
 
     public Builder commitWindowMs(long ms) {
-      longs.put(NativeBridge.CONFIG_COMMIT_WINDOW_MS, ms);
-      return this;
+      return number("commit_window_ms", ms);
     }
 
     public Builder defaultPhoneRegion(String isoRegion) {
-      strings.put(NativeBridge.CONFIG_DEFAULT_PHONE_REGION, isoRegion);
-      return this;
+      return text("default_phone_region", isoRegion);
     }
 
     /** No SDK threads: the app calls {@link Experiture#pump()}. */
     public Builder manualMode(boolean manual) {
-      longs.put(NativeBridge.CONFIG_MANUAL_MODE, manual ? 1L : 0L);
-      return this;
+      return number("manual_mode", manual ? 1L : 0L);
     }
 
     public Builder initialConsent(Consent consent) {
-      longs.put(NativeBridge.CONFIG_INITIAL_CONSENT, (long) consent.ordinal());
-      return this;
+      return number("initial_consent", consent.ordinal());
     }
 
     public Builder profileObject(String object) {
-      strings.put(NativeBridge.CONFIG_PROFILE_OBJECT, object);
-      return this;
+      return text("profile_object", object);
     }
 
     /** Fields usable as match keys for every object without its own list. */
     public Builder defaultIdentityKeys(String... keys) {
-      strings.put(NativeBridge.CONFIG_DEFAULT_IDENTITY_KEYS, jsonList(Arrays.asList(keys)));
-      return this;
+      return text("default_identity_keys", jsonList(Arrays.asList(keys)));
     }
 
     public Builder identityKeys(String object, String... keys) {
@@ -463,18 +497,15 @@ public final class Experiture implements AutoCloseable {
 
     /** Written to the anonymous profile's platform field; default "android". */
     public Builder platformName(String name) {
-      strings.put(NativeBridge.CONFIG_PLATFORM_NAME, name);
-      return this;
+      return text("platform_name", name);
     }
 
     public Builder logoutClearsPushToken(boolean enabled) {
-      longs.put(NativeBridge.CONFIG_LOGOUT_CLEARS_PUSH_TOKEN, enabled ? 1L : 0L);
-      return this;
+      return number("logout_clears_push_token", enabled ? 1L : 0L);
     }
 
     public Builder logoutNewDeviceId(boolean enabled) {
-      longs.put(NativeBridge.CONFIG_LOGOUT_NEW_DEVICE_ID, enabled ? 1L : 0L);
-      return this;
+      return number("logout_new_device_id", enabled ? 1L : 0L);
     }
 
     public Builder retryPolicy(long baseMs, double factor, long capMs) {
@@ -483,41 +514,59 @@ public final class Experiture implements AutoCloseable {
     }
 
     public Builder httpTimeoutMs(long ms) {
-      longs.put(NativeBridge.CONFIG_HTTP_TIMEOUT_MS, ms);
-      return this;
+      return number("http_timeout_ms", ms);
     }
 
     public Builder clockSkewThresholdMs(long ms) {
-      longs.put(NativeBridge.CONFIG_CLOCK_SKEW_THRESHOLD_MS, ms);
-      return this;
+      return number("clock_skew_threshold_ms", ms);
     }
 
     public Builder maxDeadLetters(long count) {
-      longs.put(NativeBridge.CONFIG_MAX_DEAD_LETTERS, count);
-      return this;
+      return number("max_dead_letters", count);
     }
 
     /** 32 bytes from the Android Keystore: payloads at rest sealed with AES-256-GCM. */
     public Builder encryptionKey(byte[] key) {
-      encryptionKey = key == null ? null : key.clone();
+      texts.put("encryption_key", key == null ? null : key.clone());
       return this;
+    }
+
+    /** Key rotation: the key older rows were sealed with (keep it until the outbox drained). */
+    public Builder previousEncryptionKey(byte[] key) {
+      texts.put("previous_encryption_key", key == null ? null : key.clone());
+      return this;
+    }
+
+    /** {@link #nativeHttpClient()} only: a PEM bundle replacing the system's CA store. */
+    public Builder tlsCaBundlePath(String path) {
+      return text("tls_ca_bundle_path", path);
+    }
+
+    /**
+     * Public-key pins, {@code "sha256//<base64>"}, ';'-separated: honoured by the native
+     * transport and by the default {@link UrlConnectionHttpClient}; a custom {@link #httpClient}
+     * gets no pins from here.
+     */
+    public Builder tlsPinnedPublicKeys(String pins) {
+      return text("tls_pinned_public_keys", pins);
+    }
+
+    /** {@link #nativeHttpClient()} only: a proxy URL (the environment is never read). */
+    public Builder tlsProxy(String proxy) {
+      return text("tls_proxy", proxy);
     }
 
     /** Opens the client. Throws ExperitureException (INVALID_CONFIG names the field). */
     public Experiture build() {
       long config = NativeBridge.configNew();
       if (config == 0) throw new ExperitureException(Status.INTERNAL, "out of memory");
-      HttpClient httpClient = http != null ? http : nativeHttp ? null : new UrlConnectionHttpClient();
+      HttpClient httpClient = null;
       try {
-        for (Map.Entry<Integer, String> e : strings.entrySet()) {
-          check(NativeBridge.configSetString(config, e.getKey(), bytes(e.getValue())));
+        for (Map.Entry<String, byte[]> e : texts.entrySet()) {
+          check(NativeBridge.configSetString(config, bytes(e.getKey()), e.getValue()));
         }
-        if (encryptionKey != null) {
-          check(NativeBridge.configSetString(config, NativeBridge.CONFIG_ENCRYPTION_KEY,
-              encryptionKey));
-        }
-        for (Map.Entry<Integer, Long> e : longs.entrySet()) {
-          check(NativeBridge.configSetLong(config, e.getKey(), e.getValue()));
+        for (Map.Entry<String, Long> e : numbers.entrySet()) {
+          check(NativeBridge.configSetLong(config, bytes(e.getKey()), e.getValue()));
         }
         for (Map.Entry<String, List<String>> e : identityKeys.entrySet()) {
           check(NativeBridge.configSetIdentityKeys(config, bytes(e.getKey()),
@@ -527,19 +576,36 @@ public final class Experiture implements AutoCloseable {
           check(NativeBridge.configSetRetryPolicy(config, retry[0],
               Double.longBitsToDouble(retry[1]), retry[2]));
         }
-        NativeCallbacks callbacks =
-            new NativeCallbacks(httpClient, tokenProvider, listener, logger);
+        if (phoneNormalizer != null) {
+          check(NativeBridge.configSetPhoneNormalizer(config,
+              new NativePhoneNormalizer(phoneNormalizer)));
+        }
+        httpClient = http != null ? http : nativeHttp ? null : defaultHttpClient();
+        Logger log = logger != null ? logger : PlatformLog.defaultLogger(logLevel);
+        NativeCallbacks callbacks = new NativeCallbacks(httpClient, tokenProvider, listener, log);
         // From here the config owns httpClient (closed when the last native user drops it).
         HttpClient owned = httpClient;
         httpClient = null;
         check(NativeBridge.configSetCallbacks(config, callbacks, owned != null,
-            tokenProvider != null, listener != null, logger != null));
+            tokenProvider != null, listener != null, log != null));
         long[] out = new long[1];
         check(NativeBridge.open(config, out));
         return new Experiture(out[0]);
       } finally {
         NativeBridge.configFree(config);
         if (httpClient != null) httpClient.close();
+      }
+    }
+
+    private HttpClient defaultHttpClient() {
+      byte[] pins = texts.get("tls_pinned_public_keys");
+      String pinText = pins == null ? null : NativeCallbacks.utf8(pins);
+      try {
+        return UrlConnectionHttpClient.builder().pinnedPublicKeys(pinText)
+            .allowInsecureHttpForTesting(allowInsecureHttp).build();
+      } catch (IllegalArgumentException e) {
+        throw new ExperitureException(Status.INVALID_CONFIG,
+            "tls_pinned_public_keys: " + e.getMessage());
       }
     }
 

@@ -6,32 +6,6 @@ package com.experiture.sdk;
  * non-OK status, lastError() on the same thread returns the SDK's message.
  */
 final class NativeBridge {
-  static final int CONFIG_STORAGE_PATH = 0;
-  static final int CONFIG_ENDPOINT = 1;
-  static final int CONFIG_TOKEN = 2;
-  static final int CONFIG_DEFAULT_PHONE_REGION = 3;
-  static final int CONFIG_PROFILE_OBJECT = 4;
-  static final int CONFIG_PLATFORM_NAME = 5;
-  static final int CONFIG_ENCRYPTION_KEY = 6;
-  static final int CONFIG_TLS_CA_BUNDLE_PATH = 7;
-  static final int CONFIG_TLS_PINNED_PUBLIC_KEYS = 8;
-  static final int CONFIG_TLS_PROXY = 9;
-  static final int CONFIG_DEFAULT_IDENTITY_KEYS = 10;
-
-  static final int CONFIG_BATCH_SIZE = 0;
-  static final int CONFIG_FLUSH_INTERVAL_MS = 1;
-  static final int CONFIG_MAX_OUTBOX_BYTES = 2;
-  static final int CONFIG_MAX_RECORD_BYTES = 3;
-  static final int CONFIG_INGRESS_CAPACITY = 4;
-  static final int CONFIG_COMMIT_WINDOW_MS = 5;
-  static final int CONFIG_MANUAL_MODE = 6;
-  static final int CONFIG_INITIAL_CONSENT = 7;
-  static final int CONFIG_LOGOUT_CLEARS_PUSH_TOKEN = 8;
-  static final int CONFIG_LOGOUT_NEW_DEVICE_ID = 9;
-  static final int CONFIG_HTTP_TIMEOUT_MS = 10;
-  static final int CONFIG_CLOCK_SKEW_THRESHOLD_MS = 11;
-  static final int CONFIG_MAX_DEAD_LETTERS = 12;
-
   static final int HINT_BACKGROUND = 0;
   static final int HINT_FOREGROUND = 1;
   static final int HINT_ONLINE = 2;
@@ -64,9 +38,20 @@ final class NativeBridge {
 
   static native void configFree(long config);
 
-  static native int configSetString(long config, int key, byte[] value);
+  /**
+   * Sets an option of experiture/config_options.inc by its name (UTF-8, e.g. "storage_path"):
+   * STRING, BYTES and KEYS options through configSetString, SIZE, MS, FLAG and CONSENT through
+   * configSetLong. An unknown name, or one of the other kind, is INVALID_ARGUMENT.
+   */
+  static native int configSetString(long config, byte[] option, byte[] value);
 
-  static native int configSetLong(long config, int key, long value);
+  static native int configSetLong(long config, byte[] option, long value);
+
+  /** The option table compiled into the glue, one "name KIND javaNames" line per option. */
+  static native byte[] configOptions();
+
+  /** Installs the phone normaliser hook (its table holds a global reference). */
+  static native int configSetPhoneNormalizer(long config, NativePhoneNormalizer normalizer);
 
   static native int configSetIdentityKeys(long config, byte[] object, byte[] keysJson);
 

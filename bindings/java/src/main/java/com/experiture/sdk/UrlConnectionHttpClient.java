@@ -62,6 +62,7 @@ public final class UrlConnectionHttpClient implements HttpClient {
   private final long connectTimeoutMs;
   private final PublicKeyPins pins;
   private final SSLSocketFactory socketFactory;  // null: the platform's default trust
+  private final boolean allowInsecureHttp;  // the loudly named test-rig opt-in
   private volatile boolean closed;
 
   public UrlConnectionHttpClient() {
@@ -70,7 +71,7 @@ public final class UrlConnectionHttpClient implements HttpClient {
 
   /** @param connectTimeoutMs upper bound for connecting (the request's own timeout also applies) */
   public UrlConnectionHttpClient(long connectTimeoutMs) {
-    this(connectTimeoutMs, PublicKeyPins.parse(null), null);
+    this(connectTimeoutMs, PublicKeyPins.parse(null), null, false);
   }
 
   /**
@@ -90,6 +91,7 @@ public final class UrlConnectionHttpClient implements HttpClient {
     private long connectTimeoutMs = 10_000;
     private PublicKeyPins pins = PublicKeyPins.parse(null);
     private SSLSocketFactory socketFactory;
+    private boolean allowInsecureHttp;
 
     private Builder() {}
 
@@ -123,13 +125,23 @@ public final class UrlConnectionHttpClient implements HttpClient {
       return this;
     }
 
+    /**
+     * DANGER, test rigs only: allows cleartext http:// to any host, sending the bearer token and
+     * every record unencrypted. Never set it in an app. Default false: http:// only to loopback.
+     */
+    public Builder allowInsecureHttpForTesting(boolean allow) {
+      allowInsecureHttp = allow;
+      return this;
+    }
+
     public UrlConnectionHttpClient build() {
-      return new UrlConnectionHttpClient(connectTimeoutMs, pins, socketFactory);
+      return new UrlConnectionHttpClient(connectTimeoutMs, pins, socketFactory, allowInsecureHttp);
     }
   }
 
   private UrlConnectionHttpClient(long connectTimeoutMs, PublicKeyPins pins,
-      SSLSocketFactory socketFactory) {
+      SSLSocketFactory socketFactory, boolean allowInsecureHttp) {
+    this.allowInsecureHttp = allowInsecureHttp;
     this.connectTimeoutMs = connectTimeoutMs;
     this.pins = pins;
     this.socketFactory = socketFactory;
@@ -261,7 +273,8 @@ public final class UrlConnectionHttpClient implements HttpClient {
       boolean connected = false;
       try {
         URL url = new URL(request.url());
-        if ("http".equalsIgnoreCase(url.getProtocol()) && !isLoopbackHost(url.getHost())) {
+        if ("http".equalsIgnoreCase(url.getProtocol()) && !allowInsecureHttp
+            && !isLoopbackHost(url.getHost())) {
           finish(HttpResponse.failure(TransportError.OTHER, "cleartext http:// is only allowed to"
               + " a loopback host (127.0.0.0/8, ::1, localhost); use https://"));
           return;
