@@ -581,6 +581,112 @@ static void test_phone_normalizer(const char* dir, int port) {
   CHECK(hook.destroyed == 1);
 }
 
+/* ---- persisted delivery diagnostics in experiture_client_stats ---- */
+
+static void refuse_send(void* user_data, const experiture_http_request_t* request,
+                        experiture_http_completion_t* completion) {
+  experiture_http_response_t response;
+  (void)user_data;
+  (void)request;
+  memset(&response, 0, sizeof response);
+  response.error = EXPERITURE_TRANSPORT_CONNECT;
+  response.error_message = "127.0.0.1:9: connection refused";
+  response.error_message_length = strlen(response.error_message);
+  experiture_http_complete(completion, &response);
+}
+
+/* The integer after "key": in a stats JSON object, or -1 when the key is missing. */
+static long long json_integer(const char* json, const char* key) {
+  char needle[96];
+  const char* at;
+  snprintf(needle, sizeof needle, "\"%s\":", key);
+  at = json != NULL ? strstr(json, needle) : NULL;
+  return at == NULL ? -1 : strtoll(at + strlen(needle), NULL, 10);
+}
+
+/* The string value after "key": (up to the closing quote, escapes not decoded) into out. */
+static void json_string(const char* json, const char* key, char* out, size_t size) {
+  char needle[96];
+  const char* at;
+  size_t n = 0;
+  snprintf(needle, sizeof needle, "\"%s\":\"", key);
+  at = json != NULL ? strstr(json, needle) : NULL;
+  if (at != NULL) {
+    at += strlen(needle);
+    while (at[n] != '\0' && at[n] != '"' && n + 1 < size) ++n;
+    memcpy(out, at, n);
+  }
+  out[n] = '\0';
+}
+
+static experiture_client_t* open_refused(const char* path) {
+  experiture_config_t* config = NULL;
+  experiture_client_t* client = NULL;
+  experiture_http_client_t table;
+  memset(&table, 0, sizeof table);
+  table.version = EXPERITURE_HTTP_CLIENT_VERSION;
+  table.send = refuse_send;
+  CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_storage_path(config, path, strlen(path)), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_endpoint(config, S("http://127.0.0.1:9/public/v1")),
+               EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_token(config, S("c-api-test-token")), EXPERITURE_OK);
+  /* One failed attempt, then a minute until the next: the stats below are stable. */
+  CHECK_STATUS(experiture_config_set_retry_policy(config, 60000, 2.0, 60000), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_http_client(config, &table), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_OK);
+  experiture_config_free(config);
+  return client;
+}
+
+static void test_persisted_diagnostics(const char* dir) {
+  char path[512];
+  char error[256];
+  char* stats = NULL;
+  experiture_client_t* client;
+  long long failed_at;
+  snprintf(path, sizeof path, "%s/diagnostics.db", dir);
+
+  client = open_refused(path);
+  if (client == NULL) return;
+  CHECK_STATUS(experiture_client_upsert(client, S("profiles"), S("{\"email\":\"d@example.com\"}"),
+                                        S("email")),
+               EXPERITURE_OK);
+  /* flush cannot deliver: it returns TIMEOUT or PAUSED once the attempt failed. */
+  CHECK(experiture_client_flush(client, 1500) != EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_stats(client, &stats, NULL), EXPERITURE_OK);
+  json_string(stats, "last_delivery_error", error, sizeof error);
+  CHECK(strstr(error, "NETWORK") != NULL && strstr(error, "127.0.0.1:9") != NULL);
+  failed_at = json_integer(stats, "last_delivery_error_at_ms");
+  CHECK(failed_at > 0);
+  CHECK(json_integer(stats, "consecutive_failures") >= 1);
+  CHECK(json_integer(stats, "next_attempt_at_ms") > failed_at);
+  CHECK(json_integer(stats, "last_success_at_ms") == 0);
+  CHECK(json_integer(stats, "last_storage_error_at_ms") == 0);
+  CHECK(strstr(stats, "\"last_storage_error\":\"\"") != NULL);
+  CHECK(strstr(stats, "\"last_pause_reason\":") != NULL);
+  CHECK(json_integer(stats, "delivery_owner_pid") == 0);
+  CHECK(json_integer(stats, "dropped_queue_full") == 0);
+  if (strstr(error, "NETWORK") == NULL) fprintf(stderr, "stats: %s\n", stats);
+  experiture_string_free(stats);
+  stats = NULL;
+  CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+  experiture_client_free(client);
+
+  /* A new client on the same file (another process in the field) sees why records are stuck. */
+  client = open_refused(path);
+  if (client == NULL) return;
+  CHECK_STATUS(experiture_client_stats(client, &stats, NULL), EXPERITURE_OK);
+  json_string(stats, "last_delivery_error", error, sizeof error);
+  CHECK(strstr(error, "127.0.0.1:9") != NULL);
+  CHECK(json_integer(stats, "last_delivery_error_at_ms") >= failed_at);
+  CHECK(json_integer(stats, "consecutive_failures") >= 1);
+  CHECK(json_integer(stats, "queued_records") >= 1);
+  experiture_string_free(stats);
+  CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+  experiture_client_free(client);
+}
+
 int main(int argc, char** argv) {
   char dir[] = "/tmp/experiture-capi-XXXXXX";
   char command[600];
@@ -601,6 +707,7 @@ int main(int argc, char** argv) {
   test_end_to_end(dir, port);
   test_c_http_client(dir);
   test_phone_normalizer(dir, port);
+  test_persisted_diagnostics(dir);
 
   stop_emulator();
   curl_global_cleanup();

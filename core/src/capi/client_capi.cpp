@@ -56,8 +56,17 @@ nlohmann::json stats_json(const Stats& s) {
           {"dropped_dead_letter_overflow", s.dropped_dead_letter_overflow},
           {"pause_reason", s.pause_reason},
           {"last_error", s.last_error},
+          {"last_delivery_error", s.last_delivery_error},
+          {"last_delivery_error_at_ms", s.last_delivery_error_at_ms},
+          {"last_storage_error", s.last_storage_error},
+          {"last_storage_error_at_ms", s.last_storage_error_at_ms},
+          {"last_pause_reason", s.last_pause_reason},
+          {"consecutive_failures", s.consecutive_failures},
+          {"next_attempt_at_ms", s.next_attempt_at_ms},
+          {"last_success_at_ms", s.last_success_at_ms},
           {"consent", consent_name(s.consent)},
-          {"device_id", s.device_id}};
+          {"device_id", s.device_id},
+          {"delivery_owner_pid", s.delivery_owner_pid}};
 }
 
 nlohmann::json dead_letter_json(const DeadLetter& d) {
