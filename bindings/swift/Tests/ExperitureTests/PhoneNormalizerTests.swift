@@ -60,8 +60,9 @@ final class PhoneNormalizerTests: XCTestCase {
     XCTAssertEqual(try sdk.flush(timeoutMs: 20_000), .ok)
     XCTAssertEqual(try sdk.close(timeoutMs: 5000), .ok)
     XCTAssertGreaterThanOrEqual(calls.value, 3)
-    let profile = try emulator.profile("phone", "+442079460958")
-    XCTAssertEqual(profile?["tier"] as? String, "swift-hook")
+    let profile = try XCTUnwrap(emulator.profile("phone", "+442079460958"))
+    let fields = try XCTUnwrap(profile["fields"] as? [String: Any])
+    XCTAssertEqual(fields["tier"] as? String, "swift-hook")
   }
 
   func testWithoutAHookOnlyE164PassesAndANationalNumberIsRefusedWithTheReason() throws {
@@ -76,7 +77,8 @@ final class PhoneNormalizerTests: XCTestCase {
     }
     XCTAssertEqual(try sdk.flush(timeoutMs: 20_000), .ok)
     XCTAssertEqual(try sdk.close(timeoutMs: 5000), .ok)
-    let profile = try emulator.profile("phone", "+442079460958")
-    XCTAssertEqual(profile?["tier"] as? String, "swift-e164")
+    let profile = try XCTUnwrap(emulator.profile("phone", "+442079460958"))
+    let fields = try XCTUnwrap(profile["fields"] as? [String: Any])
+    XCTAssertEqual(fields["tier"] as? String, "swift-e164")
   }
 }
