@@ -11,10 +11,11 @@ import FoundationNetworking
 /// timeout, `cancelAll`/`close`) removes it from the in-flight table under the lock and completes
 /// it outside the lock; the later ones find it gone. Thread-safe.
 ///
-/// Hostile networks: a response body longer than `maxResponseBodyBytes` completes with `.other`
-/// (never handed on; URLSession itself buffers what it reads, so this caps what reaches the SDK,
-/// not the transient memory of the read); a cleartext `http://` URL whose host is not loopback
-/// (127.0.0.0/8, ::1, localhost) is refused with `.other` before connecting.
+/// Hostile networks: the body is read chunk by chunk through the session delegate and counted; a
+/// response whose Content-Length or whose body passes `maxResponseBodyBytes` is cancelled at that
+/// point and completes with `.other`, so an endless response costs at most about the cap in
+/// memory; a cleartext `http://` URL whose host is not loopback (127.0.0.0/8, ::1, localhost) is
+/// refused with `.other` before connecting.
 public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   /// The most response body bytes handed on (8 MiB, as the core's kMaxResponseBodyBytes): the
   /// API's largest answer (per-record results for 10,000 records) is far smaller.
@@ -32,9 +33,17 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     return true
   }
 
-  private struct Pending {
+  /// A request in flight; `body` and `response` grow as the delegate reports them (under lock).
+  private final class Pending {
     let task: URLSessionDataTask
     let completion: @Sendable (HttpResponse) -> Void
+    var body = Data()
+    var response: URLResponse?
+
+    init(task: URLSessionDataTask, completion: @escaping @Sendable (HttpResponse) -> Void) {
+      self.task = task
+      self.completion = completion
+    }
   }
 
   private let session: URLSession
@@ -43,8 +52,10 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   #if canImport(Security) && canImport(CryptoKit)
   private let pinning: PinningDelegate?
   #endif
+  private let delegate: SessionDelegate
   private let lock = NSLock()
   private var inFlight: [UInt64: Pending] = [:]  // guarded by lock
+  private var idOfTask: [Int: UInt64] = [:]  // taskIdentifier -> id, guarded by lock
   private var nextId: UInt64 = 0  // guarded by lock
   private var closed = false  // guarded by lock
 
@@ -81,12 +92,20 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     config.httpShouldSetCookies = false
     self.pins = pins
     #if canImport(Security) && canImport(CryptoKit)
-    let delegate = pins.map { PinningDelegate($0) }
-    pinning = delegate
-    session = URLSession(configuration: config, delegate: delegate, delegateQueue: nil)
+    let pinning = pins.map { PinningDelegate($0) }
+    self.pinning = pinning
+    delegate = SessionDelegate(pinning: pinning)
     #else
-    session = URLSession(configuration: config)
+    delegate = SessionDelegate()
     #endif
+    // The delegate runs on a serial queue of its own (an overcommitting one): on Linux the default
+    // delegate queue waits for a thread from the pool that FoundationNetworking's own reading
+    // keeps busy, and the body piles up unread-by-us meanwhile (measured: 380 MB before the cut).
+    let delegateQueue = OperationQueue()
+    delegateQueue.maxConcurrentOperationCount = 1
+    delegateQueue.underlyingQueue = DispatchQueue(label: "com.experiture.sdk.urlsession")
+    session = URLSession(configuration: config, delegate: delegate, delegateQueue: delegateQueue)
+    delegate.client = self
   }
 
   deinit {
@@ -136,10 +155,11 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     }
     nextId += 1
     let id = nextId
-    let task = session.dataTask(with: urlRequest) { [weak self] data, response, error in
-      self?.finishTask(id, data, response, error)
-    }
+    // No completion handler: the delegate sees each chunk (a completion handler would get the
+    // whole body at the end, however long it grew).
+    let task = session.dataTask(with: urlRequest)
     inFlight[id] = Pending(task: task, completion: completion)
+    idOfTask[task.taskIdentifier] = id
     lock.unlock()
 
     // URLRequest.timeoutInterval is an idle timeout; the SDK's timeout is for the whole exchange.
@@ -166,17 +186,51 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     if first { session.invalidateAndCancel() }
   }
 
-  private func finishTask(_ id: UInt64, _ data: Data?, _ response: URLResponse?, _ error: Error?) {
+  static let bodyTooLarge = "response body exceeds 8 MiB (maxResponseBodyBytes): not an answer "
+    + "the API sends"
+
+  /// The response head: a Content-Length past the cap is refused before any body is read.
+  fileprivate func received(_ response: URLResponse, for task: URLSessionTask) -> Bool {
     lock.lock()
-    let taskIdentifier = inFlight[id]?.task.taskIdentifier
+    let id = idOfTask[task.taskIdentifier]
+    if let id = id { inFlight[id]?.response = response }
     lock.unlock()
-    if let taskIdentifier = taskIdentifier, pinRefused(taskIdentifier) {
+    guard let id = id else { return false }  // completed already (timeout, cancel)
+    if response.expectedContentLength > Int64(URLSessionHttpClient.maxResponseBodyBytes) {
+      finish(id, HttpResponse(error: .other, message: URLSessionHttpClient.bodyTooLarge))
+      return false
+    }
+    return true
+  }
+
+  /// One chunk of the body: kept while the total stays within the cap, else the task ends here.
+  fileprivate func received(_ data: Data, for task: URLSessionTask) {
+    lock.lock()
+    guard let id = idOfTask[task.taskIdentifier], let pending = inFlight[id] else {
+      lock.unlock()
+      return
+    }
+    // countOfBytesReceived runs ahead of the chunks handed to the delegate (FoundationNetworking
+    // queues them for the delegate while it keeps reading): it decides as early as possible.
+    let cap = URLSessionHttpClient.maxResponseBodyBytes
+    let fits = data.count <= cap - pending.body.count && task.countOfBytesReceived <= Int64(cap)
+    if fits { pending.body.append(data) }
+    lock.unlock()
+    if !fits { finish(id, HttpResponse(error: .other, message: URLSessionHttpClient.bodyTooLarge)) }
+  }
+
+  fileprivate func completed(_ task: URLSessionTask, _ error: Error?) {
+    lock.lock()
+    let id = idOfTask.removeValue(forKey: task.taskIdentifier)
+    let pending = id.flatMap { inFlight[$0] }
+    let body = pending?.body
+    let response = pending?.response ?? task.response
+    lock.unlock()
+    guard let id = id, pending != nil else { return }
+    if pinRefused(task.taskIdentifier) {
       finish(id, HttpResponse(error: .pinning, message: "the server's public key matches no pin"))
-    } else if let data = data, data.count > URLSessionHttpClient.maxResponseBodyBytes {
-      finish(id, HttpResponse(error: .other, message: "response body exceeds 8 MiB "
-        + "(maxResponseBodyBytes): not an answer the API sends"))
     } else {
-      finish(id, URLSessionHttpClient.response(data, response, error))
+      finish(id, URLSessionHttpClient.response(body, response, error))
     }
   }
 
@@ -192,6 +246,7 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
     lock.lock()
     let pending = inFlight
     inFlight.removeAll()
+    idOfTask.removeAll()
     lock.unlock()
     for (_, request) in pending.sorted(by: { $0.key < $1.key }) {
       request.task.cancel()
@@ -202,6 +257,7 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   private func finish(_ id: UInt64, _ response: HttpResponse) {
     lock.lock()
     let pending = inFlight.removeValue(forKey: id)
+    if let pending = pending { idOfTask.removeValue(forKey: pending.task.taskIdentifier) }
     lock.unlock()
     guard let pending = pending else { return }  // completed already
     if response.error != .none { pending.task.cancel() }
@@ -251,5 +307,46 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
       return "URLError \(urlError.code.rawValue): \(urlError.localizedDescription)"
     }
     return String(describing: type(of: error))
+  }
+}
+
+/// The session's delegate: hands the response head and each body chunk to the client as they
+/// arrive (the client counts them against the cap), and the server-trust challenge to the pinning
+/// delegate when pins are set. Holds the client weakly (the session holds the delegate).
+private final class SessionDelegate: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+  weak var client: URLSessionHttpClient?  // set once, right after the session is made
+  #if canImport(Security) && canImport(CryptoKit)
+  private let pinning: PinningDelegate?
+
+  init(pinning: PinningDelegate?) {
+    self.pinning = pinning
+  }
+
+  func urlSession(_ session: URLSession, task: URLSessionTask,
+                  didReceive challenge: URLAuthenticationChallenge,
+                  completionHandler: @escaping (URLSession.AuthChallengeDisposition, URLCredential?)
+                    -> Void) {
+    guard let pinning = pinning else {
+      completionHandler(.performDefaultHandling, nil)
+      return
+    }
+    pinning.urlSession(session, task: task, didReceive: challenge,
+                       completionHandler: completionHandler)
+  }
+  #endif
+
+  func urlSession(_ session: URLSession, dataTask: URLSessionDataTask,
+                  didReceive response: URLResponse,
+                  completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+    let keep = client?.received(response, for: dataTask) ?? false
+    completionHandler(keep ? .allow : .cancel)
+  }
+
+  func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+    client?.received(data, for: dataTask)
+  }
+
+  func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
+    client?.completed(task, error)
   }
 }
