@@ -687,6 +687,41 @@ static void test_persisted_diagnostics(const char* dir) {
   experiture_client_free(client);
 }
 
+/* ---- the loudly named cleartext opt-in for test rigs ---- */
+
+static void test_insecure_http_opt_in(const char* dir) {
+  char path[512];
+  experiture_config_t* config = NULL;
+  experiture_client_t* client = NULL;
+  snprintf(path, sizeof path, "%s/optin.db", dir);
+  CHECK_STATUS(experiture_config_set_allow_insecure_http_for_testing(NULL, 1),
+               EXPERITURE_INVALID_ARGUMENT);
+  CHECK_STATUS(experiture_config_new(&config), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_storage_path(config, path, strlen(path)), EXPERITURE_OK);
+  /* TEST-NET-3: nothing is sent (no token, no writes); only open's check is exercised. */
+  CHECK_STATUS(experiture_config_set_endpoint(config, S("http://203.0.113.7/public/v1")),
+               EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_INVALID_CONFIG);
+  CHECK(strstr(experiture_last_error(NULL), "endpoint") != NULL);
+  CHECK(client == NULL);
+  CHECK_STATUS(experiture_config_set_allow_insecure_http_for_testing(config, 1), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_close(client, 5000), EXPERITURE_OK);
+  experiture_client_free(client);
+  client = NULL;
+  /* Back off: refused again. */
+  CHECK_STATUS(experiture_config_set_allow_insecure_http_for_testing(config, 0), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_INVALID_CONFIG);
+  CHECK(client == NULL);
+  /* The default logger's level is checked at open and names the option. */
+  CHECK_STATUS(experiture_config_set_allow_insecure_http_for_testing(config, 1), EXPERITURE_OK);
+  CHECK_STATUS(experiture_config_set_log_level(config, S("loud")), EXPERITURE_OK);
+  CHECK_STATUS(experiture_client_open(config, &client), EXPERITURE_INVALID_CONFIG);
+  CHECK(strstr(experiture_last_error(NULL), "log_level") != NULL);
+  CHECK(client == NULL);
+  experiture_config_free(config);
+}
+
 int main(int argc, char** argv) {
   char dir[] = "/tmp/experiture-capi-XXXXXX";
   char command[600];
@@ -708,6 +743,7 @@ int main(int argc, char** argv) {
   test_c_http_client(dir);
   test_phone_normalizer(dir, port);
   test_persisted_diagnostics(dir);
+  test_insecure_http_opt_in(dir);
 
   stop_emulator();
   curl_global_cleanup();
