@@ -500,5 +500,26 @@ TEST_CASE("a 2xx body with every record accepted is recognised without a parse",
   CHECK_FALSE(body_cannot_reject(R"({"note":"\\"})"));  // any escape: parse
 }
 
+TEST_CASE("a closed object is recognised by its brackets, nested or not, and nothing else is",
+          "[drain][unit]") {
+  // The documented answer, nested objects and arrays with numbers, literals and capitals between.
+  CHECK(body_is_closed_object(
+      R"({"success":true,"data":{"acceptedRecords":2,"results":[{"index":0,"status":"OK"}]}})"));
+  CHECK(body_is_closed_object(" \r\n{\"a\":[1,[2,{\"B\":null}],\"]\"]}\t\n"));
+  CHECK(body_is_closed_object(R"({"Z":[[[]]],"y":{"x":{}}})"));
+  CHECK(body_is_closed_object("{}"));
+  // Not one closed object: truncated, extra text after it, an array, a bracket inside a string
+  // that would close it early, more closers than openers, empty.
+  CHECK_FALSE(body_is_closed_object(R"({"data":{"results":[{"index":0})"));
+  CHECK_FALSE(body_is_closed_object(R"({"a":1}{"b":2})"));
+  CHECK_FALSE(body_is_closed_object(R"({"a":1} x)"));
+  CHECK_FALSE(body_is_closed_object(R"([{"a":1}])"));
+  CHECK_FALSE(body_is_closed_object(R"({"a":"}")"));
+  CHECK_FALSE(body_is_closed_object(R"({"a":1}])"));
+  CHECK_FALSE(body_is_closed_object(""));
+  CHECK_FALSE(body_is_closed_object("   "));
+  CHECK_FALSE(body_is_closed_object("<html>{}</html>"));
+}
+
 }  // namespace drain
 }  // namespace experiture
