@@ -70,7 +70,7 @@ nlohmann::json stats_json(const Stats& s) {
 }
 
 nlohmann::json dead_letter_json(const DeadLetter& d) {
-  nlohmann::json record = nlohmann::json::parse(d.record, nullptr, false);
+  nlohmann::json record = nlohmann::json::parse(std::string_view(d.record), nullptr, false);
   if (record.is_discarded()) record = d.record;  // stored text that is not JSON stays visible
   return {{"id", d.id},
           {"object", d.object},

@@ -426,7 +426,7 @@ T json_value(const nlohmann::json& doc, const char* key, T fallback) {
 void Client::Impl::load_diagnostics() {
   // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
   if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
-    nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
+    nlohmann::json doc = nlohmann::json::parse(std::string_view(*stored), nullptr, false);
     if (doc.is_object()) {
       stats_.last_delivery_error = json_value<std::string>(doc, "error", "");
       stats_.last_delivery_error_at_ms = json_value<int64_t>(doc, "error_at_ms", 0);
@@ -442,7 +442,7 @@ void Client::Impl::load_diagnostics() {
     }
   }
   if (auto stored = outbox_->meta(kStorageDiagKey)) {
-    nlohmann::json doc = nlohmann::json::parse(*stored, nullptr, false);
+    nlohmann::json doc = nlohmann::json::parse(std::string_view(*stored), nullptr, false);
     if (doc.is_object()) {
       stats_.last_storage_error = json_value<std::string>(doc, "error", "");
       // Written since the code was kept: absent, the error is not taken for a storage Status.
@@ -483,7 +483,8 @@ void Client::Impl::persist_diagnostics(bool force) {
   const std::string delivery_text = delivery.dump();
   outbox::MetaUpdates updates;
   const bool changed = [&] {
-    nlohmann::json old = nlohmann::json::parse(persisted_delivery_diag_, nullptr, false);
+    nlohmann::json old =
+        nlohmann::json::parse(std::string_view(persisted_delivery_diag_), nullptr, false);
     if (old.is_object()) old.erase("last_success_at_ms");
     return !old.is_object() || old.dump() != without_success;
   }();

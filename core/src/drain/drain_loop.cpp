@@ -287,7 +287,7 @@ void DrainLoop::correct_clock_skew(std::vector<outbox::Entry>& entries) const {
   if (clock_skew_ms_ == 0) return;
   for (auto& e : entries) {
     if ((e.flags & outbox::kEntrySdkTimestamps) == 0) continue;
-    auto json = nlohmann::json::parse(e.payload, nullptr, false);
+    auto json = nlohmann::json::parse(std::string_view(e.payload), nullptr, false);
     if (!json.is_object()) continue;
     for (const char* field : kSdkTimestampFields) {
       auto it = json.find(field);
@@ -312,7 +312,7 @@ outbox::Batch DrainLoop::coalesce(std::vector<outbox::Entry> entries) const {
     std::vector<nlohmann::json> parsed;
     parsed.reserve(entries.size());
     for (const auto& e : entries)
-      parsed.push_back(nlohmann::json::parse(e.payload, nullptr, false));
+      parsed.push_back(nlohmann::json::parse(std::string_view(e.payload), nullptr, false));
     const auto& keys = deps_.config->identity_keys.count(head.object)
                            ? deps_.config->identity_keys.at(head.object)
                            : deps_.config->default_identity_keys;

@@ -197,14 +197,15 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
     c.correlation_id = response.header("x-correlation-id");
     if (!c.correlation_id.empty() && body_cannot_reject(response.body) &&
         response.body.find("false") == std::string::npos && body_is_closed_object(response.body) &&
-        json::accept(response.body)) {
+        json::accept(std::string_view(response.body))) {
       c.outcome = Outcome::kDelivered;
       const std::string date = response.header("date");
       if (!date.empty()) c.server_date_ms = parse_http_date_ms(date);
       return c;
     }
   }
-  const json body = json::parse(response.body, nullptr, /*allow_exceptions=*/false);
+  const json body =
+      json::parse(std::string_view(response.body), nullptr, /*allow_exceptions=*/false);
   const json* error = member(&body, "error");
   c.code = string_member(error, "code");
   c.message = string_member(error, "message");
