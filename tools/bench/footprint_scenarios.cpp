@@ -160,7 +160,16 @@ std::vector<Figure> offline_week(Context& ctx) {
   disk_f.target = "ratio <= 2";
   disk_f.pass = *disk_f.ratio <= 2.0;
   disk_f.note = "outbox file (+wal) size per queued record vs the record's JSON size";
-  return {rss, disk_f};
+  Figure after;
+  after.name = "outbox_bytes_after_drain";
+  after.value = values["bytes_after_drain"];
+  after.unit = "bytes";
+  after.target = "<= 1048576";
+  after.pass = after.value <= 1048576;
+  after.note = "outbox file + WAL once the " + std::to_string(ctx.fixture_records) +
+               " queued records were delivered (client still open; was " +
+               std::to_string(static_cast<uint64_t>(disk)) + " B queued)";
+  return {rss, disk_f, after};
 }
 
 int child_drain(const std::string& path, const std::string& endpoint) {
@@ -175,10 +184,13 @@ int child_drain(const std::string& path, const std::string& endpoint) {
     return 1;
   }
   const uint64_t delivered = client->stats().delivered;
+  // Drained and still open: what the outbox keeps on disk (file + WAL) once it is empty.
+  const uint64_t after_drain = file_size(path) + file_size(path + "-wal");
   client->close(10000);
-  std::printf("rss_kib %llu delivered %llu seconds %.3f\n",
+  std::printf("rss_kib %llu delivered %llu seconds %.3f bytes_after_drain %llu\n",
               static_cast<unsigned long long>(peak_rss_kib()),
-              static_cast<unsigned long long>(delivered), static_cast<double>(end - start) / 1e9);
+              static_cast<unsigned long long>(delivered), static_cast<double>(end - start) / 1e9,
+              static_cast<unsigned long long>(after_drain));
   return 0;
 }
 

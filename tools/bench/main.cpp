@@ -30,6 +30,10 @@ const std::vector<std::pair<const char*, std::vector<Figure> (*)(Context&)>> kSc
     {"idle_wakeups", experiture::bench::idle_wakeups},
     {"offline_attempts", experiture::bench::offline_attempts},
     {"binary_size", experiture::bench::binary_size},
+    {"binary_sizes", experiture::bench::binary_sizes},
+    {"rss_100k", experiture::bench::rss_100k},
+    {"disk_writes", experiture::bench::disk_writes},
+    {"drain_writes", experiture::bench::drain_writes},
     {"emulator_console", experiture::bench::emulator_console},
 };
 
