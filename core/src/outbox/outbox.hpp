@@ -104,6 +104,12 @@ class Outbox {
   uint64_t damage_salvaged_total() const;
   uint64_t damage_lost_total() const;
   static constexpr int kSchemaVersion = 2;
+  // Page size of a new outbox file (an existing file keeps its own).
+  static constexpr int kPageSizeBytes = 1024;
+  // shrink() runs VACUUM when at least this much of the file is free pages and at most
+  // kShrinkMaxLiveBytes are in use.
+  static constexpr int64_t kShrinkMinBytes = 256 * 1024;
+  static constexpr int64_t kShrinkMaxLiveBytes = 4 * 1024 * 1024;
 
   ~Outbox();
   Outbox(const Outbox&) = delete;
@@ -142,7 +148,8 @@ class Outbox {
   // write is possible (never fails for want of one: a full disk must still deliver).
   Status record_attempt(size_t index = 0);
   // The first batch was delivered: its entries are deleted, `rejected` records (index into the
-  // body -> reason) go to dead letters first. One transaction.
+  // body -> reason) go to dead letters first. One transaction. Then the file shrinks when most
+  // of it is free, and the WAL is truncated when nothing is left queued (see shrink()).
   Status complete_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
   // The first batch was not applied: `rejected` records go to dead letters, its row is dropped
   // and every other entry stays queued, to be batched again (with a new key). Batches prepared
@@ -197,6 +204,9 @@ class Outbox {
   Status write_counters();
   Status refresh_oldest();
   Status delete_batch_row(int64_t id);
+  // After a delivered batch: gives free pages back to the file system when most of the file is
+  // free (VACUUM), and truncates the WAL when the outbox is drained. Best effort.
+  void shrink();
   std::string encode(const std::string& plain) const;
   Result<std::string> decode(std::string stored) const;
 
