@@ -50,9 +50,9 @@ TEST_CASE(
   // pages only for the next group) and the same pages again in the WAL.
   constexpr size_t kGroupWrites = 4096;
   constexpr int64_t kOneGroupOnDiskBytes = 2 * static_cast<int64_t>(kGroupWrites) * 200;
-  // The WAL is checkpointed (and cut back) past 512 KiB; SQLite's own structure (page headers,
-  // interior pages, free space in pages, the -shm index) on top.
-  constexpr int64_t kWalThresholdBytes = 512 * 1024;
+  // The WAL is checkpointed (and cut back) past 1 MiB (outbox.cpp kWalCheckpointBytes); SQLite's
+  // own structure (page headers, interior pages, free space in pages, the -shm index) on top.
+  constexpr int64_t kWalThresholdBytes = 1024 * 1024;
   constexpr int64_t kStructureBytes = 256 * 1024;
 
   experiture::test::TempDir dir;
