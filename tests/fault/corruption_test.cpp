@@ -31,10 +31,18 @@ namespace fs = std::filesystem;
 
 namespace {
 
-constexpr int kPageSize = 4096;  // SQLite's default, which the outbox uses
+// The page size from a database header (bytes 16-17, big-endian; 1 means 65536).
+uint64_t header_page_size(const std::string& db) {
+  std::ifstream in(db, std::ios::binary);
+  unsigned char head[18] = {};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const uint64_t size = (static_cast<uint64_t>(head[16]) << 8) | head[17];
+  return size == 1 ? 65536 : size;
+}
 constexpr int kEvents = 400;     // in the main file
 constexpr int kWalEvents = 150;  // only in the WAL of the "killed" copy
-// Rows per 4 KiB page are about 16 here; a bound with room for cells split over two pages.
+// Rows per 4 KiB page are about 16 here (fewer with the outbox's 1 KiB pages); a bound with room
+// for cells split over two pages.
 constexpr uint64_t kMaxLostPerPage = 40;
 
 // What the listener heard about damage: salvaged and lost queued writes, summed.
@@ -187,7 +195,9 @@ TEST_CASE("a damaged outbox is found, salvaged and drained: nothing doubled, nev
   holder.reset();
 
   const uint64_t db_size = fs::file_size(golden_dir.file("outbox.db"));
-  const uint64_t pages = db_size / kPageSize;
+  const uint64_t page_size = header_page_size(golden_dir.file("outbox.db"));
+  REQUIRE(page_size >= 512);
+  const uint64_t pages = db_size / page_size;
   REQUIRE(pages >= 8);
   const uint64_t wal_size = fs::file_size(frozen_dir.file("outbox.db-wal"));
 
@@ -198,22 +208,23 @@ TEST_CASE("a damaged outbox is found, salvaged and drained: nothing doubled, nev
                      [fill](const std::string& db) { overwrite(db, 0, 100, fill); }, 0});
     cases.push_back({"schema version (bytes 60-63)" + how, false,
                      [fill](const std::string& db) { overwrite(db, 60, 4, fill); }, 0});
-    cases.push_back({"page 1 after the header" + how, false,
-                     [fill](const std::string& db) { overwrite(db, 100, kPageSize - 100, fill); },
-                     kMaxLostPerPage});
+    cases.push_back(
+        {"page 1 after the header" + how, false,
+         [fill, page_size](const std::string& db) { overwrite(db, 100, page_size - 100, fill); },
+         kMaxLostPerPage});
     cases.push_back({"a middle page" + how, false,
-                     [fill, pages](const std::string& db) {
-                       overwrite(db, (pages / 2) * kPageSize, kPageSize, fill);
+                     [fill, pages, page_size](const std::string& db) {
+                       overwrite(db, (pages / 2) * page_size, page_size, fill);
                      },
                      kMaxLostPerPage});
     cases.push_back({"64 bytes in a middle page" + how, false,
-                     [fill, pages](const std::string& db) {
-                       overwrite(db, (pages / 2 + 1) * kPageSize + 8, 64, fill);
+                     [fill, pages, page_size](const std::string& db) {
+                       overwrite(db, (pages / 2 + 1) * page_size + 8, 64, fill);
                      },
                      kMaxLostPerPage});
     cases.push_back({"the last page" + how, false,
-                     [fill, pages](const std::string& db) {
-                       overwrite(db, (pages - 1) * kPageSize, kPageSize, fill);
+                     [fill, pages, page_size](const std::string& db) {
+                       overwrite(db, (pages - 1) * page_size, page_size, fill);
                      },
                      kMaxLostPerPage});
     cases.push_back({"the middle of the WAL" + how, true,
@@ -224,12 +235,12 @@ TEST_CASE("a damaged outbox is found, salvaged and drained: nothing doubled, nev
                      // counted, only bounded.
                      kWalEvents, false});
   }
-  for (uint64_t length : {uint64_t{50}, db_size / 2, db_size - kPageSize}) {
+  for (uint64_t length : {uint64_t{50}, db_size / 2, db_size - page_size}) {
     cases.push_back(
         {"cut to " + std::to_string(length) + " bytes", false,
          [length](const std::string& db) { fs::resize_file(db, length); },
-         length < kPageSize ? queued_clean : (pages - length / kPageSize + 1) * kMaxLostPerPage,
-         length >= kPageSize});
+         length < page_size ? queued_clean : (pages - length / page_size + 1) * kMaxLostPerPage,
+         length >= page_size});
   }
 
   uint64_t recovered_cases = 0, salvaged_total = 0, lost_total = 0;

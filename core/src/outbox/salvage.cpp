@@ -1,5 +1,6 @@
 #include "outbox/salvage.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -171,6 +172,33 @@ WalScan scan_wal(const std::string& wal) {
 }
 
 class PageReader {
+  // The header is unreadable: the size whose page starts look most like b-tree pages (type byte
+  // 2, 5, 10 or 13 and a plausible cell count). Outboxes have 1 KiB pages since issue 15, older
+  // ones SQLite's default 4 KiB.
+  uint32_t guess_page_size() const {
+    // The share of page starts that look like b-tree pages: near 1 at the true size and at its
+    // multiples (which skip pages), about 1/k at a size k times too small. The smallest size
+    // within 10% of the best share wins.
+    const uint32_t sizes[] = {512, 1024, 2048, 4096, 8192, 16384, 32768, 65536};
+    double share[8] = {};
+    double best = 0;
+    for (size_t i = 0; i < 8; ++i) {
+      uint64_t starts = 0, hits = 0;
+      for (uint64_t off = sizes[i]; off + 8 <= main_.size(); off += sizes[i]) {
+        const auto* p = reinterpret_cast<const unsigned char*>(main_.data()) + off;
+        ++starts;
+        if ((p[0] == 2 || p[0] == 5 || p[0] == 10 || p[0] == 13) && be16(p + 3) <= sizes[i] / 4)
+          ++hits;
+      }
+      share[i] = starts == 0 ? 0 : static_cast<double>(hits) / static_cast<double>(starts);
+      best = std::max(best, share[i]);
+    }
+    for (size_t i = 0; i < 8; ++i) {
+      if (best > 0 && share[i] >= 0.9 * best) return sizes[i];
+    }
+    return 4096;  // nothing looks like a b-tree page: SQLite's default
+  }
+
  public:
   PageReader(const std::string& path, const std::string& wal_path) {
     main_ = read_all(path);
@@ -185,7 +213,7 @@ class PageReader {
       }
     }
     if (!wal_path.empty()) read_wal(read_all(wal_path));
-    if (page_size_ == 0) page_size_ = 4096;  // SQLite's default, which the outbox uses
+    if (page_size_ == 0) page_size_ = guess_page_size();
     page_count_ = main_.size() / page_size_;
     for (const auto& frame : overlay_) page_count_ = std::max<uint64_t>(page_count_, frame.first);
     // The header that counts is the newest page 1 (it may be in the WAL).
