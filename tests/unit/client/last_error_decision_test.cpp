@@ -19,13 +19,17 @@ namespace {
 
 // An outbox file whose kept storage diagnostics (diag.storage) are `diag`, as an earlier
 // process left them.
-void leave_storage_diagnostics(const std::string& path, const json& diag) {
+void leave_diagnostics(const std::string& path, const char* key, const json& diag) {
   experiture::outbox::Outbox::Options options;
   options.path = path;
   auto outbox = experiture::outbox::Outbox::open(options, nullptr);
   REQUIRE(outbox.is_ok());
   std::vector<experiture::outbox::Entry> none;
-  REQUIRE(outbox.value()->commit(none, {{"diag.storage", diag.dump()}}).is_ok());
+  REQUIRE(outbox.value()->commit(none, {{key, diag.dump()}}).is_ok());
+}
+
+void leave_storage_diagnostics(const std::string& path, const json& diag) {
+  leave_diagnostics(path, "diag.storage", diag);
 }
 
 std::unique_ptr<Client> open_client(const TempDir& dir) {
@@ -76,4 +80,17 @@ TEST_CASE("an error that is not a storage Status stays after a commit even when 
   CHECK(client->stats().last_error == message);
   commit_one(*client);
   CHECK(client->stats().last_error == message);
+}
+
+TEST_CASE("kept delivery diagnostics without an error time read as no error time (0)",
+          "[client][unit]") {
+  TempDir dir;
+  // As kept by a process that never failed a delivery: counts, no error and no time for one.
+  leave_diagnostics(dir.file("outbox.db"), "diag.delivery",
+                    {{"consecutive_failures", 2}, {"dropped_queue_full", 5}});
+  auto client = open_client(dir);
+  CHECK(client->stats().consecutive_failures == 2);  // the record was read
+  CHECK(client->stats().dropped_queue_full == 5);
+  CHECK(client->stats().last_delivery_error.empty());
+  CHECK(client->stats().last_delivery_error_at_ms == 0);
 }

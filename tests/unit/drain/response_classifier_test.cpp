@@ -483,6 +483,19 @@ TEST_CASE("2xx answers decided without a parse classify as a full parse does", "
   CHECK(c.rejected.empty());
 }
 
+TEST_CASE("body_cannot_reject reads only the bytes of its view, not the quote after its end",
+          "[drain][unit]") {
+  // The body is a view: the byte after its end may be anything, a closing quote included. A
+  // status word whose closing quote lies past the end is not a quoted word of this body.
+  for (const char* word : {"error", "rejected", "failed"}) {
+    INFO(word);
+    const std::string text = std::string(R"({"s":")") + word + "\"";
+    const std::string_view body(text.data(), text.size() - 1);  // ends right before the quote
+    CHECK(body_cannot_reject(body));
+    CHECK_FALSE(body_cannot_reject(text));  // the whole text does quote it
+  }
+}
+
 TEST_CASE("a 2xx body with every record accepted is recognised without a parse", "[drain][unit]") {
   // The shape docs/api.md documents (ASSUMED A): counters named acceptedRecords/rejectedRecords.
   const std::string accepted =

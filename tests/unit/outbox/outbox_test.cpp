@@ -329,3 +329,51 @@ TEST_CASE(
     CHECK((mode & (perms::group_all | perms::others_all)) == perms::none);
   }
 }
+
+TEST_CASE(
+    "an entry whose seal does not open is quarantined and the counters and oldest entry in "
+    "memory match the file",
+    "[outbox][unit][security]") {
+  TempDir dir;
+  Outbox::Options options;
+  options.path = dir.file("o.db");
+  // A codec that refuses to open one payload, as AES-GCM refuses a tampered one.
+  options.codec.seal = [](const std::string& plain) { return plain; };
+  options.codec.open = [](const std::string& stored) -> experiture::Result<std::string> {
+    if (stored.find("tampered") != std::string::npos) {
+      return experiture::Status(Code::kStorageError, "seal does not verify");
+    }
+    return stored;
+  };
+  auto opened = Outbox::open(options, nullptr);
+  REQUIRE(opened.is_ok());
+  auto& outbox = *opened.value();
+  std::vector<Entry> entries{entry("{\"n\":\"tampered\"}"), entry("{\"n\":2}"), entry("{\"n\":3}")};
+  entries[0].wall_ms = 1000;
+  entries[1].wall_ms = 2000;
+  entries[2].wall_ms = 3000;
+  REQUIRE(outbox.commit(entries, {}).is_ok());
+  REQUIRE(outbox.first_seq() == entries[0].seq);
+
+  auto read = outbox.read_entries(0, 10);
+  REQUIRE(read.is_ok());
+  REQUIRE(read.value().size() == 2);
+  CHECK(read.value()[0].seq == entries[1].seq);
+  CHECK(outbox.queued_records() == 2);
+  CHECK(outbox.dead_letter_count() == 1);
+  CHECK(outbox.first_seq() == entries[1].seq);
+  CHECK(outbox.oldest_wall_ms() == 2000);
+  auto dead = outbox.dead_letters(10);
+  REQUIRE(dead.is_ok());
+  REQUIRE(dead.value().size() == 1);
+  CHECK(dead.value()[0].code == "SDK.STORAGE.SEAL_INVALID");
+
+  // The file holds the same counts: a reopened outbox reads what memory said.
+  const uint64_t bytes = outbox.queued_bytes();
+  opened.value().reset();
+  auto reopened = Outbox::open(options, nullptr);
+  REQUIRE(reopened.is_ok());
+  CHECK(reopened.value()->queued_records() == 2);
+  CHECK(reopened.value()->queued_bytes() == bytes);
+  CHECK(reopened.value()->dead_letter_count() == 1);
+}
