@@ -15,13 +15,10 @@
 
 #include "cli_runner.hpp"
 #include "emulator_process.hpp"
-#include "experiture/client.hpp"
-#include "faulty_vfs.hpp"
 #include "temp_dir.hpp"
 
 using experiture::test::CliRunner;
 using experiture::test::EmulatorProcess;
-using experiture::test::FaultyVfs;
 using experiture::test::ProcessResult;
 using experiture::test::TempDir;
 
@@ -113,47 +110,6 @@ TEST_CASE("status in another process shows the writes salvaged and lost from a d
   CHECK(text.out.find("damage        salvaged " + std::to_string(salvaged) +
                       " queued writes, lost " + std::to_string(lost) + "; last: ") !=
         std::string::npos);
-}
-
-TEST_CASE("status in another process shows STORAGE_FULL while the app's disk is still full",
-          "[cli][integration]") {
-  TempDir dir;
-  const std::string db = dir.file("outbox.db");
-  FaultyVfs vfs;
-  experiture::Config config;
-  config.storage_path = db;
-  config.endpoint = "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
-  config.token = "test-token";
-  config.manual_mode = true;
-  config.sqlite_vfs = vfs.name();
-  auto opened = experiture::Client::open(config);
-  REQUIRE(opened.is_ok());
-  auto app = std::move(opened).value();
-  REQUIRE(app->append("events", R"({"event":"before"})").is_ok());
-  REQUIRE(app->persist(5000).is_ok());
-
-  vfs.arm(FaultyVfs::Operation::kWrite, 0);  // the disk is full from here on
-  REQUIRE(app->append("events", R"({"event":"during"})").is_ok());
-  CHECK(app->persist(300).code() == experiture::Code::kTimeout);
-  REQUIRE(app->stats().last_storage_error.rfind("STORAGE_FULL", 0) == 0);
-
-  CliRunner cli(EXPERITURE_CLI_PATH, {"--db", db});
-  nlohmann::json status = status_of(cli);
-  INFO(status.dump(2));
-  const std::string storage = status["last_storage_error"]["message"];
-  CHECK(storage.rfind("STORAGE_FULL", 0) == 0);
-  CHECK(status["last_storage_error"]["at_ms"].is_number());
-  CHECK(status["last_error"] == storage);
-  ProcessResult text = cli.run({"status"});
-  CHECK(text.out.find("storage       STORAGE_FULL") != std::string::npos);
-  CHECK(vfs.failures(FaultyVfs::Operation::kWrite) > 0);  // the fault was still armed
-  struct stat st {};
-  REQUIRE(::stat((db + ".diag").c_str(), &st) == 0);
-  CHECK((st.st_mode & 0777) == 0600);
-
-  vfs.disarm_all();
-  CHECK(app->persist(10000).is_ok());
-  CHECK(app->close(5000).is_ok());
 }
 
 TEST_CASE("status in a new process shows why the last drain could not deliver",

@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 
 #include "client/client_impl.hpp"
-#include "client/storage_diag_file.hpp"
 #include "client/store_inbox.hpp"
 
 namespace experiture {
@@ -333,15 +332,12 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
 
 void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const Status& why) {
   log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
-  // Before stats() shows it: the outbox cannot keep it now (a full disk), the sidecar can.
-  const int64_t now_wall = clock_->wall_ms();
-  write_storage_sidecar(why.to_string(), why.code(), now_wall);
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = why.to_string();
   last_error_code_ = why.code();
   stats_.last_storage_error = stats_.last_error;
   last_storage_error_code_ = why.code();
-  stats_.last_storage_error_at_ms = now_wall;
+  stats_.last_storage_error_at_ms = clock_->wall_ms();
   inbox_.writes.insert(inbox_.writes.begin(),
                        std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
                        std::make_move_iterator(items.end()));
@@ -465,13 +461,6 @@ void Client::Impl::load_diagnostics() {
       persisted_storage_diag_ = *stored;
     }
   }
-  // Newer than the outbox's copy: met while the outbox could not take a write (a full disk).
-  const client::StorageDiag sidecar = client::read_storage_diag(storage_diag_path_);
-  if (!sidecar.error.empty() && sidecar.at_ms > stats_.last_storage_error_at_ms) {
-    stats_.last_storage_error = sidecar.error;
-    last_storage_error_code_ = code_from_name(sidecar.code).value_or(Code::kOk);
-    stats_.last_storage_error_at_ms = sidecar.at_ms;
-  }
   if (stats_.last_error.empty()) {
     const bool delivery = stats_.last_delivery_error_at_ms >= stats_.last_storage_error_at_ms;
     stats_.last_error = delivery ? stats_.last_delivery_error : stats_.last_storage_error;
@@ -517,7 +506,6 @@ void Client::Impl::persist_diagnostics(bool force) {
   const std::string storage_text = storage.dump();
   if (!s.last_storage_error.empty() && storage_text != persisted_storage_diag_) {
     updates.emplace_back(kStorageDiagKey, storage_text);
-    write_storage_sidecar(s.last_storage_error, storage_code, s.last_storage_error_at_ms);
   }
   if (updates.empty()) return;
   std::vector<outbox::Entry> none;
@@ -531,13 +519,6 @@ void Client::Impl::persist_diagnostics(bool force) {
       persisted_storage_diag_ = storage_text;
     }
   }
-}
-
-void Client::Impl::write_storage_sidecar(const std::string& error, Code code, int64_t at_ms) {
-  client::StorageDiag diag{error, code == Code::kOk ? std::string() : code_name(code), at_ms};
-  const std::string key = diag.error + '\n' + diag.code + '\n' + std::to_string(at_ms);
-  if (key == storage_diag_written_) return;
-  if (client::write_storage_diag(storage_diag_path_, diag)) storage_diag_written_ = key;
 }
 
 void Client::Impl::log(platform::LogLevel level, const std::string& message) {
