@@ -113,8 +113,6 @@ class EXPERITURE_HIDDEN Client::Impl {
   void report_recovery(const outbox::Outbox::OpenReport& report);
   // Loads the diagnostics a previous process kept in the outbox into stats_ (open()).
   void load_diagnostics();
-  // The outbox's damage totals (kept in its meta) into stats_ (open(), or with mutex_ held).
-  void read_damage_totals();
   // Writes stats_'s delivery diagnostics to the outbox when they changed (a success time alone
   // at most once a minute, or with `force`). Store thread; a failed write is ignored.
   void persist_diagnostics(bool force);

@@ -366,7 +366,6 @@ void Client::Impl::publish() {
     last_error_code_ = drain_->last_error_code();
   }
   first_queued_seq_ = outbox_->first_seq();
-  read_damage_totals();
   blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();
 
   // Diagnostics: figures of this process replace those loaded from the outbox once it drains.
@@ -409,7 +408,6 @@ namespace {
 
 constexpr const char* kDeliveryDiagKey = "diag.delivery";
 constexpr const char* kStorageDiagKey = "diag.storage";
-constexpr const char* kDamageLastKey = "damage.last";  // written by Outbox::recover()
 constexpr int64_t kSuccessPersistIntervalMs = 60000;
 
 template <typename T>
@@ -425,15 +423,8 @@ T json_value(const nlohmann::json& doc, const char* key, T fallback) {
 
 }  // namespace
 
-void Client::Impl::read_damage_totals() {
-  stats_.damage_salvaged = outbox_->damage_salvaged_total();
-  stats_.damage_lost = outbox_->damage_lost_total();
-  stats_.last_damage = outbox_->meta(kDamageLastKey).value_or(std::string());
-}
-
 void Client::Impl::load_diagnostics() {
   // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
-  read_damage_totals();
   if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
     nlohmann::json doc = nlohmann::json::parse(std::string_view(*stored), nullptr, false);
     if (doc.is_object()) {
