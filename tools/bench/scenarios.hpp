@@ -26,7 +26,8 @@ std::vector<Figure> disk_writes(Context& ctx);
 std::vector<Figure> drain_writes(Context& ctx);
 
 // The offline_week drain, run in a child process so that its peak RSS is the SDK's alone:
-// `experiture-bench --child-drain PATH ENDPOINT` prints "rss_kib N delivered N seconds S bytes_after_drain N".
+// `experiture-bench --child-drain PATH ENDPOINT` prints "rss_kib N delivered N seconds S
+// bytes_after_drain N".
 int child_drain(const std::string& path, const std::string& endpoint);
 
 }  // namespace bench
