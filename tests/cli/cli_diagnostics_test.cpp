@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include <catch2/catch.hpp>
@@ -13,10 +15,13 @@
 
 #include "cli_runner.hpp"
 #include "emulator_process.hpp"
+#include "experiture/client.hpp"
+#include "faulty_vfs.hpp"
 #include "temp_dir.hpp"
 
 using experiture::test::CliRunner;
 using experiture::test::EmulatorProcess;
+using experiture::test::FaultyVfs;
 using experiture::test::ProcessResult;
 using experiture::test::TempDir;
 
@@ -42,7 +47,114 @@ nlohmann::json status_of(const CliRunner& cli) {
   return nlohmann::json::parse(r.out);
 }
 
+// Overwrites `length` bytes at `offset` with zeros.
+void zero_bytes(const std::string& path, uint64_t offset, uint64_t length) {
+  std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(file.good());
+  const std::string zeros(length, '\0');
+  file.seekp(static_cast<std::streamoff>(offset));
+  file.write(zeros.data(), static_cast<std::streamsize>(zeros.size()));
+}
+
 }  // namespace
+
+TEST_CASE("status in another process shows the writes salvaged and lost from a damaged outbox",
+          "[cli][integration]") {
+  TempDir dir;
+  const std::string db = dir.file("outbox.db");
+  const std::string unreachable =
+      "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
+  CliRunner cli(EXPERITURE_CLI_PATH, {"--db", db, "--endpoint", unreachable});
+  cli.set_env("EXPERITURE_TOKEN", "test-token");
+  {
+    std::ofstream lines(dir.file("events.ndjson"));
+    for (int i = 0; i < 400; ++i) {
+      lines << R"({"event":"scan","sequence":)" << i << R"(,"pad":")" << std::string(120, 'p')
+            << "\"}\n";
+    }
+  }
+  cli.set_stdin_file(dir.file("events.ndjson"));
+  ProcessResult imported = cli.run({"import", "--object", "events"});
+  INFO(imported.out << imported.err);
+  REQUIRE(imported.exit_code == 0);
+  cli.set_stdin_file("");
+  nlohmann::json before = status_of(cli);
+  const uint64_t queued = before["queued"];
+  REQUIRE(queued == 401);  // the events and the anonymous profile
+  CHECK(before["damage"]["salvaged"] == 0);
+  CHECK(before["damage"]["last"] == "");
+
+  // The header and a page in the middle overwritten: the next process to open the file (an
+  // app's write here) moves it aside and salvages what is readable.
+  constexpr uint64_t kPage = 4096;
+  const uint64_t pages = std::filesystem::file_size(db) / kPage;
+  REQUIRE(pages > 8);
+  zero_bytes(db, 0, 100);
+  zero_bytes(db, (pages / 2) * kPage, kPage);
+  ProcessResult app = cli.run({"upsert", "profiles", "email", R"({"email":"after@example.com"})"});
+  INFO(app.out << app.err);
+  REQUIRE(app.exit_code == 0);
+
+  nlohmann::json status = status_of(cli);
+  INFO(status.dump(2));
+  const uint64_t salvaged = status["damage"]["salvaged"];
+  const uint64_t lost = status["damage"]["lost"];
+  CHECK(salvaged > 0);
+  CHECK(lost > 0);  // the rows on the zeroed page
+  CHECK(salvaged + lost == queued);
+  CHECK(status["queued"].get<uint64_t>() == salvaged + 1);  // and the write made after
+  const std::string last = status["damage"]["last"];
+  CHECK(last.find("not an SQLite database") != std::string::npos);
+  CHECK(last.find("moved to " + db) != std::string::npos);
+
+  ProcessResult text = cli.run({"status"});
+  INFO(text.out);
+  REQUIRE(text.exit_code == 0);
+  CHECK(text.out.find("damage        salvaged " + std::to_string(salvaged) +
+                      " queued writes, lost " + std::to_string(lost) + "; last: ") !=
+        std::string::npos);
+}
+
+TEST_CASE("status in another process shows STORAGE_FULL while the app's disk is still full",
+          "[cli][integration]") {
+  TempDir dir;
+  const std::string db = dir.file("outbox.db");
+  FaultyVfs vfs;
+  experiture::Config config;
+  config.storage_path = db;
+  config.endpoint = "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
+  config.token = "test-token";
+  config.manual_mode = true;
+  config.sqlite_vfs = vfs.name();
+  auto opened = experiture::Client::open(config);
+  REQUIRE(opened.is_ok());
+  auto app = std::move(opened).value();
+  REQUIRE(app->append("events", R"({"event":"before"})").is_ok());
+  REQUIRE(app->persist(5000).is_ok());
+
+  vfs.arm(FaultyVfs::Operation::kWrite, 0);  // the disk is full from here on
+  REQUIRE(app->append("events", R"({"event":"during"})").is_ok());
+  CHECK(app->persist(300).code() == experiture::Code::kTimeout);
+  REQUIRE(app->stats().last_storage_error.rfind("STORAGE_FULL", 0) == 0);
+
+  CliRunner cli(EXPERITURE_CLI_PATH, {"--db", db});
+  nlohmann::json status = status_of(cli);
+  INFO(status.dump(2));
+  const std::string storage = status["last_storage_error"]["message"];
+  CHECK(storage.rfind("STORAGE_FULL", 0) == 0);
+  CHECK(status["last_storage_error"]["at_ms"].is_number());
+  CHECK(status["last_error"] == storage);
+  ProcessResult text = cli.run({"status"});
+  CHECK(text.out.find("storage       STORAGE_FULL") != std::string::npos);
+  CHECK(vfs.failures(FaultyVfs::Operation::kWrite) > 0);  // the fault was still armed
+  struct stat st {};
+  REQUIRE(::stat((db + ".diag").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+
+  vfs.disarm_all();
+  CHECK(app->persist(10000).is_ok());
+  CHECK(app->close(5000).is_ok());
+}
 
 TEST_CASE("status in a new process shows why the last drain could not deliver",
           "[cli][integration]") {

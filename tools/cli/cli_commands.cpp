@@ -266,7 +266,9 @@ nlohmann::json stats_json(const Stats& s) {
        {{"queue_full", s.dropped_queue_full},
         {"evicted", s.dropped_evicted},
         {"consent", s.dropped_consent},
-        {"dead_letter_overflow", s.dropped_dead_letter_overflow}}}};
+        {"dead_letter_overflow", s.dropped_dead_letter_overflow}}},
+      {"damage",
+       {{"salvaged", s.damage_salvaged}, {"lost", s.damage_lost}, {"last", s.last_damage}}}};
 }
 
 ExitCode run_status(Client& client, bool json) {
@@ -311,6 +313,14 @@ ExitCode run_status(Client& client, bool json) {
         static_cast<unsigned long long>(s.dropped_evicted),
         static_cast<unsigned long long>(s.dropped_consent),
         static_cast<unsigned long long>(s.dropped_dead_letter_overflow));
+    // Kept in the outbox: what damage to the file cost, over its life.
+    if (s.last_damage.empty()) {
+      std::printf("damage        none found\n");
+    } else {
+      std::printf("damage        salvaged %llu queued writes, lost %llu; last: %s\n",
+                  static_cast<unsigned long long>(s.damage_salvaged),
+                  static_cast<unsigned long long>(s.damage_lost), s.last_damage.c_str());
+    }
   }
   return ExitCode::kOk;
 }

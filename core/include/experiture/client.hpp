@@ -60,6 +60,13 @@ struct Stats {
   // Another process delivering from the same outbox file (its pid; 0 when none was seen or this
   // process delivers). Writes made here are delivered by it.
   int64_t delivery_owner_pid = 0;
+  // Damage found in the outbox file, kept in it (any later process sees them): totals over the
+  // file's life of the queued writes salvaged into a fresh file and of those lost with the
+  // damaged pages, and the last damage found ("" when none): the reason and where the damaged
+  // file was moved.
+  uint64_t damage_salvaged = 0;
+  uint64_t damage_lost = 0;
+  std::string last_damage;
 };
 
 struct DeadLetter {

@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "client/config_checks.hpp"
+#include "client/storage_diag_file.hpp"
 #include "crypto/sealer.hpp"
 #include "crypto/uuid.hpp"
 #include "experiture/platform/backends.hpp"
@@ -220,6 +221,8 @@ Status Client::Impl::open() {
   auto opened = outbox::Outbox::open(options, &report);
   if (!opened.is_ok()) return explain_open_failure(config_.storage_path, opened.status());
   outbox_ = std::move(opened).value();
+  storage_diag_path_ = client::storage_diag_path(config_.storage_path);
+  client::preallocate_storage_diag(storage_diag_path_);  // while there is room
   load_diagnostics();
   if (report.recovered) report_recovery(report);
 

@@ -113,6 +113,10 @@ class EXPERITURE_HIDDEN Client::Impl {
   void report_recovery(const outbox::Outbox::OpenReport& report);
   // Loads the diagnostics a previous process kept in the outbox into stats_ (open()).
   void load_diagnostics();
+  // The outbox's damage totals (kept in its meta) into stats_ (open(), or with mutex_ held).
+  void read_damage_totals();
+  // Writes the last storage error to the sidecar file next to the outbox (store thread).
+  void write_storage_sidecar(const std::string& error, Code code, int64_t at_ms);
   // Writes stats_'s delivery diagnostics to the outbox when they changed (a success time alone
   // at most once a minute, or with `force`). Store thread; a failed write is ignored.
   void persist_diagnostics(bool force);
@@ -183,6 +187,10 @@ class EXPERITURE_HIDDEN Client::Impl {
   int failures_seen_ = 0;
   std::string delivery_error_seen_;
   std::string storage_error_seen_;
+  // The sidecar that shows the last storage error to other processes during a full disk, and
+  // what was last written to it (store thread; path set at open).
+  std::string storage_diag_path_;
+  std::string storage_diag_written_;
   uint64_t failures_before_open_ = 0;  // failed attempts of earlier processes, until a success
   bool drained_here_ = false;  // this process attempted delivery: its figures replace loaded ones
 

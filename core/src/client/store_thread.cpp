@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "client/client_impl.hpp"
+#include "client/storage_diag_file.hpp"
 #include "client/store_inbox.hpp"
 
 namespace experiture {
@@ -332,12 +333,15 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
 
 void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const Status& why) {
   log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
+  // Before stats() shows it: the outbox cannot keep it now (a full disk), the sidecar can.
+  const int64_t now_wall = clock_->wall_ms();
+  write_storage_sidecar(why.to_string(), why.code(), now_wall);
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.last_error = why.to_string();
   last_error_code_ = why.code();
   stats_.last_storage_error = stats_.last_error;
   last_storage_error_code_ = why.code();
-  stats_.last_storage_error_at_ms = clock_->wall_ms();
+  stats_.last_storage_error_at_ms = now_wall;
   inbox_.writes.insert(inbox_.writes.begin(),
                        std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
                        std::make_move_iterator(items.end()));
@@ -366,6 +370,7 @@ void Client::Impl::publish() {
     last_error_code_ = drain_->last_error_code();
   }
   first_queued_seq_ = outbox_->first_seq();
+  read_damage_totals();
   blocked_reason_ = drain_->blocked() ? drain_->pause_reason() : std::string();
 
   // Diagnostics: figures of this process replace those loaded from the outbox once it drains.
@@ -408,6 +413,7 @@ namespace {
 
 constexpr const char* kDeliveryDiagKey = "diag.delivery";
 constexpr const char* kStorageDiagKey = "diag.storage";
+constexpr const char* kDamageLastKey = "damage.last";  // written by Outbox::recover()
 constexpr int64_t kSuccessPersistIntervalMs = 60000;
 
 template <typename T>
@@ -423,8 +429,15 @@ T json_value(const nlohmann::json& doc, const char* key, T fallback) {
 
 }  // namespace
 
+void Client::Impl::read_damage_totals() {
+  stats_.damage_salvaged = outbox_->damage_salvaged_total();
+  stats_.damage_lost = outbox_->damage_lost_total();
+  stats_.last_damage = outbox_->meta(kDamageLastKey).value_or(std::string());
+}
+
 void Client::Impl::load_diagnostics() {
   // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
+  read_damage_totals();
   if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
     nlohmann::json doc = nlohmann::json::parse(std::string_view(*stored), nullptr, false);
     if (doc.is_object()) {
@@ -451,6 +464,13 @@ void Client::Impl::load_diagnostics() {
       stats_.last_storage_error_at_ms = json_value<int64_t>(doc, "at_ms", 0);
       persisted_storage_diag_ = *stored;
     }
+  }
+  // Newer than the outbox's copy: met while the outbox could not take a write (a full disk).
+  const client::StorageDiag sidecar = client::read_storage_diag(storage_diag_path_);
+  if (!sidecar.error.empty() && sidecar.at_ms > stats_.last_storage_error_at_ms) {
+    stats_.last_storage_error = sidecar.error;
+    last_storage_error_code_ = code_from_name(sidecar.code).value_or(Code::kOk);
+    stats_.last_storage_error_at_ms = sidecar.at_ms;
   }
   if (stats_.last_error.empty()) {
     const bool delivery = stats_.last_delivery_error_at_ms >= stats_.last_storage_error_at_ms;
@@ -497,6 +517,7 @@ void Client::Impl::persist_diagnostics(bool force) {
   const std::string storage_text = storage.dump();
   if (!s.last_storage_error.empty() && storage_text != persisted_storage_diag_) {
     updates.emplace_back(kStorageDiagKey, storage_text);
+    write_storage_sidecar(s.last_storage_error, storage_code, s.last_storage_error_at_ms);
   }
   if (updates.empty()) return;
   std::vector<outbox::Entry> none;
@@ -510,6 +531,13 @@ void Client::Impl::persist_diagnostics(bool force) {
       persisted_storage_diag_ = storage_text;
     }
   }
+}
+
+void Client::Impl::write_storage_sidecar(const std::string& error, Code code, int64_t at_ms) {
+  client::StorageDiag diag{error, code == Code::kOk ? std::string() : code_name(code), at_ms};
+  const std::string key = diag.error + '\n' + diag.code + '\n' + std::to_string(at_ms);
+  if (key == storage_diag_written_) return;
+  if (client::write_storage_diag(storage_diag_path_, diag)) storage_diag_written_ = key;
 }
 
 void Client::Impl::log(platform::LogLevel level, const std::string& message) {
