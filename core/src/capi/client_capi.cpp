@@ -66,7 +66,10 @@ nlohmann::json stats_json(const Stats& s) {
           {"last_success_at_ms", s.last_success_at_ms},
           {"consent", consent_name(s.consent)},
           {"device_id", s.device_id},
-          {"delivery_owner_pid", s.delivery_owner_pid}};
+          {"delivery_owner_pid", s.delivery_owner_pid},
+          {"damage_salvaged", s.damage_salvaged},
+          {"damage_lost", s.damage_lost},
+          {"last_damage", s.last_damage}};
 }
 
 nlohmann::json dead_letter_json(const DeadLetter& d) {
