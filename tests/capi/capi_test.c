@@ -713,8 +713,8 @@ static void test_damage_counts(const char* dir) {
   if (client == NULL) return;
   for (i = 0; i < 400; ++i) {
     char record[256];
-    snprintf(record, sizeof record,
-             "{\"event\":\"scan\",\"sequence\":%d,\"pad\":\"%0120d\"}", i, 0);
+    snprintf(record, sizeof record, "{\"event\":\"scan\",\"sequence\":%d,\"pad\":\"%0120d\"}", i,
+             0);
     CHECK_STATUS(experiture_client_append(client, S("events"), record, strlen(record)),
                  EXPERITURE_OK);
   }
