@@ -17,107 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "capi_test_support.h"
 #include "experiture/experiture.h"
 
-static int g_failures = 0;
-static int g_checks = 0;
-static pid_t g_emulator_pid = 0;
 static int g_port = 0;
 static char g_dir[] = "/tmp/experiture-capi-boundary-XXXXXX";
-
-#define CHECK(cond)                                                            \
-  do {                                                                         \
-    ++g_checks;                                                                \
-    if (!(cond)) {                                                             \
-      ++g_failures;                                                            \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-    }                                                                          \
-  } while (0)
-
-#define CHECK_STATUS(expr, expected)                                                          \
-  do {                                                                                        \
-    experiture_status_t got_ = (expr);                                                        \
-    ++g_checks;                                                                               \
-    if (got_ != (expected)) {                                                                 \
-      ++g_failures;                                                                           \
-      fprintf(stderr, "%s:%d: %s returned %s (%s), expected %s\n", __FILE__, __LINE__, #expr, \
-              experiture_status_name(got_), experiture_last_error(NULL),                      \
-              experiture_status_name(expected));                                              \
-    }                                                                                         \
-  } while (0)
-
-#define S(literal) literal, strlen(literal)
-
-static void stop_emulator(void) {
-  if (g_emulator_pid > 0) {
-    kill(g_emulator_pid, SIGTERM);
-    waitpid(g_emulator_pid, NULL, 0);
-    g_emulator_pid = 0;
-  }
-}
-
-/* An abort must not leave the emulator holding ctest's output pipe open until the timeout. */
-static void on_fatal_signal(int sig) {
-  if (g_emulator_pid > 0) kill(g_emulator_pid, SIGKILL);
-  signal(sig, SIG_DFL);
-  raise(sig);
-}
-
-static int start_emulator(const char* path) {
-  int fds[2];
-  if (pipe(fds) != 0) return -1;
-  pid_t pid = fork();
-  if (pid < 0) return -1;
-  if (pid == 0) {
-    dup2(fds[1], STDOUT_FILENO);
-    close(fds[0]);
-    close(fds[1]);
-    execl(path, path, "--port", "0", (char*)NULL);
-    _exit(127);
-  }
-  close(fds[1]);
-  g_emulator_pid = pid;
-  atexit(stop_emulator);
-  signal(SIGABRT, on_fatal_signal);
-  signal(SIGSEGV, on_fatal_signal);
-  FILE* out = fdopen(fds[0], "r");
-  char line[64] = {0};
-  int port = -1;
-  if (out != NULL && fgets(line, sizeof line, out) != NULL) port = atoi(line);
-  if (out != NULL) fclose(out);
-  return port > 0 ? port : -1;
-}
-
-struct buffer {
-  char* data;
-  size_t size;
-};
-
-static size_t append_bytes(char* ptr, size_t size, size_t count, void* user) {
-  struct buffer* b = (struct buffer*)user;
-  size_t n = size * count;
-  char* grown = realloc(b->data, b->size + n + 1);
-  if (grown == NULL) return 0;
-  memcpy(grown + b->size, ptr, n);
-  b->size += n;
-  grown[b->size] = '\0';
-  b->data = grown;
-  return n;
-}
-
-static char* http_get(const char* path, long* status) {
-  char url[512];
-  struct buffer body = {NULL, 0};
-  snprintf(url, sizeof url, "http://127.0.0.1:%d%s", g_port, path);
-  CURL* curl = curl_easy_init();
-  curl_easy_setopt(curl, CURLOPT_URL, url);
-  curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_bytes);
-  curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-  *status = 0;
-  if (curl_easy_perform(curl) == CURLE_OK) curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
-  curl_easy_cleanup(curl);
-  return body.data;
-}
 
 static int64_t now_ms(void) {
   struct timespec ts;
@@ -371,7 +275,7 @@ static void test_concurrent_logins(int rounds) {
     for (i = 0; i < 2; ++i) {
       const struct login_arg* other = &args[1 - i];
       snprintf(query, sizeof query, "/_emulator/profile?key=email&value=%s", args[i].email);
-      profile = http_get(query, &status);
+      profile = http_get(g_port, query, &status);
       CHECK(status == 200 && profile != NULL);
       if (profile != NULL &&
           (strstr(profile, other->email) != NULL || strstr(profile, other->customer_id) != NULL)) {
