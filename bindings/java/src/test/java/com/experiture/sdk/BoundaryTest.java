@@ -5,18 +5,12 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CyclicBarrier;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.stream.Stream;
-import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 
@@ -24,28 +18,10 @@ import org.junit.Test;
  * The Java API under the call orders an app really makes: close from inside the SDK's callbacks,
  * two logins at once, calls during a slow close, a client never closed, strings that are not text.
  */
-public class BoundaryTest {
-  private Emulator emulator;
-  private Path dir;
-
-  @Before
-  public void setUp() throws Exception {
-    emulator = new Emulator();
-    dir = Files.createTempDirectory("experiture-java-boundary-");
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    emulator.close();
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-    }
-  }
+public class BoundaryTest extends EmulatorTestBase {
 
   private Experiture.Builder builder(String name) {
-    return Experiture.builder()
-        .storagePath(dir.resolve(name).toString())
-        .endpoint(emulator.baseUrl())
+    return clientFor(name)
         .flushIntervalMs(20);
   }
 

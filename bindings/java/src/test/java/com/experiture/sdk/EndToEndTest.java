@@ -5,42 +5,17 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.File;
 import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Test;
 
 /** The Java API through JNI, the C ABI and the Java HttpClient, against the real emulator. */
-public class EndToEndTest {
-  private Emulator emulator;
-  private Path dir;
-
-  @Before
-  public void setUp() throws Exception {
-    emulator = new Emulator();
-    dir = Files.createTempDirectory("experiture-java-");
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    emulator.close();
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-    }
-  }
+public class EndToEndTest extends EmulatorTestBase {
 
   private Experiture.Builder builder(String name) {
-    return Experiture.builder()
-        .storagePath(dir.resolve(name).toString())
-        .endpoint(emulator.baseUrl())
+    return clientFor(name)
         .token("java-test-token")
         .flushIntervalMs(50);
   }

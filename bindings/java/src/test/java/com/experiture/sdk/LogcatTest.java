@@ -5,13 +5,7 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.List;
-import java.util.stream.Stream;
-import org.junit.After;
 import org.junit.Before;
 import org.junit.Test;
 
@@ -20,25 +14,13 @@ import org.junit.Test;
  * (src/test/standins) on the classpath, which records the lines; the SDK finds it by reflection
  * exactly as it finds the real one on a device.
  */
-public class LogcatTest {
+public class LogcatTest extends EmulatorTestBase {
   private static final String TOKEN = "tok-SECRET-4711";
   private static final String EMAIL = "secret.person@example.com";
-  private Emulator emulator;
-  private Path dir;
 
   @Before
   public void setUp() throws Exception {
-    emulator = new Emulator();
-    dir = Files.createTempDirectory("experiture-java-logcat-");
     clearLines();
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    emulator.close();
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-    }
   }
 
   /** What the stand-in recorded, as "priority tag message". */
@@ -52,9 +34,7 @@ public class LogcatTest {
   }
 
   private Experiture.Builder builder(String name) {
-    return Experiture.builder()
-        .storagePath(dir.resolve(name).toString())
-        .endpoint(emulator.baseUrl())
+    return clientFor(name)
         .token(TOKEN)
         .flushIntervalMs(50);
   }

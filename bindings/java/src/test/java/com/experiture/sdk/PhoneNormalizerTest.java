@@ -5,39 +5,14 @@ import static org.junit.Assert.assertNotNull;
 import static org.junit.Assert.assertTrue;
 import static org.junit.Assert.fail;
 
-import java.io.File;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.stream.Stream;
-import org.junit.After;
-import org.junit.Before;
 import org.junit.Test;
 
 /** The phone normaliser hook through JNI and the C ABI, against the real emulator. */
-public class PhoneNormalizerTest {
-  private Emulator emulator;
-  private Path dir;
-
-  @Before
-  public void setUp() throws Exception {
-    emulator = new Emulator();
-    dir = Files.createTempDirectory("experiture-java-phone-");
-  }
-
-  @After
-  public void tearDown() throws Exception {
-    emulator.close();
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).map(Path::toFile).forEach(File::delete);
-    }
-  }
+public class PhoneNormalizerTest extends EmulatorTestBase {
 
   private Experiture.Builder builder(String name) {
-    return Experiture.builder()
-        .storagePath(dir.resolve(name).toString())
-        .endpoint(emulator.baseUrl())
+    return clientFor(name)
         .token("java-test-token")
         .defaultPhoneRegion("GB")
         .flushIntervalMs(50);
