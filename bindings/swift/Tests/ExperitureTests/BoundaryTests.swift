@@ -4,25 +4,9 @@ import XCTest
 
 /// The Swift API under the call orders an app really makes: close from inside the SDK's
 /// callbacks, the last reference dropped inside one, two logins at once, calls after close.
-final class BoundaryTests: XCTestCase {
-  private var emulator: Emulator!
-  private var dir: URL!
-
-  override func setUpWithError() throws {
-    emulator = try Emulator()
-    dir = FileManager.default.temporaryDirectory
-      .appendingPathComponent("experiture-swift-boundary-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDown() {
-    emulator = nil
-    if let dir = dir { try? FileManager.default.removeItem(at: dir) }
-  }
-
+final class BoundaryTests: EmulatorTestCase {
   private func config(_ name: String) -> ExperitureConfig {
-    var config = ExperitureConfig(storagePath: dir.appendingPathComponent(name).path)
-    config.endpoint = emulator.baseURL
+    var config = baseConfig(name)
     config.token = "swift-boundary"
     config.flushIntervalMs = 20
     return config

@@ -3,25 +3,9 @@ import Foundation
 import XCTest
 
 /// The Swift API through the C ABI and URLSessionHttpClient, against the real emulator.
-final class EndToEndTests: XCTestCase {
-  private var emulator: Emulator!
-  private var dir: URL!
-
-  override func setUpWithError() throws {
-    emulator = try Emulator()
-    dir = FileManager.default.temporaryDirectory
-      .appendingPathComponent("experiture-swift-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDown() {
-    emulator = nil
-    if let dir = dir { try? FileManager.default.removeItem(at: dir) }
-  }
-
+final class EndToEndTests: EmulatorTestCase {
   private func config(_ name: String) -> ExperitureConfig {
-    var config = ExperitureConfig(storagePath: dir.appendingPathComponent(name).path)
-    config.endpoint = emulator.baseURL
+    var config = baseConfig(name)
     config.token = "swift-test-token"
     config.flushIntervalMs = 50
     return config

@@ -4,25 +4,9 @@ import XCTest
 
 /// The phone normaliser hook through the C ABI, and the package's built-in E.164-only rule (the
 /// package compiles the core without libphonenumber), against the real emulator.
-final class PhoneNormalizerTests: XCTestCase {
-  private var emulator: Emulator!
-  private var dir: URL!
-
-  override func setUpWithError() throws {
-    emulator = try Emulator()
-    dir = FileManager.default.temporaryDirectory
-      .appendingPathComponent("experiture-swift-phone-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  }
-
-  override func tearDown() {
-    emulator = nil
-    if let dir = dir { try? FileManager.default.removeItem(at: dir) }
-  }
-
+final class PhoneNormalizerTests: EmulatorTestCase {
   private func config(_ name: String) -> ExperitureConfig {
-    var config = ExperitureConfig(storagePath: dir.appendingPathComponent(name).path)
-    config.endpoint = emulator.baseURL
+    var config = baseConfig(name)
     config.token = "swift-test-token"
     config.defaultPhoneRegion = "GB"
     config.flushIntervalMs = 50
