@@ -146,13 +146,6 @@ std::shared_ptr<platform::Logger> default_logger(const std::string& configured) 
   return nullptr;
 }
 
-// Carries HttpClient completions to the store thread while the client lives; afterwards drops
-// them, so a transport that outlives the client never touches freed memory.
-struct ResponseSink {
-  std::mutex mutex;
-  std::function<void(uint64_t, platform::HttpResponse)> deliver;
-};
-
 }  // namespace
 
 Client::Impl::Impl(Config config) : config_(std::move(config)) {}
@@ -217,96 +210,67 @@ Status Client::Impl::open() {
   }
   options.max_bytes = config_.max_outbox_bytes;
   options.max_dead_letters = config_.max_dead_letters;
-  outbox::Outbox::OpenReport report;
-  auto opened = outbox::Outbox::open(options, &report);
+  client::StoreThread::Deps store;
+  auto opened = outbox::Outbox::open(options, &store.open_report);
   if (!opened.is_ok()) return explain_open_failure(config_.storage_path, opened.status());
-  outbox_ = std::move(opened).value();
-  storage_diag_path_ = client::storage_diag_path(config_.storage_path);
-  client::preallocate_storage_diag(storage_diag_path_);  // while there is room
-  load_diagnostics();
-  if (report.recovered) report_recovery(report);
-
-  durable_outbox_seq_ = outbox_->last_seq();
-  identity_ = identity::load_identity(*outbox_);
-  consent_ = config_.initial_consent;
-  if (auto stored = outbox_->meta(kConsentKey)) consent_ = consent_from(*stored).value_or(consent_);
-  denied_flag_ = consent_ == Consent::kDenied;
-
-  auto sink = std::make_shared<ResponseSink>();
-  sink->deliver = [this](uint64_t id, platform::HttpResponse r) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      inbox_.responses.push_back(client::StoreResponse{id, std::move(r)});
-    }
-    store_cv_.notify_one();
-    waiters_cv_.notify_all();
-  };
-  response_sink_ = sink;
-  drain::DrainLoop::Deps deps;
-  deps.outbox = outbox_.get();
-  deps.http = http_.get();
-  deps.clock = clock_.get();
-  deps.random = random_.get();
-  deps.logger = config_.logger.get();
-  deps.config = &config_;
-  lease_ = platform::make_file_lock(config_.storage_path + ".lock");
-  deps.lease = lease_.get();
-  deps.post_response = [sink](uint64_t id, platform::HttpResponse r) {
-    std::lock_guard<std::mutex> lock(sink->mutex);
-    if (sink->deliver) sink->deliver(id, std::move(r));
-  };
-  drain_ = std::make_unique<drain::DrainLoop>(std::move(deps));
-  drain_->set_consent(consent_);
-  drain_->observe_lease(true);
+  store.outbox = std::move(opened).value();
+  identity::IdentityState identity = identity::load_identity(*store.outbox);
+  Consent consent = config_.initial_consent;
+  if (auto stored = store.outbox->meta(kConsentKey)) {
+    consent = consent_from(*stored).value_or(consent);
+  }
 
   // First open: a device identity and the anonymous profile that carries it.
   std::vector<IngressItem> first;
-  if (identity_.device_id.empty()) {
-    identity_.device_id = crypto::uuid_v4(*random_);
+  if (identity.device_id.empty()) {
+    identity.device_id = crypto::uuid_v4(*random_);
     IngressItem meta;
-    meta.meta = identity::identity_meta(identity_);
-    meta.meta.emplace_back(kConsentKey, consent_name(consent_));
+    meta.meta = identity::identity_meta(identity);
+    meta.meta.emplace_back(kConsentKey, consent_name(consent));
     first.push_back(std::move(meta));
-    if (consent_ != Consent::kDenied) {
+    if (consent != Consent::kDenied) {
       Status s = validated_profile_write(
-          identity::anonymous_profile(identity_, identity_options_, now_iso8601()),
+          identity::anonymous_profile(identity, identity_options_, now_iso8601()),
           outbox::kEntryIdentity | outbox::kEntrySdkTimestamps, first);
       if (!s.is_ok()) return s;
     }
   }
-  stats_.device_id = identity_.device_id;
-  stats_.consent = consent_;
-  publish();
+  {
+    std::lock_guard<std::mutex> lock(identity_state_mutex_);
+    identity_ = identity;
+  }
+
+  store.config = &config_;
+  store.clock = clock_.get();
+  store.http = http_.get();
+  store.random = random_.get();
+  store.logger = config_.logger.get();
+  store.listener = config_.listener;
+  store.lease = platform::make_file_lock(config_.storage_path + ".lock");
+  store.storage_diag_path = client::storage_diag_path(config_.storage_path);
+  store.consent = consent;
+  store.device_id = identity.device_id;
+  store_ = std::make_unique<client::StoreThread>(std::move(store));
   if (!first.empty()) {
     status = enqueue(std::move(first));
     if (!status.is_ok()) return status;
   }
-  if (!config_.manual_mode) {
-    // Under mutex_: run() reads thread_ (to detach itself, see destroy_after_callback) only
-    // under it, so never before this assignment completes.
-    std::lock_guard<std::mutex> lock(mutex_);
-    thread_ = std::thread([this] { run(); });
-  }
+  store_->start();
   return Status::ok();
 }
 
 // ---- write path (app threads) ----
 
-namespace {
-Status closed_status() {
-  return Status(Code::kClosed, "the client is closed");
-}
-Status consent_denied_status() {
-  return Status(Code::kConsentDenied,
-                "consent is denied: capture is off until set_consent(granted)");
-}
-}  // namespace
-
-// Lock-free early exit for the hot path; enqueue() checks both again under the lock.
+// Lock-free early exit for the hot path; the store thread checks both again as it takes a post.
 Status Client::Impl::check_open() const {
-  if (closed_flag_.load(std::memory_order_relaxed)) return closed_status();
-  if (denied_flag_.load(std::memory_order_relaxed)) return consent_denied_status();
-  return Status::ok();
+  return store_->check_open();
+}
+
+Status Client::Impl::inside_callback_status(const char* call) {
+  return Status(Code::kWrongState,
+                std::string(call) +
+                    " cannot wait inside an SDK callback (delivery listener, token provider, "
+                    "HTTP client): that thread is the one it would wait for");
 }
 
 outbox::Entry Client::Impl::make_entry(std::string_view object, outbox::WriteKind kind,
@@ -334,15 +298,16 @@ Status Client::Impl::upsert_text(std::string_view object, std::string_view recor
                                  std::string_view match_key) {
   Status status = check_open();
   if (!status.is_ok()) return status;
-  return accept(object, outbox::WriteKind::kUpsert, match_key,
-                validator_->upsert_text(object, record_json, match_key, payload_pool_.take()));
+  return accept(
+      object, outbox::WriteKind::kUpsert, match_key,
+      validator_->upsert_text(object, record_json, match_key, store_->payload_pool().take()));
 }
 
 Status Client::Impl::append_text(std::string_view object, std::string_view record_json) {
   Status status = check_open();
   if (!status.is_ok()) return status;
   return accept(object, outbox::WriteKind::kAppend, "",
-                validator_->append_text(object, record_json, payload_pool_.take()));
+                validator_->append_text(object, record_json, store_->payload_pool().take()));
 }
 
 Status Client::Impl::accept(std::string_view object, outbox::WriteKind kind,
@@ -350,40 +315,11 @@ Status Client::Impl::accept(std::string_view object, outbox::WriteKind kind,
   if (!payload.is_ok()) return payload.status();
   IngressItem item;
   item.entry = make_entry(object, kind, match_key, std::move(payload).value(), 0);
-  return enqueue(&item, 1);
+  return store_->post_writes(&item, 1);
 }
 
 Status Client::Impl::enqueue(std::vector<IngressItem> items) {
-  return enqueue(items.data(), items.size());
-}
-
-Status Client::Impl::enqueue(IngressItem* items, size_t count) {
-  bool wake = false;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) return closed_status();
-    // Under the same lock as set_consent(): nothing is captured after a denial.
-    if (consent_ == Consent::kDenied) {
-      for (size_t i = 0; i < count; ++i) {
-        if (items[i].entry) return consent_denied_status();
-      }
-    }
-    if (inbox_.writes.size() + count > config_.ingress_capacity) {
-      ++stats_.dropped_queue_full;
-      return Status(Code::kQueueFull,
-                    "ingress queue full (capacity " + std::to_string(config_.ingress_capacity) +
-                        " writes): storage is not keeping up; nothing was accepted, retry later");
-    }
-    if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
-    for (size_t i = 0; i < count; ++i) {
-      items[i].accept_seq = ++accept_seq_;
-      if (items[i].entry) ++stats_.accepted;
-      inbox_.writes.push_back(std::move(items[i]));
-    }
-    wake = store_waiting_;
-  }
-  if (wake) store_cv_.notify_one();
-  return Status::ok();
+  return store_->post_writes(items.data(), items.size());
 }
 
 Status Client::Impl::validated_profile_write(const identity::ProfileWrite& write, uint32_t flags,
@@ -407,11 +343,7 @@ Status Client::Impl::set_push_token(std::string_view token) {
   std::lock_guard<std::mutex> identity_lock(identity_mutex_);
   Status status = check_open();
   if (!status.is_ok()) return status;
-  identity::IdentityState state;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    state = identity_;
-  }
+  identity::IdentityState state = identity();
   const std::string value(text::trim(token, kIdentityBlanks));
   if (value == state.push_token) return Status::ok();  // unchanged: nothing to write
   state.push_token = value;
@@ -447,8 +379,7 @@ Status Client::Impl::login(const LoginInfo& info) {
   Status status = check_open();
   if (!status.is_ok()) return status;
   const bool switching = [&] {
-    std::lock_guard<std::mutex> lock(mutex_);
-    const auto& cur = identity_;
+    const identity::IdentityState cur = identity();
     auto differs = [](const std::string& a, const std::string& b) {
       return !a.empty() && !b.empty() && a != b;
     };
@@ -461,11 +392,7 @@ Status Client::Impl::login(const LoginInfo& info) {
     status = logout_locked();
     if (!status.is_ok()) return status;
   }
-  identity::IdentityState state;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    state = identity_;
-  }
+  identity::IdentityState state = identity();
   if (!user.email.empty()) state.email = user.email;
   if (!user.customer_id.empty()) state.customer_id = user.customer_id;
   if (!user.phone.empty()) state.phone = user.phone;
@@ -484,11 +411,7 @@ Status Client::Impl::logout() {
 Status Client::Impl::logout_locked() {
   Status status = check_open();
   if (!status.is_ok()) return status;
-  identity::IdentityState state;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    state = identity_;
-  }
+  identity::IdentityState state = identity();
   if (!state.logged_in()) return Status::ok();
   std::vector<IngressItem> items;
   for (const auto& write : identity::logout_writes(state, identity_options_)) {
@@ -515,15 +438,22 @@ Status Client::Impl::enqueue_identity(std::vector<IngressItem> items,
   items.back().meta = identity::identity_meta(state);
   Status status = enqueue(std::move(items));
   if (status.is_ok()) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    identity_ = state;
-    stats_.device_id = state.device_id;
+    {
+      std::lock_guard<std::mutex> lock(identity_state_mutex_);
+      identity_ = state;
+    }
+    store_->set_device_id(state.device_id);
   }
   return status;
 }
 
+identity::IdentityState Client::Impl::identity() const {
+  std::lock_guard<std::mutex> lock(identity_state_mutex_);
+  return identity_;
+}
+
 std::string Client::Impl::device_id() const {
-  std::lock_guard<std::mutex> lock(mutex_);
+  std::lock_guard<std::mutex> lock(identity_state_mutex_);
   return identity_.device_id;
 }
 
@@ -531,215 +461,78 @@ std::string Client::Impl::device_id() const {
 
 Status Client::Impl::set_consent(Consent consent) {
   std::lock_guard<std::mutex> identity_lock(identity_mutex_);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) return Status(Code::kClosed, "the client is closed");
-    if (consent_ == consent) return Status::ok();
-    consent_ = consent;
-    denied_flag_ = consent == Consent::kDenied;
-    stats_.consent = consent;
-    inbox_.hints.push_back([consent](drain::DrainLoop& d) { d.set_consent(consent); });
-  }
-  std::vector<IngressItem> items(1);
-  items[0].purge = consent == Consent::kDenied;
-  items[0].meta.emplace_back(kConsentKey, consent_name(consent));
-  {
-    // Bypasses the capacity check: a consent change must never be refused.
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
-    items[0].accept_seq = ++accept_seq_;
-    inbox_.writes.push_back(std::move(items[0]));
-  }
-  store_cv_.notify_one();
-  return Status::ok();
+  return store_->set_consent(consent, {{kConsentKey, consent_name(consent)}});
 }
 
 Consent Client::Impl::consent() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  return consent_;
+  return store_->consent();
 }
 
 // ---- waiting calls ----
 
 Status Client::Impl::persist(int64_t timeout_ms) {
   if (in_callback()) return inside_callback_status("persist()");
-  uint64_t target;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    target = accept_seq_;
-    if (durable_seq_ >= target) return Status::ok();
-    inbox_.persist_requested = true;
-  }
-  store_cv_.notify_one();
-  Status status = wait_until([&] { return durable_seq_ >= target; }, timeout_ms, nullptr);
-  if (status.code() == Code::kTimeout) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!stats_.last_error.empty()) {
-      return Status(Code::kTimeout,
-                    status.message() + "; last storage error: " + stats_.last_error);
-    }
-  }
-  return status;
+  return store_->persist(timeout_ms);
 }
 
 Status Client::Impl::flush(int64_t timeout_ms) {
   if (in_callback()) return inside_callback_status("flush()");
-  const auto start = std::chrono::steady_clock::now();
-  Status status = persist(timeout_ms);
-  if (!status.is_ok()) return status;
-  const int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now() - start)
-                              .count();
-  // The target is taken on the store thread, after it looked at the file: writes that other
-  // processes committed before this call are flushed too. Guarded by mutex_; -1 until set.
-  auto target = std::make_shared<int64_t>(-1);
-  uint64_t round;
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    round = store_round_;
-    inbox_.hints.push_back([this, target](drain::DrainLoop& d) {
-      const int64_t through = outbox_->last_seq();
-      d.request_flush(through);
-      std::lock_guard<std::mutex> set_lock(mutex_);
-      *target = through;
-    });
-  }
-  store_cv_.notify_one();
-  return wait_until(
-      [&] { return *target >= 0 && (first_queued_seq_ == 0 || first_queued_seq_ > *target); },
-      std::max<int64_t>(0, timeout_ms - elapsed),
-      [&]() -> std::optional<Status> {
-        if (store_round_ > round && !blocked_reason_.empty()) {
-          return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
-        }
-        return std::nullopt;
-      });
+  return store_->flush(timeout_ms);
 }
 
-void Client::Impl::request_stop() {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closed_ = true;
-    closed_flag_ = true;
-    stopping_ = true;
+Status Client::Impl::pump() {
+  if (!config_.manual_mode) {
+    return Status(Code::kWrongState, "pump() is for manual mode (config.manual_mode)");
   }
-  store_cv_.notify_one();
-  waiters_cv_.notify_all();
+  if (in_callback()) return inside_callback_status("pump()");
+  return store_->pump();
+}
+
+bool Client::Impl::in_callback() const {
+  return store_ && store_->in_callback();
 }
 
 void Client::Impl::destroy_after_callback(std::unique_ptr<Impl> self) {
-  request_stop();
-  std::lock_guard<std::mutex> lock(mutex_);
-  self_ = std::move(self);
+  store_->release_owner_after_round(std::shared_ptr<Impl>(std::move(self)));
 }
 
 Status Client::Impl::close(int64_t timeout_ms) {
-  if (in_callback()) {
-    // On the thread that runs this client's callbacks: it can neither wait for itself nor join
-    // itself. Later calls are CLOSED at once; when the callback returns, the store thread
-    // commits what was accepted and stops; a later close() (or ~Client) from an app thread
-    // joins it and releases everything.
-    request_stop();
-    return Status::ok();
-  }
-  std::lock_guard<std::mutex> close_lock(close_mutex_);
-  if (torn_down_) return Status::ok();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    closed_ = true;
-    closed_flag_ = true;
-  }
-  Status status = outbox_ ? persist(timeout_ms) : Status::ok();
-  // kClosed: the store thread already stopped (closed from a callback) after its last commit.
-  if (status.code() == Code::kClosed) status = Status::ok();
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    stopping_ = true;
-  }
-  store_cv_.notify_one();
-  // Not joinable when the store thread detached itself to delete this Impl (this is then its
-  // own ~Impl, after its last round).
-  if (thread_.joinable()) thread_.join();
-  if (response_sink_) {
-    auto sink = std::static_pointer_cast<ResponseSink>(response_sink_);
-    std::lock_guard<std::mutex> lock(sink->mutex);
-    sink->deliver = nullptr;
-  }
-  if (http_) http_->cancel_all();
-  {
-    // Manual mode: a pump() on another thread reads outbox_ under pump_mutex_.
-    std::lock_guard<std::mutex> pump_lock(pump_mutex_);
-    if (outbox_ && drain_) persist_diagnostics(true);
-    drain_.reset();
-    outbox_.reset();
-    lease_.reset();
-  }
-  torn_down_ = true;
-  waiters_cv_.notify_all();
-  return status;
+  return store_ ? store_->close(timeout_ms) : Status::ok();
 }
 
 // ---- hints, stats, dead letters ----
 
 void Client::Impl::hint(std::function<void(drain::DrainLoop&)> change, bool flush) {
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) return;
-    if (flush) {
-      // After the round's commit: "everything queued" includes writes accepted before the hint.
-      inbox_.hints.push_back([change = std::move(change)](drain::DrainLoop& d) {
-        change(d);
-        d.request_flush(-1);
-      });
-    } else {
-      inbox_.hints.push_back(std::move(change));
-    }
+  if (flush) {
+    // After the round's commit: "everything queued" includes writes accepted before the hint.
+    store_->post_hint([change = std::move(change)](drain::DrainLoop& d) {
+      change(d);
+      d.request_flush(-1);
+    });
+  } else {
+    store_->post_hint(std::move(change));
   }
-  store_cv_.notify_one();
 }
 
 Stats Client::Impl::stats() const {
-  std::lock_guard<std::mutex> lock(mutex_);
-  Stats s = stats_;
-  s.pending_durable = accept_seq_ - durable_seq_;
-  return s;
-}
-
-Status Client::Impl::run_on_store(const std::function<void()>& command, int64_t timeout_ms) {
-  if (in_callback()) {
-    // Already on the thread that owns the outbox (inside a callback): run it here.
-    if (check_open().code() == Code::kClosed) return Status(Code::kClosed, "the client is closed");
-    command();
-    return Status::ok();
-  }
-  auto done = std::make_shared<bool>(false);
-  {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (closed_) return Status(Code::kClosed, "the client is closed");
-    inbox_.tasks.push_back([this, command, done] {
-      command();
-      std::lock_guard<std::mutex> done_lock(mutex_);
-      *done = true;
-    });
-  }
-  store_cv_.notify_one();
-  return wait_until([done] { return *done; }, timeout_ms, nullptr);
+  return store_->stats();
 }
 
 Result<std::vector<DeadLetter>> Client::Impl::dead_letters(size_t limit) {
   // Shared with the command: it may still run after a timed-out wait returned.
   auto result = std::make_shared<Result<std::vector<DeadLetter>>>(Status(Code::kInternal, ""));
-  Status status = run_on_store([this, result, limit] { *result = outbox_->dead_letters(limit); },
-                               kStoreCommandTimeoutMs);
+  Status status = store_->run_task(
+      [store = store_.get(), result, limit] { *result = store->outbox().dead_letters(limit); },
+      kStoreCommandTimeoutMs);
   if (!status.is_ok()) return status;
   return *result;
 }
 
 Status Client::Impl::retry_dead_letters() {
   auto result = std::make_shared<Status>();
-  Status status = run_on_store(
-      [this, result] {
-        auto moved = outbox_->retry_dead_letters();
+  Status status = store_->run_task(
+      [store = store_.get(), result] {
+        auto moved = store->outbox().retry_dead_letters();
         if (!moved.is_ok()) *result = moved.status();
       },
       kStoreCommandTimeoutMs);
@@ -748,9 +541,9 @@ Status Client::Impl::retry_dead_letters() {
 
 Status Client::Impl::purge_dead_letters() {
   auto result = std::make_shared<Status>();
-  Status status = run_on_store(
-      [this, result] {
-        auto purged = outbox_->purge_dead_letters();
+  Status status = store_->run_task(
+      [store = store_.get(), result] {
+        auto purged = store->outbox().purge_dead_letters();
         if (!purged.is_ok()) *result = purged.status();
       },
       kStoreCommandTimeoutMs);

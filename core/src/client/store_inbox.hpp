@@ -1,5 +1,5 @@
 // The store thread's inbox: everything app threads and the transport post to it, one typed lane
-// per kind of command, taken whole at the start of each round. Guarded by Client::Impl::mutex_.
+// per kind of command, taken whole at the start of each round. Guarded by StoreThread::mutex_.
 #pragma once
 
 #include <algorithm>

@@ -1,16 +1,18 @@
-// Client::Impl's store thread: the one loop (run(), or pump() in manual mode) that takes the
+// StoreThread (store_thread.hpp): the one loop (run(), or pump() in manual mode) that takes the
 // inbox each round and does the store work: commit the writes, apply hints and responses, drain,
-// publish the stats and diagnostics, call the listener. Also the waits of the waiting calls.
+// publish the stats and diagnostics, call the listener. Also the posts, the waits of the waiting
+// calls and the teardown.
+#include "client/store_thread.hpp"
+
 #include <algorithm>
 #include <chrono>
 
 #include <nlohmann/json.hpp>
 
-#include "client/client_impl.hpp"
 #include "client/storage_diag_file.hpp"
-#include "client/store_inbox.hpp"
 
 namespace experiture {
+namespace client {
 namespace {
 
 // Commit at once, without waiting out the commit window, when this many writes are waiting.
@@ -18,6 +20,22 @@ constexpr size_t kGroupCommitTarget = 4096;
 // Ingress slots kept while the store thread is idle (a burst's are released when it ends).
 constexpr size_t kKeepIngressSlots = 4096;
 constexpr int64_t kCommitRetryMs = 1000;
+
+Status closed_status() {
+  return Status(Code::kClosed, "the client is closed");
+}
+
+Status consent_denied_status() {
+  return Status(Code::kConsentDenied,
+                "consent is denied: capture is off until set_consent(granted)");
+}
+
+// Carries HttpClient completions to the store thread while it is open; afterwards drops them, so
+// a transport that outlives the store never touches freed memory.
+struct ResponseSink {
+  std::mutex mutex;
+  std::function<void(uint64_t, platform::HttpResponse)> deliver;
+};
 
 // A Status the outbox gave (SQLite, the disk): a later successful commit shows it has passed.
 bool is_storage_code(Code code) {
@@ -33,21 +51,302 @@ std::optional<Code> code_from_name(const std::string& name) {
 }
 
 // The client whose store work (and so whose callbacks) the current thread is running, if any.
-thread_local const Client::Impl* t_running_store = nullptr;
-// Set while wait_until() pumps in manual mode: that pump must not delete the Impl under it.
+thread_local const StoreThread* t_running_store = nullptr;
+// Set while wait_until() pumps in manual mode: that pump must not release the owner under it.
 thread_local bool t_pumping_for_wait = false;
 
 }  // namespace
 
-Status Client::Impl::inside_callback_status(const char* call) {
-  return Status(Code::kWrongState,
-                std::string(call) +
-                    " cannot wait inside an SDK callback (delivery listener, token provider, "
-                    "HTTP client): that thread is the one it would wait for");
+StoreThread::StoreThread(Deps deps)
+    : config_(deps.config),
+      clock_(deps.clock),
+      http_(deps.http),
+      logger_(deps.logger),
+      listener_(std::move(deps.listener)) {
+  consent_ = deps.consent;
+  denied_flag_ = consent_ == Consent::kDenied;
+  outbox_ = std::move(deps.outbox);
+  lease_ = std::move(deps.lease);
+  storage_diag_path_ = std::move(deps.storage_diag_path);
+  preallocate_storage_diag(storage_diag_path_);  // while there is room
+  load_diagnostics();
+  if (deps.open_report.recovered) report_recovery(deps.open_report);
+
+  auto sink = std::make_shared<ResponseSink>();
+  sink->deliver = [this](uint64_t id, platform::HttpResponse r) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      inbox_.responses.push_back(StoreResponse{id, std::move(r)});
+    }
+    store_cv_.notify_one();
+    waiters_cv_.notify_all();
+  };
+  response_sink_ = sink;
+  drain::DrainLoop::Deps drain_deps;
+  drain_deps.outbox = outbox_.get();
+  drain_deps.http = http_;
+  drain_deps.clock = clock_;
+  drain_deps.random = deps.random;
+  drain_deps.logger = logger_;
+  drain_deps.config = config_;
+  drain_deps.lease = lease_.get();
+  drain_deps.post_response = [sink](uint64_t id, platform::HttpResponse r) {
+    std::lock_guard<std::mutex> lock(sink->mutex);
+    if (sink->deliver) sink->deliver(id, std::move(r));
+  };
+  drain_ = std::make_unique<drain::DrainLoop>(std::move(drain_deps));
+  drain_->set_consent(consent_);
+  drain_->observe_lease(true);
+  stats_.device_id = deps.device_id;
+  stats_.consent = consent_;
+  publish();
 }
 
-Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeout_ms,
-                                const std::function<std::optional<Status>()>& give_up) {
+StoreThread::~StoreThread() {
+  close(5000);
+}
+
+void StoreThread::start() {
+  if (config_->manual_mode) return;
+  // Under mutex_: run() reads thread_ (to detach itself, see release_owner_after_round) only
+  // under it, so never before this assignment completes.
+  std::lock_guard<std::mutex> lock(mutex_);
+  thread_ = std::thread([this] { run(); });
+}
+
+// ---- posts (any thread) ----
+
+// Lock-free early exit for the hot path; post_writes() checks both again under the lock.
+Status StoreThread::check_open() const {
+  if (closed_flag_.load(std::memory_order_relaxed)) return closed_status();
+  if (denied_flag_.load(std::memory_order_relaxed)) return consent_denied_status();
+  return Status::ok();
+}
+
+Status StoreThread::post_writes(IngressItem* items, size_t count) {
+  bool wake = false;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return closed_status();
+    // Under the same lock as set_consent(): nothing is captured after a denial.
+    if (consent_ == Consent::kDenied) {
+      for (size_t i = 0; i < count; ++i) {
+        if (items[i].entry) return consent_denied_status();
+      }
+    }
+    if (inbox_.writes.size() + count > config_->ingress_capacity) {
+      ++stats_.dropped_queue_full;
+      return Status(Code::kQueueFull,
+                    "ingress queue full (capacity " + std::to_string(config_->ingress_capacity) +
+                        " writes): storage is not keeping up; nothing was accepted, retry later");
+    }
+    if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    for (size_t i = 0; i < count; ++i) {
+      items[i].accept_seq = ++accept_seq_;
+      if (items[i].entry) ++stats_.accepted;
+      inbox_.writes.push_back(std::move(items[i]));
+    }
+    wake = store_waiting_;
+  }
+  if (wake) store_cv_.notify_one();
+  return Status::ok();
+}
+
+Status StoreThread::set_consent(Consent consent, outbox::MetaUpdates meta) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return closed_status();
+    if (consent_ == consent) return Status::ok();
+    consent_ = consent;
+    denied_flag_ = consent == Consent::kDenied;
+    stats_.consent = consent;
+    inbox_.hints.push_back([consent](drain::DrainLoop& d) { d.set_consent(consent); });
+  }
+  IngressItem item;
+  item.purge = consent == Consent::kDenied;
+  item.meta = std::move(meta);
+  {
+    // Bypasses the capacity check: a consent change must never be refused.
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    item.accept_seq = ++accept_seq_;
+    inbox_.writes.push_back(std::move(item));
+  }
+  store_cv_.notify_one();
+  return Status::ok();
+}
+
+Consent StoreThread::consent() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return consent_;
+}
+
+void StoreThread::set_device_id(const std::string& device_id) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  stats_.device_id = device_id;
+}
+
+void StoreThread::post_hint(StoreHint hint) {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return;
+    inbox_.hints.push_back(std::move(hint));
+  }
+  store_cv_.notify_one();
+}
+
+Stats StoreThread::stats() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  Stats s = stats_;
+  s.pending_durable = accept_seq_ - durable_seq_;
+  return s;
+}
+
+// ---- waiting calls ----
+
+Status StoreThread::persist(int64_t timeout_ms) {
+  uint64_t target;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    target = accept_seq_;
+    if (durable_seq_ >= target) return Status::ok();
+    inbox_.persist_requested = true;
+  }
+  store_cv_.notify_one();
+  Status status = wait_until([&] { return durable_seq_ >= target; }, timeout_ms, nullptr);
+  if (status.code() == Code::kTimeout) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!stats_.last_error.empty()) {
+      return Status(Code::kTimeout,
+                    status.message() + "; last storage error: " + stats_.last_error);
+    }
+  }
+  return status;
+}
+
+Status StoreThread::flush(int64_t timeout_ms) {
+  const auto start = std::chrono::steady_clock::now();
+  Status status = persist(timeout_ms);
+  if (!status.is_ok()) return status;
+  const int64_t elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
+  // The target is taken on the store thread, after it looked at the file: writes that other
+  // processes committed before this call are flushed too. Guarded by mutex_; -1 until set.
+  auto target = std::make_shared<int64_t>(-1);
+  uint64_t round;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    round = store_round_;
+    inbox_.hints.push_back([this, target](drain::DrainLoop& d) {
+      const int64_t through = outbox_->last_seq();
+      d.request_flush(through);
+      std::lock_guard<std::mutex> set_lock(mutex_);
+      *target = through;
+    });
+  }
+  store_cv_.notify_one();
+  return wait_until(
+      [&] { return *target >= 0 && (first_queued_seq_ == 0 || first_queued_seq_ > *target); },
+      std::max<int64_t>(0, timeout_ms - elapsed),
+      [&]() -> std::optional<Status> {
+        if (store_round_ > round && !blocked_reason_.empty()) {
+          return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
+        }
+        return std::nullopt;
+      });
+}
+
+Status StoreThread::run_task(const std::function<void()>& command, int64_t timeout_ms) {
+  if (in_callback()) {
+    // Already on the thread that owns the outbox (inside a callback): run it here.
+    if (closed_flag_.load(std::memory_order_relaxed)) return closed_status();
+    command();
+    return Status::ok();
+  }
+  auto done = std::make_shared<bool>(false);
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (closed_) return closed_status();
+    inbox_.tasks.push_back([this, command, done] {
+      command();
+      std::lock_guard<std::mutex> done_lock(mutex_);
+      *done = true;
+    });
+  }
+  store_cv_.notify_one();
+  return wait_until([done] { return *done; }, timeout_ms, nullptr);
+}
+
+// ---- teardown ----
+
+void StoreThread::request_stop() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    closed_flag_ = true;
+    stopping_ = true;
+  }
+  store_cv_.notify_one();
+  waiters_cv_.notify_all();
+}
+
+void StoreThread::release_owner_after_round(std::shared_ptr<void> owner) {
+  request_stop();
+  std::lock_guard<std::mutex> lock(mutex_);
+  owner_ = std::move(owner);
+}
+
+Status StoreThread::close(int64_t timeout_ms) {
+  if (in_callback()) {
+    // On the thread that runs this store's callbacks: it can neither wait for itself nor join
+    // itself. Later calls are CLOSED at once; when the callback returns, the store thread
+    // commits what was accepted and stops; a later close() from an app thread joins it and
+    // releases everything.
+    request_stop();
+    return Status::ok();
+  }
+  std::lock_guard<std::mutex> close_lock(close_mutex_);
+  if (torn_down_) return Status::ok();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    closed_flag_ = true;
+  }
+  Status status = outbox_ ? persist(timeout_ms) : Status::ok();
+  // kClosed: the store thread already stopped (closed from a callback) after its last commit.
+  if (status.code() == Code::kClosed) status = Status::ok();
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  store_cv_.notify_one();
+  // Not joinable when the store thread detached itself to release its owner (this is then the
+  // owner's teardown, after the last round).
+  if (thread_.joinable()) thread_.join();
+  if (response_sink_) {
+    auto sink = std::static_pointer_cast<ResponseSink>(response_sink_);
+    std::lock_guard<std::mutex> lock(sink->mutex);
+    sink->deliver = nullptr;
+  }
+  if (http_) http_->cancel_all();
+  {
+    // Manual mode: a pump() on another thread reads outbox_ under pump_mutex_.
+    std::lock_guard<std::mutex> pump_lock(pump_mutex_);
+    if (outbox_ && drain_) persist_diagnostics(true);
+    drain_.reset();
+    outbox_.reset();
+    lease_.reset();
+  }
+  torn_down_ = true;
+  waiters_cv_.notify_all();
+  return status;
+}
+
+// ---- the loop (store thread) ----
+
+Status StoreThread::wait_until(const std::function<bool()>& done, int64_t timeout_ms,
+                               const std::function<std::optional<Status>()>& give_up) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
@@ -55,7 +354,7 @@ Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeo
     if (give_up) {
       if (auto status = give_up()) return *status;
     }
-    if (config_.manual_mode) {
+    if (config_->manual_mode) {
       lock.unlock();
       t_pumping_for_wait = true;
       pump();
@@ -78,17 +377,17 @@ Status Client::Impl::wait_until(const std::function<bool()>& done, int64_t timeo
   return Status(Code::kTimeout, "timed out after " + std::to_string(timeout_ms) + " ms");
 }
 
-bool Client::Impl::in_callback() const {
+bool StoreThread::in_callback() const {
   return t_running_store == this;
 }
 
-void Client::Impl::run() {
+void StoreThread::run() {
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     auto has_work = [this] { return stopping_ || inbox_.has_work(commit_retry_at_mono_ms_ != 0); };
     if (!has_work()) {
       const bool queued = outbox_->queued_records() > 0 || outbox_->batch() != nullptr;
-      const std::optional<int64_t> wake_at = client::store_wake_at(
+      const std::optional<int64_t> wake_at = store_wake_at(
           drain_->next_wakeup_mono_ms(), commit_retry_at_mono_ms_, queued, clock_->mono_ms());
       // Idle: a burst's worth of ingress slots is not kept for the app's lifetime.
       if (round_.writes.capacity() > kKeepIngressSlots)
@@ -116,9 +415,9 @@ void Client::Impl::run() {
     }
     // Group commit: let writes that arrive within the commit window share one transaction.
     if (!inbox_.writes.empty() && !stopping_ && !inbox_.persist_requested &&
-        config_.commit_window_ms > 0 && inbox_.writes.size() < kGroupCommitTarget) {
+        config_->commit_window_ms > 0 && inbox_.writes.size() < kGroupCommitTarget) {
       const int64_t waited = clock_->mono_ms() - ingress_since_mono_ms_;
-      const int64_t remaining = config_.commit_window_ms - waited;
+      const int64_t remaining = config_->commit_window_ms - waited;
       if (remaining > 0) {
         store_cv_.wait_for(lock, std::chrono::milliseconds(remaining),
                            [this] { return stopping_ || inbox_.persist_requested; });
@@ -141,52 +440,49 @@ void Client::Impl::run() {
   }
   thread_done_ = true;
   waiters_cv_.notify_all();
-  if (self_) {
-    // ~Client ran inside one of our callbacks: this thread is the last user of the Impl. It
-    // cannot be joined by anyone now, so it detaches and deletes the Impl as its last act
-    // (~Impl's close() finds nothing to join); nothing below touches a member.
+  if (owner_) {
+    // ~Client ran inside one of our callbacks: this thread is the last user of its owner (the
+    // Client::Impl, which owns this StoreThread). It cannot be joined by anyone now, so it
+    // detaches and releases the owner as its last act (close() then finds nothing to join);
+    // nothing below touches a member.
     thread_.detach();
-    std::unique_ptr<Impl> self = std::move(self_);
+    std::shared_ptr<void> owner = std::move(owner_);
     lock.unlock();
-    self.reset();
+    owner.reset();
   }
 }
 
-void Client::Impl::step_marked(client::StoreInbox& round) {
+void StoreThread::step_marked(StoreInbox& round) {
   struct Mark {
-    const Impl* previous;
-    explicit Mark(const Impl* self) : previous(t_running_store) { t_running_store = self; }
+    const StoreThread* previous;
+    explicit Mark(const StoreThread* self) : previous(t_running_store) { t_running_store = self; }
     ~Mark() { t_running_store = previous; }
   } mark(this);
   step_guarded(round);
 }
 
-Status Client::Impl::pump() {
-  if (!config_.manual_mode) {
-    return Status(Code::kWrongState, "pump() is for manual mode (config.manual_mode)");
-  }
-  if (in_callback()) return inside_callback_status("pump()");
+Status StoreThread::pump() {
   std::unique_lock<std::mutex> pump_lock(pump_mutex_);
-  client::StoreInbox round;
+  StoreInbox round;
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    if (!outbox_) return Status(Code::kClosed, "the client is closed");
+    if (!outbox_) return closed_status();
     inbox_.take(round, true);
   }
   step_marked(round);
-  std::unique_ptr<Impl> self;
+  std::shared_ptr<void> owner;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++store_round_;
-    // ~Client ran inside a callback of this pump: this Impl is deleted once the pump is over.
-    if (!t_pumping_for_wait) self = std::move(self_);
+    // ~Client ran inside a callback of this pump: the owner is released once the pump is over.
+    if (!t_pumping_for_wait) owner = std::move(owner_);
   }
   waiters_cv_.notify_all();
   pump_lock.unlock();
-  return Status::ok();  // `self` deletes this Impl (if set) after the last member access
+  return Status::ok();  // `owner` (if set) is released after the last member access
 }
 
-void Client::Impl::step(client::StoreInbox& round) {
+void StoreThread::step(StoreInbox& round) {
   const uint64_t evicted_before = outbox_->evicted_total();
   // What other processes committed to the same file (their writes, their deliveries).
   Status refreshed = outbox_->refresh_if_changed(false);
@@ -216,7 +512,7 @@ void Client::Impl::step(client::StoreInbox& round) {
   notify_listener(events);
 }
 
-void Client::Impl::recover_outbox() {
+void StoreThread::recover_outbox() {
   // The request in flight belongs to a batch that is salvaged with its key and body: it is
   // sent again, and the server replays it if it was applied.
   drain_->abandon_in_flight();
@@ -233,7 +529,7 @@ void Client::Impl::recover_outbox() {
   report_recovery(report);
 }
 
-void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
+void StoreThread::report_recovery(const outbox::Outbox::OpenReport& report) {
   const std::string message =
       "outbox file was damaged (" + report.reason + "): moved to " + report.moved_to +
       "; salvaged " + std::to_string(report.salvaged_entries) + " queued writes (" +
@@ -248,11 +544,10 @@ void Client::Impl::report_recovery(const outbox::Outbox::OpenReport& report) {
   stats_.last_storage_error = message;
   last_storage_error_code_ = Code::kOk;
   stats_.last_storage_error_at_ms = clock_->wall_ms();
-  durable_outbox_seq_ = std::max(durable_outbox_seq_, outbox_->last_seq());
   first_queued_seq_ = outbox_->first_seq();
 }
 
-void Client::Impl::step_guarded(client::StoreInbox& round) noexcept {
+void StoreThread::step_guarded(StoreInbox& round) noexcept {
   try {
     step(round);
   } catch (...) {
@@ -269,7 +564,7 @@ void Client::Impl::step_guarded(client::StoreInbox& round) noexcept {
   }
 }
 
-void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
+void StoreThread::commit_ingress(std::vector<IngressItem>& items) {
   if (items.empty()) return;
   size_t begin = 0;
   while (begin < items.size()) {
@@ -297,7 +592,7 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
       return;
     }
     payload_pool_.give_all(entries, [](outbox::Entry& e) -> std::string& { return e.payload; });
-    if (config_.logger && !entries.empty()) {
+    if (logger_ && !entries.empty()) {
       log(platform::LogLevel::kDebug,
           "outbox: committed " + std::to_string(entries.size()) + " writes in one transaction");
     }
@@ -306,9 +601,6 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
       // A purge marker counts as durable only once the purge itself committed.
       const uint64_t through = items[end - 1].accept_seq - (purge_here ? 1 : 0);
       durable_seq_ = std::max(durable_seq_, through);
-      durable_outbox_seq_ = outbox_->last_seq();
-      // Together with durable_outbox_seq_: a flush() reading both must never see the new target
-      // with the old (empty) queue.
       first_queued_seq_ = outbox_->first_seq();
       if (is_storage_code(last_error_code_)) {
         stats_.last_error.clear();
@@ -331,7 +623,7 @@ void Client::Impl::commit_ingress(std::vector<IngressItem>& items) {
   }
 }
 
-void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const Status& why) {
+void StoreThread::requeue(std::vector<IngressItem>& items, size_t from, const Status& why) {
   log(platform::LogLevel::kError, "outbox commit failed: " + why.to_string());
   // Before stats() shows it: the outbox cannot keep it now (a full disk), the sidecar can.
   const int64_t now_wall = clock_->wall_ms();
@@ -349,7 +641,7 @@ void Client::Impl::requeue(std::vector<IngressItem>& items, size_t from, const S
   commit_retry_at_mono_ms_ = clock_->mono_ms() + kCommitRetryMs;
 }
 
-void Client::Impl::publish() {
+void StoreThread::publish() {
   std::lock_guard<std::mutex> lock(mutex_);
   stats_.pending_durable = accept_seq_ - durable_seq_;
   stats_.queued_records = outbox_->queued_records();
@@ -429,13 +721,13 @@ T json_value(const nlohmann::json& doc, const char* key, T fallback) {
 
 }  // namespace
 
-void Client::Impl::read_damage_totals() {
+void StoreThread::read_damage_totals() {
   stats_.damage_salvaged = outbox_->damage_salvaged_total();
   stats_.damage_lost = outbox_->damage_lost_total();
   stats_.last_damage = outbox_->meta(kDamageLastKey).value_or(std::string());
 }
 
-void Client::Impl::load_diagnostics() {
+void StoreThread::load_diagnostics() {
   // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
   read_damage_totals();
   if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
@@ -466,7 +758,7 @@ void Client::Impl::load_diagnostics() {
     }
   }
   // Newer than the outbox's copy: met while the outbox could not take a write (a full disk).
-  const client::StorageDiag sidecar = client::read_storage_diag(storage_diag_path_);
+  const StorageDiag sidecar = read_storage_diag(storage_diag_path_);
   if (!sidecar.error.empty() && sidecar.at_ms > stats_.last_storage_error_at_ms) {
     stats_.last_storage_error = sidecar.error;
     last_storage_error_code_ = code_from_name(sidecar.code).value_or(Code::kOk);
@@ -479,7 +771,7 @@ void Client::Impl::load_diagnostics() {
   }
 }
 
-void Client::Impl::persist_diagnostics(bool force) {
+void StoreThread::persist_diagnostics(bool force) {
   if (!outbox_) return;
   Stats s;
   Code storage_code = Code::kOk;
@@ -533,20 +825,21 @@ void Client::Impl::persist_diagnostics(bool force) {
   }
 }
 
-void Client::Impl::write_storage_sidecar(const std::string& error, Code code, int64_t at_ms) {
-  client::StorageDiag diag{error, code == Code::kOk ? std::string() : code_name(code), at_ms};
+void StoreThread::write_storage_sidecar(const std::string& error, Code code, int64_t at_ms) {
+  StorageDiag diag{error, code == Code::kOk ? std::string() : code_name(code), at_ms};
   const std::string key = diag.error + '\n' + diag.code + '\n' + std::to_string(at_ms);
   if (key == storage_diag_written_) return;
-  if (client::write_storage_diag(storage_diag_path_, diag)) storage_diag_written_ = key;
+  if (write_storage_diag(storage_diag_path_, diag)) storage_diag_written_ = key;
 }
 
-void Client::Impl::log(platform::LogLevel level, const std::string& message) {
-  if (config_.logger) config_.logger->log(level, message);
+void StoreThread::log(platform::LogLevel level, const std::string& message) {
+  if (logger_) logger_->log(level, message);
 }
 
-void Client::Impl::notify_listener(const std::vector<DeliveryEvent>& events) {
-  if (!config_.listener) return;
-  for (const auto& e : events) config_.listener(e);
+void StoreThread::notify_listener(const std::vector<DeliveryEvent>& events) {
+  if (!listener_) return;
+  for (const auto& e : events) listener_(e);
 }
 
+}  // namespace client
 }  // namespace experiture

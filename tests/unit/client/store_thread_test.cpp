@@ -1,0 +1,172 @@
+// StoreThread on its own, without a Client: a real outbox file in a temp dir, a fake clock, a
+// transport that holds every request, and the store thread's own thread (or pump() in manual
+// mode). Rounds are awaited through the store's own waiting calls, never with sleeps.
+#include <catch2/catch.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/storage_diag_file.hpp"
+#include "client/store_thread.hpp"
+#include "crypto/random.hpp"
+#include "fakes.hpp"
+#include "faulty_vfs.hpp"
+#include "outbox/outbox.hpp"
+#include "temp_dir.hpp"
+
+using experiture::Code;
+using experiture::Config;
+using experiture::Status;
+using experiture::client::IngressItem;
+using experiture::client::StoreThread;
+using experiture::test::FakeClock;
+using experiture::test::FakeHttpClient;
+using experiture::test::FaultyVfs;
+using experiture::test::TempDir;
+
+namespace {
+
+struct StoreRig {
+  TempDir dir;
+  FakeClock clock;
+  FakeHttpClient http;  // holds every request: nothing is ever acknowledged
+  experiture::test::CapturingLogger logger;
+  Config config;
+  std::unique_ptr<experiture::crypto::Random> random;
+  std::unique_ptr<FaultyVfs> faulty;  // outlives the store's connection
+  std::unique_ptr<StoreThread> store;
+
+  explicit StoreRig(bool with_faulty_vfs = false) {
+    config.endpoint = "https://api.example.test/public/v1";
+    config.token = "fixed-token";
+    config.storage_path = dir.file("outbox.db");
+    auto created = experiture::crypto::Random::create();
+    REQUIRE(created.is_ok());
+    random = std::move(created).value();
+    if (with_faulty_vfs) faulty = std::make_unique<FaultyVfs>();
+  }
+
+  ~StoreRig() { store.reset(); }
+
+  void open() {
+    experiture::outbox::Outbox::Options options;
+    options.path = config.storage_path;
+    if (faulty) options.vfs = faulty->name();
+    StoreThread::Deps deps;
+    auto opened = experiture::outbox::Outbox::open(options, &deps.open_report);
+    REQUIRE(opened.is_ok());
+    deps.outbox = std::move(opened).value();
+    deps.config = &config;
+    deps.clock = &clock;
+    deps.http = &http;
+    deps.random = random.get();
+    deps.logger = &logger;
+    deps.storage_diag_path = experiture::client::storage_diag_path(config.storage_path);
+    deps.device_id = "device-1";
+    store = std::make_unique<StoreThread>(std::move(deps));
+  }
+
+  Status post(int count) {
+    std::vector<IngressItem> items(static_cast<size_t>(count));
+    for (int i = 0; i < count; ++i) {
+      experiture::outbox::Entry e;
+      e.object = "events";
+      e.kind = experiture::outbox::WriteKind::kAppend;
+      e.payload = "{\"n\":" + std::to_string(i) + "}";
+      e.wall_ms = clock.wall_ms();
+      e.mono_ms = clock.mono_ms();
+      items[static_cast<size_t>(i)].entry = std::move(e);
+    }
+    return store->post_writes(items.data(), items.size());
+  }
+
+  // Waits for one round of the store thread (a task runs after that round's commit).
+  void round() {
+    REQUIRE(store->run_task([] {}, 10000).is_ok());
+  }
+
+  uint64_t queued_on_disk() {
+    experiture::outbox::Outbox::Options options;
+    options.path = config.storage_path;
+    auto reopened = experiture::outbox::Outbox::open(options, nullptr);
+    REQUIRE(reopened.is_ok());
+    return reopened.value()->queued_records();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("writes posted before a round are committed together in one transaction",
+          "[client][unit]") {
+  StoreRig rig;
+  rig.config.manual_mode = true;
+  rig.open();
+  REQUIRE(rig.post(3).is_ok());
+  CHECK(rig.store->stats().pending_durable == 3);
+  REQUIRE(rig.store->pump().is_ok());
+  CHECK(rig.store->stats().pending_durable == 0);
+  CHECK(rig.store->stats().queued_records == 3);
+  CHECK(rig.logger.count_containing("committed 3 writes in one transaction") == 1);
+  CHECK(rig.logger.count_containing("committed 1 writes") == 0);
+}
+
+TEST_CASE("persist wakes its waiter once the store thread committed the writes", "[client][unit]") {
+  StoreRig rig;
+  rig.config.commit_window_ms = 600000;  // only persist() can make this commit happen
+  rig.open();
+  rig.store->start();
+  REQUIRE(rig.post(2).is_ok());
+  REQUIRE(rig.store->persist(10000).is_ok());
+  CHECK(rig.store->stats().pending_durable == 0);
+  CHECK(rig.store->stats().queued_records == 2);
+}
+
+TEST_CASE("a failed commit is retried with its writes only once the retry time has come",
+          "[client][unit]") {
+  StoreRig rig(true);
+  rig.open();
+  rig.store->start();
+  rig.faulty->arm(FaultyVfs::Operation::kWrite, 0);  // the disk is full
+  REQUIRE(rig.post(2).is_ok());
+  rig.round();
+  CHECK(rig.store->stats().pending_durable == 2);
+  CHECK_FALSE(rig.store->stats().last_storage_error.empty());
+  rig.faulty->disarm_all();  // room again, but the retry is 1 s away on the store's clock
+  rig.clock.advance(999);
+  rig.round();
+  CHECK(rig.store->stats().pending_durable == 2);
+  rig.clock.advance(1);
+  rig.round();
+  CHECK(rig.store->stats().pending_durable == 0);
+  CHECK(rig.store->stats().queued_records == 2);
+  CHECK(rig.store->stats().last_error.empty());  // a storage error is cleared by the commit
+}
+
+TEST_CASE("close commits every write still in the inbox before the outbox is closed",
+          "[client][unit]") {
+  StoreRig rig;
+  rig.config.commit_window_ms = 600000;  // nothing commits by itself before close
+  rig.open();
+  rig.store->start();
+  REQUIRE(rig.post(5).is_ok());
+  REQUIRE(rig.store->close(10000).is_ok());
+  CHECK(rig.store->check_open().code() == Code::kClosed);
+  CHECK(rig.post(1).code() == Code::kClosed);
+  rig.store.reset();
+  CHECK(rig.queued_on_disk() == 5);
+}
+
+TEST_CASE("a denied consent closes the capture gate and purges what was queued", "[client][unit]") {
+  StoreRig rig;
+  rig.config.manual_mode = true;
+  rig.open();
+  REQUIRE(rig.post(2).is_ok());
+  REQUIRE(rig.store->set_consent(experiture::Consent::kDenied, {{"consent", "denied"}}).is_ok());
+  CHECK(rig.store->check_open().code() == Code::kConsentDenied);
+  CHECK(rig.post(1).code() == Code::kConsentDenied);
+  REQUIRE(rig.store->pump().is_ok());
+  CHECK(rig.store->stats().queued_records == 0);
+  CHECK(rig.store->stats().dropped_consent == 2);
+  CHECK(rig.store->stats().pending_durable == 0);
+}
