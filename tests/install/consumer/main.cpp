@@ -1,7 +1,7 @@
-// Opens an outbox, accepts one write, persists, closes; prints the status names.
+// Opens an outbox, accepts one write, persists, closes; prints the status names. Records go in as
+// JSON text: the consumer has no JSON library (nlohmann_json is the SDK's private dependency).
 #include <cstdio>
 #include <experiture/client.hpp>
-#include <nlohmann/json.hpp>
 
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
@@ -14,7 +14,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   auto& client = *opened.value();
-  auto status = client.upsert("profiles", nlohmann::json{{"email", "Kiosk@Example.com"}}, "email");
+  auto status = client.upsert("profiles", R"({"email":"Kiosk@Example.com"})", "email");
   std::printf("upsert: %s\n", experiture::code_name(status.code()));
   std::printf("persist: %s\n", experiture::code_name(client.persist(5000).code()));
   std::printf("queued: %llu\n", static_cast<unsigned long long>(client.stats().queued_records));
