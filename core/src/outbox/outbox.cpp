@@ -29,8 +29,6 @@ constexpr const char* kDamageSalvagedKey = "damage.salvaged";
 constexpr const char* kDamageLostKey = "damage.lost";
 constexpr const char* kDamageLastKey = "damage.last";
 
-constexpr const char* kRowBytesSql = "(length(payload)+length(object)+length(match_key)+32)";
-
 std::string encode_sources(const std::vector<std::vector<int64_t>>& sources) {
   std::string out;
   for (size_t i = 0; i < sources.size(); ++i) {
@@ -876,7 +874,7 @@ Status Outbox::quarantine(const std::vector<int64_t>& seqs) {
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = sync_counters();
-  if (status.is_ok()) status = dead_letter_entries(rows);
+  if (status.is_ok()) status = dead_letters_.move_entries(rows, now_wall_ms());
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
@@ -934,56 +932,7 @@ Status Outbox::move_to_dead_letters(
     if (r.first >= batches_.front().sources.size()) continue;
     for (int64_t seq : batches_.front().sources[r.first]) rows.emplace_back(seq, r.second);
   }
-  return dead_letter_entries(rows);
-}
-
-Status Outbox::dead_letter_entries(const std::vector<std::pair<int64_t, DeadLetterReason>>& rows) {
-  if (rows.empty()) return Status::ok();
-  auto copy = db_.prepare(
-      "INSERT INTO dead_letters(object, kind, match_key, payload, wall_ms, mono_ms, flags,"
-      " http_status, code, message, correlation_id, failed_at_ms)"
-      " SELECT object, kind, match_key, payload, wall_ms, mono_ms, flags, ?, ?, ?, ?, ?"
-      " FROM entries WHERE seq = ?");
-  auto remove =
-      db_.prepare(std::string("DELETE FROM entries WHERE seq = ? RETURNING ") + kRowBytesSql);
-  if (!copy.is_ok()) return copy.status();
-  if (!remove.is_ok()) return remove.status();
-  const int64_t now = now_wall_ms();
-  for (const auto& row : rows) {
-    copy->reset();
-    copy->bind(1, static_cast<int64_t>(row.second.http_status))
-        .bind(2, row.second.code)
-        .bind(3, row.second.message)
-        .bind(4, row.second.correlation_id)
-        .bind(5, now)
-        .bind(6, row.first);
-    Status status = copy->run(db_, "copy to dead letters");
-    if (!status.is_ok()) return status;
-    if (db_.changes() == 0) continue;
-    ++dead_letter_count_;
-    remove->reset();
-    remove->bind(1, row.first);
-    int rc = remove->step();
-    if (rc == SQLITE_ROW) {
-      --queued_records_;
-      queued_bytes_ -=
-          std::min<uint64_t>(queued_bytes_, static_cast<uint64_t>(remove->column_int(0)));
-      rc = remove->step();
-    }
-    remove->reset();
-    if (rc != SQLITE_DONE) return db_.error(rc, "remove dead-lettered entry");
-  }
-  if (dead_letter_count_ > options_.max_dead_letters) {
-    const uint64_t excess = dead_letter_count_ - options_.max_dead_letters;
-    auto trim = db_.prepare(
-        "DELETE FROM dead_letters WHERE id IN (SELECT id FROM dead_letters ORDER BY id LIMIT ?)");
-    if (!trim.is_ok()) return trim.status();
-    Status status = trim->bind(1, static_cast<int64_t>(excess)).run(db_, "trim dead letters");
-    if (!status.is_ok()) return status;
-    dead_letter_count_ -= excess;
-    dead_letter_dropped_total_ += excess;
-  }
-  return Status::ok();
+  return dead_letters_.move_entries(rows, now_wall_ms());
 }
 
 Status Outbox::delete_batch_row(int64_t id) {
@@ -1088,29 +1037,8 @@ Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReaso
 }
 
 Result<std::vector<DeadLetter>> Outbox::dead_letters(size_t limit) {
-  auto stmt = db_.prepare(
-      "SELECT id, object, match_key, payload, http_status, code, message, correlation_id,"
-      " failed_at_ms FROM dead_letters ORDER BY id LIMIT ?");
-  if (!stmt.is_ok()) return stmt.status();
-  stmt->bind(1, static_cast<int64_t>(limit));
-  std::vector<DeadLetter> out;
-  int rc;
-  while ((rc = stmt->step()) == SQLITE_ROW) {
-    DeadLetter d;
-    d.id = stmt->column_int(0);
-    d.object = stmt->column_text(1);
-    d.match_key = stmt->column_text(2);
-    auto record = decode(stmt->column_text(3));
-    d.record = record.is_ok() ? std::move(record).value() : std::string();
-    d.http_status = static_cast<int>(stmt->column_int(4));
-    d.code = stmt->column_text(5);
-    d.message = stmt->column_text(6);
-    d.correlation_id = stmt->column_text(7);
-    d.failed_at_ms = stmt->column_int(8);
-    out.push_back(std::move(d));
-  }
-  if (rc != SQLITE_DONE) return db_.error(rc, "list dead letters");
-  return out;
+  return dead_letters_.list(limit,
+                            [this](std::string stored) { return decode(std::move(stored)); });
 }
 
 Result<uint64_t> Outbox::retry_dead_letters() {
@@ -1118,33 +1046,9 @@ Result<uint64_t> Outbox::retry_dead_letters() {
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = sync_counters();
-  auto select =
-      db_.prepare("SELECT id, " + std::string(kRowBytesSql) + " FROM dead_letters ORDER BY id");
-  auto copy = db_.prepare(
-      "INSERT INTO entries(seq, object, kind, match_key, payload, wall_ms, mono_ms, flags)"
-      " SELECT ?, object, kind, match_key, payload, wall_ms, mono_ms, flags"
-      " FROM dead_letters WHERE id = ?");
-  if (status.is_ok() && !select.is_ok()) status = select.status();
-  if (status.is_ok() && !copy.is_ok()) status = copy.status();
-  uint64_t moved = 0;
-  if (status.is_ok()) {
-    std::vector<std::pair<int64_t, int64_t>> rows;
-    int rc;
-    while ((rc = select->step()) == SQLITE_ROW) {
-      rows.emplace_back(select->column_int(0), select->column_int(1));
-    }
-    if (rc != SQLITE_DONE) status = db_.error(rc, "list dead letters");
-    for (const auto& row : rows) {
-      if (!status.is_ok()) break;
-      copy->reset();
-      status = copy->bind(1, ++last_seq_).bind(2, row.first).run(db_, "requeue dead letter");
-      ++queued_records_;
-      queued_bytes_ += static_cast<uint64_t>(row.second);
-      ++moved;
-    }
-  }
-  if (status.is_ok()) status = db_.exec("DELETE FROM dead_letters");
-  dead_letter_count_ = 0;
+  Result<uint64_t> moved =
+      status.is_ok() ? dead_letters_.requeue_all(&last_seq_) : Result<uint64_t>(status);
+  if (!moved.is_ok()) status = moved.status();
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {
@@ -1161,9 +1065,8 @@ Result<uint64_t> Outbox::purge_dead_letters() {
   Transaction tx(db_);
   Status status = tx.status();
   if (status.is_ok()) status = sync_counters();
-  const uint64_t purged = dead_letter_count_;
-  if (status.is_ok()) status = db_.exec("DELETE FROM dead_letters");
-  dead_letter_count_ = 0;
+  Result<uint64_t> purged = status.is_ok() ? dead_letters_.delete_all() : Result<uint64_t>(status);
+  if (!purged.is_ok()) status = purged.status();
   if (status.is_ok()) status = write_counters();
   if (status.is_ok()) status = tx.commit();
   if (!status.is_ok()) {

@@ -14,6 +14,7 @@
 
 #include "experiture/client.hpp"
 #include "experiture/status.hpp"
+#include "outbox/dead_letters.hpp"
 #include "outbox/sqlite_db.hpp"
 
 namespace experiture {
@@ -51,13 +52,6 @@ struct Batch {
   int attempts = 0;
 
   size_t record_count() const { return sources.size(); }
-};
-
-struct DeadLetterReason {
-  int http_status = 0;
-  std::string code;
-  std::string message;
-  std::string correlation_id;
 };
 
 using MetaUpdates = std::vector<std::pair<std::string, std::optional<std::string>>>;
@@ -186,9 +180,6 @@ class Outbox {
   Status quarantine(const std::vector<int64_t>& seqs);
   // Batch record indexes -> their entries -> dead_letter_entries().
   Status move_to_dead_letters(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected);
-  // Moves entries (by seq) to dead letters with their reason, then trims to the bound. Runs
-  // inside the caller's transaction.
-  Status dead_letter_entries(const std::vector<std::pair<int64_t, DeadLetterReason>>& rows);
   // The in-memory counters, saved before a transaction and restored when it fails, so that
   // memory always matches the file.
   struct CounterSnapshot {
@@ -219,6 +210,11 @@ class Outbox {
   uint64_t dead_letter_count_ = 0;
   uint64_t evicted_total_ = 0;
   uint64_t dead_letter_dropped_total_ = 0;
+  // The dead_letters table, on db_ and the counters above.
+  DeadLetters dead_letters_{
+      &db_,
+      options_.max_dead_letters,
+      {&queued_records_, &queued_bytes_, &dead_letter_count_, &dead_letter_dropped_total_}};
   int64_t oldest_wall_ms_ = 0;
   int64_t first_seq_ = 0;
   int64_t last_seq_ = 0;
