@@ -1,6 +1,7 @@
 #include "outbox/outbox.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -274,16 +275,14 @@ Status Outbox::open_file(int* from_version, std::string* damage) {
   return Status::ok();
 }
 
+std::array<Statement*, 9> Outbox::statements() {
+  return {&insert_entry_, &upsert_meta_,  &delete_meta_,   &read_entries_,     &count_attempt_,
+          &sum_range_,    &delete_range_, &read_counters_, &data_version_stmt_};
+}
+
 void Outbox::close_file() {
-  insert_entry_ = Statement();
-  upsert_meta_ = Statement();
-  delete_meta_ = Statement();
-  read_entries_ = Statement();
-  count_attempt_ = Statement();
-  sum_range_ = Statement();
-  delete_range_ = Statement();
-  read_counters_ = Statement();
-  data_version_stmt_ = Statement();
+  // Statements first: a connection closes only once its statements are finalized.
+  for (Statement* statement : statements()) *statement = Statement();
   db_ = SqliteDb();
 }
 
@@ -460,54 +459,33 @@ Status Outbox::restore_salvaged(const SalvagedRows& rows, const std::string& rea
 Outbox::Outbox(SqliteDb db, Options options) : db_(std::move(db)), options_(std::move(options)) {}
 
 Outbox::~Outbox() {
-  // Statements first, then the connection (members are destroyed in reverse order).
-  insert_entry_ = Statement();
-  upsert_meta_ = Statement();
-  delete_meta_ = Statement();
-  read_entries_ = Statement();
-  count_attempt_ = Statement();
-  sum_range_ = Statement();
-  delete_range_ = Statement();
-  read_counters_ = Statement();
-  data_version_stmt_ = Statement();
+  close_file();
 }
 
 Status Outbox::prepare_statements() {
-  auto insert = db_.prepare(
+  // In the order of statements().
+  const std::string sql[] = {
       "INSERT INTO entries(seq, object, kind, match_key, payload, wall_ms, mono_ms, flags)"
-      " VALUES(?,?,?,?,?,?,?,?)");
-  if (!insert.is_ok()) return insert.status();
-  insert_entry_ = std::move(insert).value();
-  auto upsert = db_.prepare("INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)");
-  if (!upsert.is_ok()) return upsert.status();
-  upsert_meta_ = std::move(upsert).value();
-  auto del = db_.prepare("DELETE FROM meta WHERE key = ?");
-  if (!del.is_ok()) return del.status();
-  delete_meta_ = std::move(del).value();
-  auto read = db_.prepare(
+      " VALUES(?,?,?,?,?,?,?,?)",
+      "INSERT OR REPLACE INTO meta(key, value) VALUES(?,?)",
+      "DELETE FROM meta WHERE key = ?",
       "SELECT seq, object, kind, match_key, payload, wall_ms, mono_ms, flags FROM entries"
-      " WHERE seq > ? ORDER BY seq LIMIT ?");
-  if (!read.is_ok()) return read.status();
-  read_entries_ = std::move(read).value();
-  // Per batch: counted before each send, then the delivered range summed and deleted.
-  auto attempt = db_.prepare("UPDATE batches SET attempts = attempts + 1 WHERE id = ?");
-  if (!attempt.is_ok()) return attempt.status();
-  count_attempt_ = std::move(attempt).value();
-  auto sum = db_.prepare(std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
-                         "),0) FROM entries WHERE seq BETWEEN ? AND ?");
-  if (!sum.is_ok()) return sum.status();
-  sum_range_ = std::move(sum).value();
-  auto remove = db_.prepare("DELETE FROM entries WHERE seq BETWEEN ? AND ?");
-  if (!remove.is_ok()) return remove.status();
-  delete_range_ = std::move(remove).value();
-  auto counters = db_.prepare(
+      " WHERE seq > ? ORDER BY seq LIMIT ?",
+      // Per batch: counted before each send, then the delivered range summed and deleted.
+      "UPDATE batches SET attempts = attempts + 1 WHERE id = ?",
+      std::string("SELECT count(*), coalesce(sum(") + kRowBytesSql +
+          "),0) FROM entries WHERE seq BETWEEN ? AND ?",
+      "DELETE FROM entries WHERE seq BETWEEN ? AND ?",
       "SELECT key, value FROM meta WHERE key IN"
-      " ('queued_records','queued_bytes','last_seq','dead_letters')");
-  if (!counters.is_ok()) return counters.status();
-  read_counters_ = std::move(counters).value();
-  auto version = db_.prepare("PRAGMA data_version");
-  if (!version.is_ok()) return version.status();
-  data_version_stmt_ = std::move(version).value();
+      " ('queued_records','queued_bytes','last_seq','dead_letters')",
+      "PRAGMA data_version",
+  };
+  const std::array<Statement*, 9> into = statements();
+  for (size_t i = 0; i < into.size(); ++i) {
+    auto prepared = db_.prepare(sql[i]);
+    if (!prepared.is_ok()) return prepared.status();
+    *into[i] = std::move(prepared).value();
+  }
   return Status::ok();
 }
 

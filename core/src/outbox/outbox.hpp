@@ -2,6 +2,7 @@
 // letters and the SDK's own state (meta). Owned and used by the store thread only.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -169,7 +170,10 @@ class Outbox {
   Outbox(SqliteDb db, Options options);
   // Opens options_.path into db_ and checks it; `damage` says why when it is not usable.
   Status open_file(int* from_version, std::string* damage);
+  // Finalizes the prepared statements, then closes the connection (recover(), ~Outbox()).
   void close_file();
+  // Every prepared statement member, in prepare_statements()' order.
+  std::array<Statement*, 9> statements();
   Status restore_salvaged(const SalvagedRows& rows, const std::string& reason, OpenReport* out);
   Status load();
   Status load_counters(bool* found);
