@@ -1,5 +1,5 @@
-// PowerLossVfs: a SQLite VFS shim that simulates a power cut, after SQLite's own crash tests
-// (src/test6.c). It forwards every call to the default VFS and records, per file, the writes
+// PowerLossVfs: a SQLite VFS shim (ShimVfs) that simulates a power cut, after SQLite's own crash
+// tests (src/test6.c). It forwards every call to the default VFS and records, per file, the writes
 // and truncations made since that file's last xSync. Armed with a crash point N, the N-th write,
 // sync or truncate (counted over every file but the -shm, which is memory) and everything after
 // it fail with an I/O error: the process can no longer change the disk. power_loss() then puts
@@ -23,17 +23,15 @@
 #include <string>
 #include <vector>
 
+#include "shim_vfs.hpp"
+
 namespace experiture {
 namespace test {
 
-class PowerLossVfs {
+class PowerLossVfs final : public ShimVfs {
  public:
   PowerLossVfs();
-  ~PowerLossVfs();  // every connection through the shim must be closed first
-  PowerLossVfs(const PowerLossVfs&) = delete;
-  PowerLossVfs& operator=(const PowerLossVfs&) = delete;
-
-  const std::string& name() const { return name_; }
+  ~PowerLossVfs() override = default;  // every connection through the shim must be closed first
 
   // The `crash_at`-th I/O event from now (1 = the next one) and all later ones fail; 0 = never.
   void arm(uint64_t crash_at);
@@ -45,20 +43,27 @@ class PowerLossVfs {
   // them. Call after every connection through the shim is closed.
   void power_loss(uint32_t seed, Model model);
 
-  // Called by the shim's methods.
   struct Op {
     bool truncate = false;
     int64_t offset = 0;  // write offset, or the new size for a truncate
     std::string data;
   };
+  // The shim's hooks: writes, truncates and syncs of the main database, its WAL and journal
+  // are recorded (and refused once crashed); the disk claims no special characteristics, and
+  // there are no memory-mapped reads.
+  int on_write(File& f, const void* data, int amount, sqlite3_int64 offset) override;
+  int on_truncate(File& f, sqlite3_int64 size) override;
+  int on_sync(File& f, int flags) override;
+  int on_device_characteristics(File& f) override;
+  int on_delete(const char* path, int sync_dir) override;
+  bool memory_mapped_reads() const override { return false; }
+
+ private:
   // false: the event is refused (crashed).
   bool record_write(const std::string& path, int64_t offset, const void* data, int amount);
   bool record_truncate(const std::string& path, int64_t size);
   bool record_sync(const std::string& path);
   bool record_delete(const std::string& path);
-  sqlite3_vfs* real() const { return real_; }
-
- private:
   bool count_event_locked();
 
   struct FileState {
@@ -68,9 +73,6 @@ class PowerLossVfs {
   };
   FileState& file_locked(const std::string& path);
 
-  std::string name_;
-  sqlite3_vfs* real_ = nullptr;
-  sqlite3_vfs vfs_{};
   mutable std::mutex mutex_;
   std::map<std::string, FileState> files_;
   uint64_t events_ = 0;

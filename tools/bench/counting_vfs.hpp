@@ -1,7 +1,7 @@
-// CountingVfs: a SQLite VFS shim for the bench's disk-write figures. It forwards every call to
-// the default VFS and counts the bytes handed to xWrite and the xSync calls, per kind of file
-// (main database, WAL). Pass name() as Config::sqlite_vfs. Counters are atomics: read them from
-// any thread while a client's store thread writes.
+// CountingVfs: a SQLite VFS shim (tests/support/shim_vfs.hpp) for the bench's disk-write figures.
+// It forwards every call to the default VFS and counts the bytes handed to xWrite and the xSync
+// calls, per kind of file (main database, WAL). Pass name() as Config::sqlite_vfs. Counters are
+// atomics: read them from any thread while a client's store thread writes.
 #pragma once
 
 #include <sqlite3.h>
@@ -10,10 +10,12 @@
 #include <cstdint>
 #include <string>
 
+#include "shim_vfs.hpp"
+
 namespace experiture {
 namespace bench {
 
-class CountingVfs {
+class CountingVfs final : public test::ShimVfs {
  public:
   struct Counts {
     uint64_t db_bytes = 0;
@@ -28,21 +30,14 @@ class CountingVfs {
   };
 
   CountingVfs();  // registers "experiture-bench-count" (not as the default VFS)
-  ~CountingVfs();
-  CountingVfs(const CountingVfs&) = delete;
-  CountingVfs& operator=(const CountingVfs&) = delete;
 
   static const char* name() { return "experiture-bench-count"; }
   Counts counts() const;
 
-  // Used by the shim's methods.
-  void add_write(int kind, uint64_t bytes);
-  void add_sync() { syncs_.fetch_add(1); }
-  sqlite3_vfs* real() const { return real_; }
+  int on_write(File& f, const void* data, int amount, sqlite3_int64 offset) override;
+  int on_sync(File& f, int flags) override;
 
  private:
-  sqlite3_vfs* real_ = nullptr;
-  sqlite3_vfs vfs_{};
   std::atomic<uint64_t> bytes_[3] = {};
   std::atomic<uint64_t> syncs_{0};
 };
