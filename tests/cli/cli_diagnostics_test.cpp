@@ -40,6 +40,8 @@ int closed_port() {
   return ntohs(address.sin_port);
 }
 
+constexpr const char* kSetpriv = "/usr/bin/setpriv";
+
 nlohmann::json status_of(const CliRunner& cli) {
   ProcessResult r = cli.run({"status", "--json"});
   INFO(r.err);
@@ -156,6 +158,49 @@ TEST_CASE("status in another process shows STORAGE_FULL while the app's disk is 
   CHECK(app->close(5000).is_ok());
 }
 
+TEST_CASE("status in another process shows the app's drops by cause", "[cli][integration]") {
+  TempDir dir;
+  const std::string db = dir.file("outbox.db");
+  uint64_t dropped_consent = 0;
+  {
+    experiture::Config config;
+    config.storage_path = db;
+    config.endpoint = "http://127.0.0.1:" + std::to_string(closed_port()) + "/public/v1";
+    config.token = "test-token";
+    config.manual_mode = true;  // nothing commits the ingress queue until pump()
+    config.ingress_capacity = 2;
+    auto opened = experiture::Client::open(config);
+    REQUIRE(opened.is_ok());
+    auto app = std::move(opened).value();
+    REQUIRE(app->pump().is_ok());
+    int refused = 0;
+    for (int i = 0; i < 5; ++i) {
+      const auto written = app->append("events", R"({"event":"scan"})");
+      refused += written.code() == experiture::Code::kQueueFull ? 1 : 0;
+    }
+    REQUIRE(refused == 3);
+    REQUIRE(app->pump().is_ok());
+    REQUIRE(app->set_consent(experiture::Consent::kDenied).is_ok());  // drops what is queued
+    REQUIRE(app->pump().is_ok());
+    REQUIRE(app->close(5000).is_ok());
+    REQUIRE(app->stats().dropped_queue_full == 3);
+    dropped_consent = app->stats().dropped_consent;
+    REQUIRE(dropped_consent >= 2);  // the two queued events, and the anonymous profile
+  }
+
+  CliRunner cli(EXPERITURE_CLI_PATH, {"--db", db});
+  nlohmann::json status = status_of(cli);
+  INFO(status.dump(2));
+  CHECK(status["dropped"]["queue_full"] == 3);
+  CHECK(status["dropped"]["consent"] == dropped_consent);
+  CHECK(status["dropped"]["evicted"] == 0);
+  CHECK(status["dropped"]["dead_letter_overflow"] == 0);
+  ProcessResult text = cli.run({"status"});
+  INFO(text.out);
+  CHECK(text.out.find("dropped       3 queue full, 0 evicted, " + std::to_string(dropped_consent) +
+                      " consent, 0 dead-letter overflow") != std::string::npos);
+}
+
 TEST_CASE("status in a new process shows why the last drain could not deliver",
           "[cli][integration]") {
   TempDir dir;
@@ -175,6 +220,8 @@ TEST_CASE("status in a new process shows why the last drain could not deliver",
   CHECK(text.out.find("last error    none") == std::string::npos);
   CHECK(text.out.find("NETWORK") != std::string::npos);
   CHECK(text.out.find("last success never") != std::string::npos);
+  CHECK(text.out.find("failed attempt") != std::string::npos);
+  CHECK(text.out.find("  next try    ") != std::string::npos);
   CHECK(text.out.find("storage       no error") != std::string::npos);
 
   nlohmann::json status = status_of(down);
@@ -188,6 +235,8 @@ TEST_CASE("status in a new process shows why the last drain could not deliver",
   CHECK(status["consecutive_failures"].get<int>() >= 1);
   CHECK_FALSE(status["last_pause_reason"].get<std::string>().empty());
   CHECK(status["last_success_at_ms"].is_null());
+  CHECK(status["next_attempt_at_ms"].get<int64_t>() >=
+        status["last_delivery_error"]["at_ms"].get<int64_t>());  // the retry still scheduled
   CHECK(status["last_storage_error"]["message"] == "");
   CHECK(status["last_error"] == status["last_delivery_error"]["message"]);
 
@@ -224,16 +273,34 @@ TEST_CASE("an outbox that cannot be opened names the path, the cause and what to
     CHECK(r.err.find(c.cause) != std::string::npos);
     CHECK(r.err.find(c.todo) != std::string::npos);
   }
-  if (::geteuid() != 0) {  // root may write anywhere: no permission case to see
-    const std::string locked = dir.file("locked.db");
-    {
-      std::FILE* f = std::fopen(locked.c_str(), "w");
-      std::fclose(f);
-    }
-    ::chmod(locked.c_str(), 0400);
-    ProcessResult r = CliRunner(EXPERITURE_CLI_PATH, {"--db", locked}).run({"status"});
+
+  // Root may write anywhere: as root, the CLI runs as nobody (setpriv) to meet the permissions.
+  const bool root = ::geteuid() == 0;
+  if (root && ::access(kSetpriv, X_OK) != 0) {
+    WARN("no " << kSetpriv << ": the permission cases need a user that is not root");
+    return;
+  }
+  ::chmod(dir.path().c_str(), 0755);
+  const std::string read_only = dir.file("read-only.db");
+  REQUIRE(CliRunner(EXPERITURE_CLI_PATH, {"--db", read_only}).run({"status"}).exit_code == 0);
+  ::chmod(read_only.c_str(), 0444);  // an outbox that has become read-only
+  const std::string closed_folder = dir.file("closed-folder");
+  ::mkdir(closed_folder.c_str(), 0555);
+  const Case denied[] = {
+      {read_only, "no permission (EACCES", "give this process read and write access to the file"},
+      {closed_folder + "/outbox.db", "no permission (EACCES",
+       "give this process write access to " + closed_folder},
+  };
+  for (const Case& c : denied) {
+    CliRunner cli = root ? CliRunner(kSetpriv, {"--reuid=65534", "--regid=65534", "--clear-groups",
+                                                EXPERITURE_CLI_PATH, "--db", c.path})
+                         : CliRunner(EXPERITURE_CLI_PATH, {"--db", c.path});
+    ProcessResult r = cli.run({"status"});
+    INFO(c.path << " -> " << r.err);
     CHECK(r.exit_code == 1);
-    CHECK(r.err.find("no permission (EACCES") != std::string::npos);
+    CHECK(r.err.find("cannot open the outbox " + c.path) != std::string::npos);
+    CHECK(r.err.find(c.cause) != std::string::npos);
+    CHECK(r.err.find(c.todo) != std::string::npos);
   }
 }
 
@@ -249,6 +316,8 @@ TEST_CASE("drain on a terminal reports the first delivery failure at once", "[cl
   const size_t reported = r.out.find("delivery failed: network error NETWORK.CONNECT to 127.0.0.1");
   CHECK(reported != std::string::npos);
   CHECK(reported < r.out.find("timed out"));  // before the timeout, not with it
+  CHECK(r.out.find("waiting: retrying after network error NETWORK.CONNECT") !=
+        std::string::npos);  // the progress line keeps saying why it waits
 }
 
 TEST_CASE("the default logger writes delivery failures to stderr, at the EXPERITURE_LOG level",

@@ -1,11 +1,18 @@
 #include "experiture/client.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <string_view>
 
 #include "crypto/uuid.hpp"
@@ -507,6 +514,80 @@ TEST_CASE("open refuses an unknown log_level, naming the field and the levels", 
         std::string::npos);
   c.log_level = "off";
   CHECK(Client::open(c).is_ok());
+}
+
+namespace {
+
+// Sends this process's stderr (fd 2) to a file while it lives; text() reads what was written.
+class StderrCapture {
+ public:
+  explicit StderrCapture(std::string path) : path_(std::move(path)) {
+    std::fflush(stderr);
+    saved_ = ::dup(2);
+    const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(fd, 2);
+    ::close(fd);
+  }
+  ~StderrCapture() { restore(); }
+  StderrCapture(const StderrCapture&) = delete;
+  StderrCapture& operator=(const StderrCapture&) = delete;
+
+  std::string text() {
+    restore();
+    std::ifstream file(path_);
+    std::stringstream out;
+    out << file.rdbuf();
+    return out.str();
+  }
+
+ private:
+  void restore() {
+    if (saved_ < 0) return;
+    std::fflush(stderr);
+    ::dup2(saved_, 2);
+    ::close(saved_);
+    saved_ = -1;
+  }
+
+  std::string path_;
+  int saved_ = -1;
+};
+
+// What the built-in logger (no config.logger) writes to stderr while a delivery gets a 503.
+std::string default_log_of_a_failed_delivery(const std::string& log_level) {
+  Harness h;
+  Config c = h.config();
+  c.logger = nullptr;
+  c.log_level = log_level;
+  StderrCapture capture(h.dir.file("stderr.txt"));
+  {
+    auto client = h.open(c);
+    client->on_background();
+    client->pump();
+    REQUIRE(h.http->release(experiture::test::status_response(503, "{}")));
+    client->pump();
+    REQUIRE(client->stats().consecutive_failures == 1);
+    REQUIRE(client->close(1000).is_ok());
+  }
+  return capture.text();
+}
+
+}  // namespace
+
+TEST_CASE("with no logger set, log_level off writes nothing even when EXPERITURE_LOG says debug",
+          "[client][unit]") {
+  ::setenv("EXPERITURE_LOG", "debug", 1);
+  const std::string by_environment = default_log_of_a_failed_delivery("");
+  const std::string off = default_log_of_a_failed_delivery("off");
+  const std::string warn = default_log_of_a_failed_delivery("warn");
+  ::unsetenv("EXPERITURE_LOG");
+  INFO("EXPERITURE_LOG=debug:\n" << by_environment << "log_level warn:\n" << warn);
+  CHECK(by_environment.find("experiture: warn: delivery failed: HTTP 503") != std::string::npos);
+  CHECK(by_environment.find("experiture: debug: ") != std::string::npos);
+  CHECK(by_environment.find("test-token") == std::string::npos);
+  CHECK(warn.find("experiture: warn: delivery failed: HTTP 503") != std::string::npos);
+  CHECK(warn.find("experiture: debug: ") == std::string::npos);
+  CHECK(off.empty());
 }
 
 TEST_CASE("a storage error and a delivery error are reported apart", "[client][unit]") {

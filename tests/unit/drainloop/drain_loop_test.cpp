@@ -652,6 +652,35 @@ TEST_CASE(
   CHECK(rig.client->stats().pause_reason.empty());
 }
 
+TEST_CASE("a network failure's last error names the host and the kind of failure",
+          "[drain][unit]") {
+  struct Kind {
+    experiture::platform::TransportError error;
+    const char* code;
+    const char* words;
+  };
+  using experiture::platform::TransportError;
+  const Kind kind =
+      GENERATE(Kind{TransportError::kConnect, "NETWORK.CONNECT", "could not connect"},
+               Kind{TransportError::kTimeout, "NETWORK.TIMEOUT", "timed out"},
+               Kind{TransportError::kTls, "NETWORK.TLS", "TLS handshake or certificate failed"},
+               Kind{TransportError::kReset, "NETWORK.RESET", "connection dropped"});
+  Rig rig;
+  rig.write(1);
+  rig.send_now();
+  HttpResponse failure;
+  failure.error = kind.error;
+  failure.error_message = "what the transport said";
+  rig.answer(failure);
+  const std::string error = rig.client->stats().last_delivery_error;
+  INFO(error);
+  CHECK(error.find(std::string("network error ") + kind.code) != std::string::npos);
+  CHECK(error.find(" to api.example.test (") != std::string::npos);
+  CHECK(error.find(kind.words) != std::string::npos);
+  CHECK(error.find(": what the transport said") != std::string::npos);
+  CHECK(error.find("secret-token") == std::string::npos);
+}
+
 TEST_CASE("a TLS or pinning failure pauses delivery with a reason until resume",
           "[drain][unit][hostile]") {
   Rig rig;
