@@ -427,10 +427,10 @@ ExitCode run_drain(Session& session, double timeout_s) {
                   (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
       return ExitCode::kTimeout;
     case Code::kPaused:
-      print_error(
-          status.message() +
-          (session.tokens->exhausted() ? " (the server refused the token: 401)" : std::string()) +
-          (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
+      // A refused token the token source cannot replace reads "unauthorized (401): the server
+      // refused the token ..." in the SDK's own pause reason.
+      print_error(status.message() +
+                  (s.last_error.empty() ? std::string() : "; last error: " + s.last_error));
       return ExitCode::kPaused;
     default:
       return fail(status);

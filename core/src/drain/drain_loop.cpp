@@ -129,8 +129,9 @@ std::string DrainLoop::pause_reason() const {
            "token, or set a token provider, then resume()";
   }
   if (no_token_) {
-    return refused_401_ ? "no token: the server refused the token (401) and the token provider "
-                          "returned no other"
+    // After a 401 the provider had no other token: the refusal is the news, not "no token".
+    return refused_401_ ? "unauthorized (401): the server refused the token and the token "
+                          "provider returned no other"
                         : "no token: the token provider returned none";
   }
   if (!problem_pause_.empty()) return problem_pause_;

@@ -158,6 +158,30 @@ TEST_CASE("a 401 asks the token provider for a new token and retries", "[drain][
   CHECK(rig.client->stats().queued_records == 0);
 }
 
+TEST_CASE("a provider with no other token after a 401 pauses as unauthorized, not as no token",
+          "[drain][unit]") {
+  Rig rig([](Config& c) {
+    auto calls = std::make_shared<int>(0);  // one token, then none (refresh or not)
+    c.token_provider = [calls](bool) { return ++*calls == 1 ? "refused-token" : std::string(); };
+  });
+  rig.write(1);
+  rig.send_now();
+  const size_t sent = rig.http->request_count();
+  rig.answer(experiture::test::status_response(
+      401, R"({"success":false,"error":{"code":"CDP_ETL.AUTH.TOKEN_INVALID","message":"bad"}})"));
+  rig.client->pump();  // the retry at once finds no other token
+  CHECK(rig.http->request_count() == sent);
+  INFO("pause reason: " << rig.client->stats().pause_reason);
+  CHECK(rig.client->stats().pause_reason.rfind("unauthorized (401)", 0) == 0);
+  const auto flushed = rig.client->flush(100);
+  INFO(flushed.message());
+  CHECK(flushed.code() == Code::kPaused);
+  CHECK(flushed.message().find("unauthorized (401): the server refused the token") !=
+        std::string::npos);
+  CHECK(flushed.message().find("no token") == std::string::npos);
+  CHECK(rig.client->stats().queued_records == 1);
+}
+
 TEST_CASE("no token pauses delivery with a reason", "[drain][unit]") {
   Rig rig([](Config& c) { c.token_provider = [](bool) { return std::string(); }; }, false);
   rig.write(1);
