@@ -5,7 +5,9 @@ protocol (--remote-debugging-pipe: no websocket library needed), standard librar
   console_browser.py EMULATOR CHROMIUM test
       starts the emulator on a free port, loads the page, picks "503" in the fault controls and
       clicks Inject, sends one API write, and checks that the page's request log shows that
-      request answered 503 with the fault marked. Exit 0 on success, 1 with a message otherwise.
+      request answered 503 with the fault marked, then clicks "Reset emulator" and checks that
+      the counters, the log and the emulator's state are cleared. Exit 0 on success, 1 with a
+      message otherwise.
   console_browser.py EMULATOR CHROMIUM screenshot PROFILES OUT.png
       fills the emulator with PROFILES profiles (plus a few requests of each kind) and saves a
       screenshot of the page with a request expanded and a profile's timeline open.
@@ -169,7 +171,19 @@ def run_test(emulator_binary, chromium):
         browser.wait_for(
             "(() => { const r = document.querySelector('#log-rows tr.row');"
             " return !!r && r.dataset.status === '200'; })()", "the retried request in the log")
-        print("console_browser: ok: fault injected from the page, the next request is in the log")
+        browser.wait_for("document.getElementById('c-profiles').textContent === '1'",
+                         "the counters to show the profile")
+        # The reset button (its confirm() answered yes): the emulator and the page start over.
+        browser.eval("window.confirm = () => true; document.getElementById('reset').click(); true")
+        browser.wait_for("document.getElementById('c-profiles').textContent === '0' && "
+                         "document.getElementById('c-requests').textContent === '0' && "
+                         "document.querySelectorAll('#log-rows tr.row').length === 0",
+                         "the reset button to clear the counters and the log")
+        status, summary = emulator.call("GET", "/_emulator/api/summary")
+        if summary["counters"]["requests"] != 0 or summary["profiles"].get("profiles", 0) != 0:
+            fail("the reset button left the emulator's state: " + json.dumps(summary))
+        print("console_browser: ok: fault injected from the page, the next request is in the log,"
+              " the reset button cleared the emulator")
     finally:
         browser.close()
         emulator.stop()
