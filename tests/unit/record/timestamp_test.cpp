@@ -32,6 +32,8 @@ TEST_CASE("ISO 8601 date-times with a zone parse to epoch milliseconds UTC", "[r
       {"2026-04-21T15:30:00-00:00", 1776785400000},
       {"2024-02-29T00:00:00Z", 1709164800000},
       {"2000-02-29T12:00:00Z", 951825600000},
+      {"2026-02-28T00:00:00Z", 1772236800000},  // the last day of a common year's February
+      {"2023-02-15T08:30:00Z", 1676449800000},
       {"1969-12-31T23:59:59.999Z", -1},
       {"1900-01-01T00:00:00Z", -2208988800000},
       {"2016-12-31T23:59:60Z", 1483228800000},
@@ -73,6 +75,7 @@ TEST_CASE("a plain calendar date is accepted for _at fields, a datetime without 
   std::tie(text, is_date, acceptable) = GENERATE(table<std::string, bool, bool>({
       {"2026-04-21", true, true},
       {"2024-02-29", true, true},
+      {"2026-02-28", true, true},
       {"2026-02-29", false, false},
       {"2026-04-21T15:30:00Z", false, true},
       {"2026-04-21T15:30:00", false, false},
