@@ -38,14 +38,17 @@ AcceptRun run_accepts(Context& ctx, size_t total, int threads, uint64_t run) {
       uint64_t full = 0;
       for (size_t i = static_cast<size_t>(t) * share; i < (static_cast<size_t>(t) + 1) * share;
            ++i) {
-        const int64_t t0 = now_ns();
-        Status s = client->upsert(kObject, std::string_view(records[i]), kMatchKey);
-        const int64_t t1 = now_ns();
-        lat.push_back(static_cast<uint64_t>(t1 - t0));
-        if (s.code() == Code::kQueueFull) {
+        // Each call is timed; on QUEUE_FULL the writer does what an app is told to do
+        // (persist(), untimed, then the same call again), so every record is accepted.
+        for (;;) {
+          const int64_t t0 = now_ns();
+          Status s = client->upsert(kObject, std::string_view(records[i]), kMatchKey);
+          const int64_t t1 = now_ns();
+          lat.push_back(static_cast<uint64_t>(t1 - t0));
+          if (s.is_ok()) break;
+          if (s.code() != Code::kQueueFull) die("upsert failed: " + s.to_string());
           ++full;
-        } else if (!s.is_ok()) {
-          die("upsert failed: " + s.to_string());
+          if (!client->persist(120000).is_ok()) die("persist after QUEUE_FULL failed");
         }
       }
       queue_full += full;
@@ -98,7 +101,9 @@ std::vector<Figure> accept_latency(Context& ctx) {
   f.value = median(full);
   f.unit = "calls";
   f.target = "report";
-  f.note = "calls that met a full ingress queue (capacity 100000)";
+  f.note =
+      "calls that met a full ingress queue (default ingress_capacity and ingress_max_bytes); "
+      "each was made again after persist()";
   out.push_back(f);
   return out;
 }

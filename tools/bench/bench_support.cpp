@@ -71,6 +71,18 @@ Config bench_config(const std::string& path, const std::string& endpoint) {
   return config;
 }
 
+uint64_t upsert_as_app(Client& client, const std::string& record) {
+  uint64_t full = 0;
+  for (;;) {
+    Status s = client.upsert(kObject, std::string_view(record), kMatchKey);
+    if (s.is_ok()) return full;
+    if (s.code() != Code::kQueueFull) die("upsert failed: " + s.to_string());
+    ++full;
+    Status persisted = client.persist(120000);
+    if (!persisted.is_ok()) die("persist after QUEUE_FULL failed: " + persisted.to_string());
+  }
+}
+
 std::unique_ptr<Client> open_client(Config config) {
   auto client = Client::open(std::move(config));
   if (!client.is_ok()) die("Client::open failed: " + client.status().to_string());

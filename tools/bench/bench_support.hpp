@@ -67,6 +67,10 @@ std::string batch_body(const std::vector<std::string>& stored_records);
 // A client on `path` delivering to `endpoint` (token kToken). Aborts the run on failure.
 std::unique_ptr<Client> open_client(Config config);
 Config bench_config(const std::string& path, const std::string& endpoint);
+// upsert() as the SDK's docs tell an app to write: on kQueueFull (nothing was accepted) it waits
+// with persist() and makes the same call again. Returns the kQueueFull answers met; aborts the
+// run on any other failure.
+uint64_t upsert_as_app(Client& client, const std::string& record);
 
 double median(std::vector<double> values);
 // The p-quantile (0..1) of `sorted` (nearest rank).

@@ -61,21 +61,14 @@ double sqlite_rows_per_s(const std::string& path, const std::vector<std::string>
   return static_cast<double>(payloads.size()) * 1e9 / static_cast<double>(end - start);
 }
 
-// Accepts every record (waiting briefly when the ingress queue is full) and waits until all are
+// Accepts every record (persist() and again when the ingress queue is full) and waits until all are
 // durable: records per second from the first accept to persist() returning.
 double sdk_durable_per_s(Context& ctx, const std::vector<std::string>& records) {
   auto client = open_client(bench_config(ctx.fresh_path("durable"), ctx.endpoint()));
   client->set_online(false);
   client->persist(10000);
   const int64_t start = now_ns();
-  for (const auto& r : records) {
-    for (;;) {
-      Status s = client->upsert(kObject, std::string_view(r), kMatchKey);
-      if (s.is_ok()) break;
-      if (s.code() != Code::kQueueFull) die("upsert failed: " + s.to_string());
-      std::this_thread::yield();
-    }
-  }
+  for (const auto& r : records) upsert_as_app(*client, r);
   Status s = client->persist(120000);
   const int64_t end = now_ns();
   if (!s.is_ok()) die("persist failed: " + s.to_string());
@@ -133,14 +126,7 @@ std::unique_ptr<Client> queued_client(Context& ctx, const std::vector<std::strin
   auto client = open_client(std::move(config));
   if (!client->flush(30000).is_ok()) die("first flush failed");
   client->set_online(false);
-  for (const auto& r : records) {
-    for (;;) {
-      Status s = client->upsert(kObject, std::string_view(r), kMatchKey);
-      if (s.is_ok()) break;
-      if (s.code() != Code::kQueueFull) die("upsert failed: " + s.to_string());
-      std::this_thread::yield();
-    }
-  }
+  for (const auto& r : records) upsert_as_app(*client, r);
   if (!client->persist(120000).is_ok()) die("persist failed");
   reset_emulator(ctx);
   return client;

@@ -137,7 +137,9 @@ class EXPERITURE_API Client {
 
   // Accepts an upsert keyed by `match_key`. Validates and normalises on the caller's thread, then
   // queues it in memory; returns at once. Statuses: kOk, each validation code, kQueueFull,
-  // kConsentDenied, kClosed.
+  // kConsentDenied, kClosed. kQueueFull: the writes accepted but not yet committed reached
+  // Config::ingress_capacity or ingress_max_bytes; nothing was accepted and nothing waited. Call
+  // it again after persist() returns (off the UI thread), or later, or drop the write.
   Status upsert(std::string_view object, std::string_view record_json, std::string_view match_key);
   // JSON text as std::string or a C string (both would otherwise also convert to json).
   Status upsert(std::string_view object, const std::string& record_json,

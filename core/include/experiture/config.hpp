@@ -82,7 +82,11 @@ struct Config {
   int64_t max_outbox_bytes = 64LL << 20;  // on-disk cap; oldest ordinary writes evicted first
   size_t max_record_bytes = 64 * 1024;    // one record, serialised; 16..kMaxRecordBytesLimit
   size_t ingress_capacity = 100000;       // accepted but not yet durable writes held in memory
-  int64_t commit_window_ms = 20;          // an accepted write is durable within about this long
+  // ... and the memory they may hold (records, strings, queue slots). Past either bound upsert()
+  // and append() return kQueueFull without waiting: nothing was accepted. Try the write again
+  // after persist() returns (it waits for the store thread to catch up), or later, or drop it.
+  size_t ingress_max_bytes = 1024 * 1024;
+  int64_t commit_window_ms = 20;  // an accepted write is durable within about this long
   std::string default_phone_region = "US";
   bool manual_mode = false;  // no SDK threads: the app calls Client::pump()
   Consent initial_consent = Consent::kGranted;

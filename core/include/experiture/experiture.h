@@ -304,6 +304,8 @@ experiture_config_set_max_record_bytes(experiture_config_t* config, size_t bytes
 EXPERITURE_API experiture_status_t
 experiture_config_set_ingress_capacity(experiture_config_t* config, size_t writes);
 EXPERITURE_API experiture_status_t
+experiture_config_set_ingress_max_bytes(experiture_config_t* config, size_t bytes);
+EXPERITURE_API experiture_status_t
 experiture_config_set_commit_window_ms(experiture_config_t* config, int64_t window_ms);
 /* ISO 3166-1 alpha-2, default "US". */
 EXPERITURE_API experiture_status_t experiture_config_set_default_phone_region(
@@ -414,7 +416,10 @@ EXPERITURE_API void experiture_client_free(experiture_client_t* client);
 
 /* Accepts an upsert of `record_json` (a JSON object, UTF-8) keyed by its field `match_key`.
  * Validates and normalises on the caller's thread, queues in memory, returns at once. All strings
- * BORROWED. Statuses: OK, each validation status, QUEUE_FULL, CONSENT_DENIED, CLOSED. */
+ * BORROWED. Statuses: OK, each validation status, QUEUE_FULL, CONSENT_DENIED, CLOSED.
+ * QUEUE_FULL: the writes accepted but not yet committed reached ingress_capacity or
+ * ingress_max_bytes; nothing was accepted and nothing waited. Call it again after
+ * experiture_client_persist() returns (off the UI thread), or later, or drop the write. */
 EXPERITURE_API experiture_status_t experiture_client_upsert(
     experiture_client_t* client, const char* object, size_t object_length, const char* record_json,
     size_t record_length, const char* match_key, size_t match_key_length);

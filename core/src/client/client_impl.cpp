@@ -110,6 +110,7 @@ Status validate_config(const Config& c) {
   if (c.batch_size < 1 || c.batch_size > 10000) return bad("batch_size", "must be 1 to 10000");
   if (c.flush_interval_ms <= 0) return bad("flush_interval_ms", "must be positive");
   if (c.ingress_capacity < 1) return bad("ingress_capacity", "must be at least 1");
+  if (c.ingress_max_bytes < 1) return bad("ingress_max_bytes", "must be at least 1");
   if (c.commit_window_ms < 0) return bad("commit_window_ms", "must not be negative");
   if (Status s = client::check_record_limit(c); !s) return s;
   if (!c.encryption_key.empty() && c.encryption_key.size() != 32) {

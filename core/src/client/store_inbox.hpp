@@ -23,6 +23,22 @@ struct IngressItem {
   bool purge = false;  // consent denied: drop everything queued so far
 };
 
+// Memory an ingress item holds, roughly: the item itself and the heap of its strings (the
+// payload's capacity, which a recycled buffer may make larger than the record). What
+// Config::ingress_max_bytes bounds.
+inline size_t ingress_bytes(const IngressItem& item) {
+  size_t bytes = sizeof(IngressItem);
+  if (item.entry) {
+    bytes +=
+        item.entry->payload.capacity() + item.entry->object.size() + item.entry->match_key.size();
+  }
+  for (const auto& m : item.meta) bytes += m.first.size() + (m.second ? m.second->size() : 0);
+  return bytes;
+}
+
+// Commit at once, without waiting out the commit window, when this many writes are waiting.
+inline constexpr size_t kGroupCommitTarget = 4096;
+
 // The transport's answer to attempt `attempt_id`.
 struct StoreResponse {
   uint64_t attempt_id = 0;
@@ -36,10 +52,30 @@ using StoreHint = std::function<void(drain::DrainLoop&)>;
 
 struct StoreInbox {
   std::vector<IngressItem> writes;
+  size_t write_bytes = 0;  // ingress_bytes() of `writes`
   std::vector<StoreTask> tasks;
   std::vector<StoreResponse> responses;
   std::vector<StoreHint> hints;
   bool persist_requested = false;  // persist(): commit now, without the commit window
+
+  // Whether `count` more writes of `bytes` would overflow the queue: more than `capacity`
+  // writes, or more than `max_bytes` in memory. A write is never refused by its size alone: an
+  // empty queue takes it whatever it weighs.
+  bool would_overflow(size_t count, size_t bytes, size_t capacity, size_t max_bytes) const {
+    if (writes.size() + count > capacity) return true;
+    return !writes.empty() && write_bytes + bytes > max_bytes;
+  }
+
+  void push_write(IngressItem&& item, size_t bytes) {
+    writes.push_back(std::move(item));
+    write_bytes += bytes;
+  }
+
+  // Enough writes wait to commit them now rather than wait out the commit window: a group of
+  // kGroupCommitTarget, or half the memory bound (the other half keeps accepting meanwhile).
+  bool group_ready(size_t max_bytes) const {
+    return writes.size() >= kGroupCommitTarget || write_bytes >= max_bytes / 2;
+  }
 
   // Work for a round now. Writes wait while a failed commit's retry is pending (`writes_held`),
   // unless a persist asks for them.
@@ -51,7 +87,11 @@ struct StoreInbox {
   // Hands this round's commands to `round` (whose lanes are empty): lanes are swapped, so both
   // sides keep their capacity and the lock is held O(1). Writes only with `take_writes`.
   void take(StoreInbox& round, bool take_writes) {
-    if (take_writes) writes.swap(round.writes);
+    if (take_writes) {
+      writes.swap(round.writes);
+      round.write_bytes = write_bytes;
+      write_bytes = 0;
+    }
     tasks.swap(round.tasks);
     responses.swap(round.responses);
     hints.swap(round.hints);
@@ -62,6 +102,7 @@ struct StoreInbox {
   // Empties every lane, keeping the capacity (after a round).
   void clear() {
     writes.clear();
+    write_bytes = 0;
     tasks.clear();
     responses.clear();
     hints.clear();

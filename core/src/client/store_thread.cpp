@@ -15,8 +15,6 @@ namespace experiture {
 namespace client {
 namespace {
 
-// Commit at once, without waiting out the commit window, when this many writes are waiting.
-constexpr size_t kGroupCommitTarget = 4096;
 // Ingress slots kept while the store thread is idle (a burst's are released when it ends).
 constexpr size_t kKeepIngressSlots = 4096;
 constexpr int64_t kCommitRetryMs = 1000;
@@ -125,6 +123,8 @@ Status StoreThread::check_open() const {
 
 Status StoreThread::post_writes(IngressItem* items, size_t count) {
   bool wake = false;
+  size_t bytes = 0;
+  for (size_t i = 0; i < count; ++i) bytes += ingress_bytes(items[i]);
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (closed_) return closed_status();
@@ -134,19 +134,28 @@ Status StoreThread::post_writes(IngressItem* items, size_t count) {
         if (items[i].entry) return consent_denied_status();
       }
     }
-    if (inbox_.writes.size() + count > config_->ingress_capacity) {
+    if (inbox_.would_overflow(count, bytes, config_->ingress_capacity,
+                              config_->ingress_max_bytes)) {
       ++stats_.dropped_queue_full;
       return Status(Code::kQueueFull,
-                    "ingress queue full (capacity " + std::to_string(config_->ingress_capacity) +
-                        " writes): storage is not keeping up; nothing was accepted, retry later");
+                    "ingress queue full (" + std::to_string(inbox_.writes.size()) + " writes, " +
+                        std::to_string(inbox_.write_bytes) + " bytes in memory; ingress_capacity " +
+                        std::to_string(config_->ingress_capacity) + ", ingress_max_bytes " +
+                        std::to_string(config_->ingress_max_bytes) +
+                        "): storage is not keeping up; nothing was accepted. Try the write again "
+                        "after persist() returns, or later");
     }
     if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
+    const bool was_ready = inbox_.group_ready(config_->ingress_max_bytes);
     for (size_t i = 0; i < count; ++i) {
       items[i].accept_seq = ++accept_seq_;
       if (items[i].entry) ++stats_.accepted;
-      inbox_.writes.push_back(std::move(items[i]));
+      const size_t item_bytes = ingress_bytes(items[i]);
+      inbox_.push_write(std::move(items[i]), item_bytes);
     }
-    wake = store_waiting_;
+    // An idle store thread wakes for the first write; one waiting out the commit window wakes
+    // once the group is big enough.
+    wake = store_waiting_ || (!was_ready && inbox_.group_ready(config_->ingress_max_bytes));
   }
   if (wake) store_cv_.notify_one();
   return Status::ok();
@@ -170,7 +179,8 @@ Status StoreThread::set_consent(Consent consent, outbox::MetaUpdates meta) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (inbox_.writes.empty()) ingress_since_mono_ms_ = clock_->mono_ms();
     item.accept_seq = ++accept_seq_;
-    inbox_.writes.push_back(std::move(item));
+    const size_t item_bytes = ingress_bytes(item);
+    inbox_.push_write(std::move(item), item_bytes);
   }
   store_cv_.notify_one();
   return Status::ok();
@@ -414,13 +424,16 @@ void StoreThread::run() {
       store_waiting_ = false;
     }
     // Group commit: let writes that arrive within the commit window share one transaction.
-    if (!inbox_.writes.empty() && !stopping_ && !inbox_.persist_requested &&
-        config_->commit_window_ms > 0 && inbox_.writes.size() < kGroupCommitTarget) {
+    // A group that is big enough (in writes or in memory) goes at once.
+    auto commit_now = [this] {
+      return stopping_ || inbox_.persist_requested ||
+             inbox_.group_ready(config_->ingress_max_bytes);
+    };
+    if (!inbox_.writes.empty() && config_->commit_window_ms > 0 && !commit_now()) {
       const int64_t waited = clock_->mono_ms() - ingress_since_mono_ms_;
       const int64_t remaining = config_->commit_window_ms - waited;
       if (remaining > 0) {
-        store_cv_.wait_for(lock, std::chrono::milliseconds(remaining),
-                           [this] { return stopping_ || inbox_.persist_requested; });
+        store_cv_.wait_for(lock, std::chrono::milliseconds(remaining), commit_now);
       }
     }
     if (commit_retry_at_mono_ms_ != 0 && clock_->mono_ms() >= commit_retry_at_mono_ms_) {
@@ -634,6 +647,7 @@ void StoreThread::requeue(std::vector<IngressItem>& items, size_t from, const St
   stats_.last_storage_error = stats_.last_error;
   last_storage_error_code_ = why.code();
   stats_.last_storage_error_at_ms = now_wall;
+  for (size_t i = from; i < items.size(); ++i) inbox_.write_bytes += ingress_bytes(items[i]);
   inbox_.writes.insert(inbox_.writes.begin(),
                        std::make_move_iterator(items.begin() + static_cast<std::ptrdiff_t>(from)),
                        std::make_move_iterator(items.end()));

@@ -38,8 +38,8 @@ namespace client {
 class StoreThread {
  public:
   struct Deps {
-    // commit_window_ms, ingress_capacity, manual_mode, and the drain loop's options. Must
-    // outlive the StoreThread.
+    // commit_window_ms, ingress_capacity and ingress_max_bytes, manual_mode, and the drain
+    // loop's options. Must outlive the StoreThread.
     const Config* config = nullptr;
     platform::Clock* clock = nullptr;
     platform::HttpClient* http = nullptr;
@@ -71,7 +71,8 @@ class StoreThread {
   // Lock-free: kClosed after close, kConsentDenied while consent is denied, else ok.
   Status check_open() const;
   // Queues writes for the next commit (moves from items on success). kClosed, kConsentDenied
-  // (for items with an entry) or kQueueFull (over config.ingress_capacity) accept nothing.
+  // (for items with an entry) or kQueueFull (over config.ingress_capacity or
+  // ingress_max_bytes: StoreInbox::would_overflow) accept nothing.
   Status post_writes(IngressItem* items, size_t count);
   // Changes the capture gate and the drain loop's consent, and queues `meta` (the consent as
   // stored) with a purge of everything queued when denied. Never refused for capacity. Ok and

@@ -187,6 +187,47 @@ TEST_CASE("a full ingress queue refuses the write without blocking", "[client][u
   CHECK(client->append("events", json{{"n", 99}}).is_ok());
 }
 
+TEST_CASE("writes past ingress_max_bytes are refused without blocking and taken after persist",
+          "[client][unit]") {
+  Harness h;
+  Config c = h.config(true);  // manual: nothing commits the queue until pump() or persist()
+  c.ingress_max_bytes = 16 * 1024;
+  auto client = h.open(c);
+  client->pump();
+  const size_t queued_before = h.queued().size();  // the anonymous profile's identity write
+  const std::string record = json{{"note", std::string(1000, 'n')}}.dump();
+  int accepted = 0;
+  experiture::Status last;
+  for (int i = 0; i < 100; ++i) {
+    last = client->append("events", record);
+    if (!last.is_ok()) break;
+    ++accepted;
+  }
+  // About 1 KiB each: the queue holds a handful, far fewer than ingress_capacity (100,000).
+  CHECK(accepted > 1);
+  CHECK(accepted < 16);
+  CHECK(last.code() == Code::kQueueFull);
+  CHECK(client->stats().dropped_queue_full == 1);
+  CHECK(client->stats().pending_durable == static_cast<uint64_t>(accepted));
+  // What the docs tell the app to do: persist(), then the same write again.
+  REQUIRE(client->persist(1000).is_ok());
+  CHECK(client->append("events", record).is_ok());
+  REQUIRE(client->persist(1000).is_ok());
+  CHECK(h.queued().size() == queued_before + static_cast<size_t>(accepted) + 1);
+}
+
+TEST_CASE("an empty ingress queue takes a write heavier than ingress_max_bytes", "[client][unit]") {
+  Harness h;
+  Config c = h.config(true);
+  c.ingress_max_bytes = 100;
+  auto client = h.open(c);
+  client->pump();
+  CHECK(client->append("events", json{{"note", std::string(1000, 'n')}}).is_ok());
+  CHECK(client->append("events", json{{"n", 1}}).code() == Code::kQueueFull);
+  client->pump();
+  CHECK(client->append("events", json{{"n", 1}}).is_ok());
+}
+
 TEST_CASE("first open creates a UUID v4 device_id that is stable across reopening",
           "[client][identity][unit]") {
   Harness h;

@@ -70,3 +70,41 @@ TEST_CASE("a round takes every lane whole and both sides keep their capacity", "
   CHECK(round.tasks.size() == 1);
   CHECK(inbox.writes.size() == 1);
 }
+
+TEST_CASE("the inbox counts the memory of its writes and a round takes that count with them",
+          "[client][unit]") {
+  StoreInbox inbox;
+  IngressItem item;
+  item.entry = experiture::outbox::Entry();
+  item.entry->payload.assign(300, 'x');
+  const size_t bytes = experiture::client::ingress_bytes(item);
+  CHECK(bytes >= sizeof(IngressItem) + 300);
+  inbox.push_write(std::move(item), bytes);
+  CHECK(inbox.write_bytes == bytes);
+  StoreInbox round;
+  inbox.take(round, true);
+  CHECK(round.write_bytes == bytes);
+  CHECK(inbox.write_bytes == 0);
+  round.clear();
+  CHECK(round.write_bytes == 0);
+}
+
+TEST_CASE("a write overflows the inbox past either bound but never by its size alone",
+          "[client][unit]") {
+  StoreInbox inbox;
+  // Empty: a write heavier than the memory bound is still taken.
+  CHECK_FALSE(inbox.would_overflow(1, 5000, 100, 1000));
+  inbox.push_write(IngressItem(), 600);
+  CHECK_FALSE(inbox.would_overflow(1, 400, 100, 1000));
+  CHECK(inbox.would_overflow(1, 401, 100, 1000));
+  CHECK(inbox.would_overflow(100, 1, 100, 1000));  // the count bound
+}
+
+TEST_CASE("a group goes without waiting out the commit window once it holds half the memory bound",
+          "[client][unit]") {
+  StoreInbox inbox;
+  inbox.push_write(IngressItem(), 499);
+  CHECK_FALSE(inbox.group_ready(1000));
+  inbox.push_write(IngressItem(), 1);
+  CHECK(inbox.group_ready(1000));
+}

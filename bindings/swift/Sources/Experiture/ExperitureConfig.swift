@@ -47,6 +47,7 @@ public struct ExperitureConfig: Sendable {
   public var maxOutboxBytes: Int64?
   public var maxRecordBytes: Int?
   public var ingressCapacity: Int?
+  public var ingressMaxBytes: Int?
   public var commitWindowMs: Int64?
   /// ISO 3166-1 alpha-2; nil: "US".
   public var defaultPhoneRegion: String?
@@ -108,6 +109,7 @@ public struct ExperitureConfig: Sendable {
     if let v = maxOutboxBytes { try check(experiture_config_set_max_outbox_bytes(c, v)) }
     if let v = maxRecordBytes { try check(experiture_config_set_max_record_bytes(c, size(v))) }
     if let v = ingressCapacity { try check(experiture_config_set_ingress_capacity(c, size(v))) }
+    if let v = ingressMaxBytes { try check(experiture_config_set_ingress_max_bytes(c, size(v))) }
     if let v = commitWindowMs { try check(experiture_config_set_commit_window_ms(c, v)) }
     if let v = defaultPhoneRegion {
       try text(v) { experiture_config_set_default_phone_region(c, $0, $1) }

@@ -464,6 +464,10 @@ public final class Experiture implements AutoCloseable {
       return number("ingress_capacity", writes);
     }
 
+    public Builder ingressMaxBytes(long bytes) {
+      return number("ingress_max_bytes", bytes);
+    }
+
     public Builder commitWindowMs(long ms) {
       return number("commit_window_ms", ms);
     }

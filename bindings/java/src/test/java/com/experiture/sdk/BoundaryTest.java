@@ -132,6 +132,7 @@ public class BoundaryTest extends EmulatorTestBase {
         .storagePath(dir.resolve("slow-close.db").toString())
         .endpoint("http://127.0.0.1:1/public/v1")  // nothing listens: unreachable
         .token("java-boundary")
+        .ingressMaxBytes(64L << 20)  // the 20,000 writes below all wait in memory at close
         .build();
     String record = "{\"email\":\"bulk@example.com\",\"tier\":\"gold\"}";
     // Load the classes of the CLOSED path first (a one-time JVM cost, not a wait on close).
