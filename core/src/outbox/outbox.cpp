@@ -169,12 +169,9 @@ Status configure(SqliteDb& db) {
   // secure_delete=FAST: deleted rows are zeroed on the b-tree pages a delete writes anyway, but
   // freed pages are not rewritten with zeros (Debian's SQLite defaults to ON, which doubled
   // what a drain writes); shrink() then cuts free pages off the end of the file.
-  // cache_size: 256 KiB of pages instead of SQLite's 2 MB. The outbox appends at one end and
-  // reads and deletes at the other, so the pages it reuses are the few on those two paths;
-  // the rest comes from the OS page cache (bench rss_100k).
   Status status = db.exec(
       "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=OFF;"
-      "PRAGMA busy_timeout=2000; PRAGMA secure_delete=FAST; PRAGMA cache_size=-256;");
+      "PRAGMA busy_timeout=2000; PRAGMA secure_delete=FAST;");
   if (!status.is_ok()) return status;
   const int64_t page_size = std::max<int64_t>(512, pragma_int(db, "PRAGMA page_size"));
   status = db.exec(("PRAGMA wal_autocheckpoint=" + std::to_string(kWalCheckpointBytes / page_size) +
