@@ -250,6 +250,78 @@ TEST_CASE("another process holding the lease is a wait of its own, not a deliver
   CHECK(loop.pause_reason() == "another process (pid 4242) is delivering");
 }
 
+TEST_CASE("the next wakeup is the flush interval after the first queued write, none when empty",
+          "[drain][unit]") {
+  LoopRig rig;
+  rig.config.flush_interval_ms = 5000;
+  CHECK_FALSE(rig.loop->next_wakeup_mono_ms().has_value());  // nothing queued: no timer at all
+  rig.loop->step(false);
+  CHECK_FALSE(rig.loop->next_wakeup_mono_ms().has_value());
+
+  rig.write(json{{"email", "a@example.com"}});
+  const int64_t seen = rig.clock.mono_ms();
+  rig.loop->step(false);  // the loop sees the write: due one flush interval later
+  CHECK(rig.http.request_count() == 0);
+  REQUIRE(rig.loop->next_wakeup_mono_ms().has_value());
+  CHECK(*rig.loop->next_wakeup_mono_ms() == seen + 5000);
+  rig.clock.advance(4999);
+  rig.loop->step(false);
+  CHECK(rig.http.request_count() == 0);
+  rig.clock.advance(1);
+  rig.loop->step(false);
+  REQUIRE(rig.http.request_count() == 1);
+  rig.answer(experiture::test::ok_response());
+  CHECK(rig.outbox->queued_records() == 0);
+  CHECK_FALSE(rig.loop->next_wakeup_mono_ms().has_value());  // drained: back to no timer
+}
+
+TEST_CASE("while blocked, another process's lease is looked at once a second, not on every step",
+          "[drain][unit]") {
+  struct CountingTakenLease final : experiture::platform::FileLock {
+    int attempts = 0;
+    bool try_lock() override {
+      ++attempts;
+      return false;
+    }
+    void unlock() override {}
+    bool held() const override { return false; }
+    int64_t holder_pid() const override { return 4242; }
+  } lease;
+  TempDir dir;
+  FakeClock clock;
+  FakeHttpClient http;
+  Config config;
+  config.endpoint = "https://api.example.test/public/v1";
+  config.token = "fixed-token";
+  experiture::outbox::Outbox::Options options;
+  options.path = dir.file("outbox.db");
+  auto outbox = experiture::outbox::Outbox::open(options, nullptr);
+  REQUIRE(outbox.is_ok());
+  auto random = experiture::crypto::Random::create();
+  REQUIRE(random.is_ok());
+  DrainLoop::Deps deps;
+  deps.outbox = outbox.value().get();
+  deps.http = &http;
+  deps.clock = &clock;
+  deps.random = random.value().get();
+  deps.config = &config;
+  deps.lease = &lease;
+  deps.post_response = [](uint64_t, HttpResponse) {};
+  DrainLoop loop(std::move(deps));
+  loop.set_online(false);  // blocked: the loop only watches who delivers
+
+  for (int i = 0; i < 50; ++i) {
+    loop.step(false);
+    clock.advance(10);  // 500 ms in all
+  }
+  CHECK(lease.attempts == 1);
+  CHECK(loop.delivery_owner_pid() == 4242);
+  clock.advance(500);  // a second after the first look
+  loop.step(false);
+  CHECK(lease.attempts == 2);
+  CHECK(http.request_count() == 0);
+}
+
 TEST_CASE("the first batch acknowledged after a reported pause emits kResumed, once",
           "[drain][unit]") {
   LoopRig rig;
