@@ -255,7 +255,8 @@ Status Outbox::open_file(int* from_version, std::string* damage) {
       return Status(Code::kStorageError, *damage);
     }
   } else if (unclean && wal_damaged(options_.path + "-wal")) {
-    *damage = "the WAL is damaged: valid frames follow one whose checksum fails";
+    *damage =
+        "the WAL is damaged: a long run of committed frames follows one that fails its checksum";
     return Status(Code::kStorageError, *damage);
   } else if (unclean) {
     auto check = db_.prepare("PRAGMA quick_check(1)");
@@ -349,21 +350,79 @@ Status Outbox::restore_salvaged(const SalvagedRows& rows, const std::string& rea
     ++out->salvaged_other;
   }
   std::set<int64_t> covered;  // entry seqs whose records were salvaged (as entries or in a batch)
+  // A batch goes back with its key and body when some of its records were not delivered, and
+  // its body reads (a damaged one: its entries are batched again).
+  auto restorable = [&](const SalvagedBatch& b, int64_t* highest, int64_t* lowest) {
+    const auto sources = decode_sources(b.sources);
+    *highest = 0;
+    *lowest = INT64_MAX;
+    for (const auto& s : sources) {
+      for (int64_t seq : s) {
+        *highest = std::max(*highest, seq);
+        *lowest = std::min(*lowest, seq);
+      }
+    }
+    if (sources.empty() || *highest <= delivered_through) return false;  // delivered already
+    auto body = decode(b.body);
+    if (!body.is_ok()) return false;
+    return options_.codec.open || nlohmann::json::accept(std::string_view(body.value()));
+  };
+  std::map<int64_t, const SalvagedBatch*> restored;  // by lowest seq: the order they are sent in
+  std::set<std::string> keys;
+  for (const auto& item : rows.batches) {
+    int64_t highest = 0, lowest = 0;
+    if (!restorable(item.second, &highest, &lowest) ||
+        !restored.emplace(lowest, &item.second).second)
+      continue;
+    keys.insert(item.second.idempotency_key);
+    for (const auto& s : decode_sources(item.second.sources)) covered.insert(s.begin(), s.end());
+    last_seq = std::max(last_seq, highest);
+  }
+  // A record that was sent is in a batch persisted before the send. When the newest versions of
+  // the pages show the record queued but in no batch (a power cut let only part of the
+  // transaction that completed its batch reach the disk), an older version of the batch row
+  // still has it: that batch goes back with its own key, so the server replays it instead of
+  // applying the record again under a new key.
+  std::set<int64_t> unbatched;
+  for (const auto& item : rows.entries) {
+    if (item.first > delivered_through && covered.count(item.first) == 0)
+      unbatched.insert(item.first);
+  }
+  for (const auto& item : rows.batch_history) {
+    const SalvagedBatch& b = item.second;
+    if (unbatched.empty()) break;
+    if (keys.count(b.idempotency_key) != 0) continue;
+    bool needed = false, overlaps = false;
+    const auto sources = decode_sources(b.sources);
+    for (const auto& s : sources) {
+      for (int64_t seq : s) {
+        needed = needed || unbatched.count(seq) != 0;
+        overlaps = overlaps || covered.count(seq) != 0;
+      }
+    }
+    int64_t highest = 0, lowest = 0;
+    if (!needed || overlaps || !restorable(b, &highest, &lowest) ||
+        !restored.emplace(lowest, &b).second) {
+      continue;
+    }
+    keys.insert(b.idempotency_key);
+    for (const auto& s : sources) {
+      for (int64_t seq : s) {
+        covered.insert(seq);
+        unbatched.erase(seq);
+      }
+    }
+    last_seq = std::max(last_seq, highest);
+  }
   auto insert_batch = db_.prepare(
       "INSERT INTO batches(id, object, kind, match_key, idempotency_key, body, sources, attempts)"
       " VALUES(?,?,?,?,?,?,?,?)");
   if (!insert_batch.is_ok()) return insert_batch.status();
-  for (const auto& item : rows.batches) {
-    const SalvagedBatch& b = item.second;
-    int64_t highest = 0;
-    const auto sources = decode_sources(b.sources);
-    for (const auto& s : sources) {
-      for (int64_t seq : s) highest = std::max(highest, seq);
-    }
-    if (sources.empty() || highest <= delivered_through) continue;  // delivered already
-    if (!decode(b.body).is_ok()) continue;  // damaged: its entries are batched again
+  int64_t id = 0;
+  for (const auto& item : restored) {
+    const SalvagedBatch& b = *item.second;
     insert_batch->reset();
-    status = insert_batch->bind(1, b.id)
+    status = insert_batch->bind(1, ++id)
                  .bind(2, b.object)
                  .bind(3, b.kind)
                  .bind(4, b.match_key)
@@ -374,8 +433,6 @@ Status Outbox::restore_salvaged(const SalvagedRows& rows, const std::string& rea
                  .run(db_, "salvage batch");
     if (!status.is_ok()) return status;
     ++out->salvaged_batches;
-    for (const auto& s : sources) covered.insert(s.begin(), s.end());
-    last_seq = std::max(last_seq, highest);
   }
   for (const auto& item : rows.entries) {
     const SalvagedEntry& e = item.second;

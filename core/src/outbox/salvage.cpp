@@ -111,12 +111,31 @@ bool decode_record(const std::string& payload, std::vector<Value>* out) {
   return body == end;
 }
 
+// Frames of a good run after a break that make it damage, not a torn tail (see scan_wal).
+constexpr size_t kDamageRunFrames = 8;
+
 struct WalScan {
   uint32_t page_size = 0;
-  std::unordered_map<uint64_t, size_t> committed;  // page -> offset of its newest data
-  bool damaged_middle = false;  // valid-salt frames follow a frame whose checksum failed
+  // page -> offset of its newest data: the log as SQLite reads it, plus, when the WAL is
+  // damaged, the whole transactions after the damage whose frames all check out.
+  std::unordered_map<uint64_t, size_t> committed;
+  // Offsets of the data of every committed frame that checks out, oldest first (older
+  // versions of pages too: a batch row the newest version no longer holds).
+  std::vector<std::pair<uint64_t, size_t>> versions;
+  std::vector<size_t> transaction_end;  // per version: the index of its transaction's last one
+  bool damaged_middle = false;
 };
 
+// SQLite's log ends at the first frame whose salts or running checksum do not match: what
+// follows is not part of it. After a power cut that is normal: the writes since the last sync
+// may reach the disk in any order (a disk's write cache), so a lost or torn frame can be
+// followed by later ones that landed. Damage to a frame that was already synced looks the same
+// in one frame, but not in what follows it: a run of frames that each check out against the
+// checksum stored in the frame before (each header stores the running checksum), ending in a
+// commit. One unsynced window (one synchronous=FULL commit and the relaxed ones before it) is
+// a few frames, and each of them lands or not on its own, so a run of kDamageRunFrames frames
+// with a commit after a break is taken as damage to committed frames; anything shorter is a
+// torn tail, and the file opens as SQLite reads it.
 WalScan scan_wal(const std::string& wal) {
   WalScan scan;
   if (wal.size() < 32) return scan;
@@ -126,48 +145,80 @@ WalScan scan_wal(const std::string& wal) {
   const bool big_endian = (magic & 1) != 0;
   const uint32_t size = be32(w + 8);
   if (!valid_page_size(size)) return scan;
-  uint32_t s0 = 0, s1 = 0;
-  auto checksum = [&](const unsigned char* p, size_t n) {
+  auto checksum = [&](const unsigned char* p, size_t n, uint32_t* s0, uint32_t* s1) {
     for (size_t i = 0; i + 8 <= n; i += 8) {
       const uint32_t x0 = big_endian ? be32(p + i) : le32(p + i);
       const uint32_t x1 = big_endian ? be32(p + i + 4) : le32(p + i + 4);
-      s0 += x0 + s1;
-      s1 += x1 + s0;
+      *s0 += x0 + *s1;
+      *s1 += x1 + *s0;
     }
   };
-  checksum(w, 24);
+  uint32_t s0 = 0, s1 = 0;
+  checksum(w, 24, &s0, &s1);
   if (s0 != be32(w + 24) || s1 != be32(w + 28)) return scan;
   scan.page_size = size;
   const uint32_t salt1 = be32(w + 16), salt2 = be32(w + 20);
-  std::unordered_map<uint64_t, size_t> pending;
-  bool verified = true;
   const size_t frame_size = 24 + static_cast<size_t>(size);
-  for (size_t off = 32; off + frame_size <= wal.size(); off += frame_size) {
-    const unsigned char* f = w + off;
-    if (be32(f + 8) != salt1 || be32(f + 12) != salt2) {
-      // An older generation of the WAL (SQLite stops here), or a damaged frame header: a later
-      // frame with the current salts would tell.
-      verified = false;
-      pending.clear();
-      continue;
+  const size_t frames = (wal.size() - 32) / frame_size;
+  auto frame = [&](size_t i) { return w + 32 + i * frame_size; };
+  auto salts_match = [&](size_t i) {
+    return be32(frame(i) + 8) == salt1 && be32(frame(i) + 12) == salt2;
+  };
+  // Frame i checks out when its salts match and its checksum follows from (a, b), the running
+  // checksum before it.
+  auto checks_out = [&](size_t i, uint32_t a, uint32_t b) {
+    if (!salts_match(i)) return false;
+    checksum(frame(i), 8, &a, &b);
+    checksum(frame(i) + 24, size, &a, &b);
+    return a == be32(frame(i) + 16) && b == be32(frame(i) + 20);
+  };
+  std::vector<std::pair<uint64_t, size_t>> pending;
+  auto commit = [&](const std::vector<std::pair<uint64_t, size_t>>& frames_of) {
+    for (const auto& p : frames_of) {
+      scan.committed[p.first] = p.second;
+      scan.versions.push_back(p);
     }
-    if (verified) {
-      checksum(f, 8);
-      checksum(f + 24, size);
-      if (s0 != be32(f + 16) || s1 != be32(f + 20)) {
-        verified = false;  // this frame is skipped; its transaction's other frames are kept
-        continue;
-      }
-    }
-    const uint32_t pgno = be32(f);
-    if (pgno == 0) continue;
-    pending[pgno] = off + 24;
-    if (be32(f + 4) != 0) {  // a commit frame
-      if (!verified) scan.damaged_middle = true;
-      for (const auto& p : pending) scan.committed[p.first] = p.second;
-      pending.clear();
-    }
+    scan.transaction_end.resize(scan.versions.size(), scan.versions.size() - 1);
+  };
+  auto commit_pending = [&]() {
+    if (!pending.empty()) commit(pending);
+    pending.clear();
+  };
+  // The log as SQLite reads it.
+  size_t i = 0;
+  for (; i < frames && checks_out(i, s0, s1); ++i) {
+    s0 = be32(frame(i) + 16);
+    s1 = be32(frame(i) + 20);
+    const uint32_t pgno = be32(frame(i));
+    if (pgno != 0) pending.emplace_back(pgno, 32 + i * frame_size + 24);
+    if (be32(frame(i) + 4) != 0) commit_pending();  // a commit frame
   }
+  if (i >= frames) return scan;
+  // Past the break: frames that check out against the checksum stored in the frame before them.
+  // Kept aside: they are read only when the WAL is found damaged, then every transaction after
+  // the last one SQLite reads, except the frames that do not check out (the damaged ones; an
+  // older version of their pages is read instead). The frames of the transaction the break is
+  // in that came before it are part of that.
+  std::vector<std::pair<uint64_t, size_t>> after;
+  size_t run = 0;
+  for (size_t j = i + 1; j < frames; ++j) {
+    if (salts_match(j - 1) && be32(frame(j - 1) + 4) != 0) {
+      after.insert(after.end(), pending.begin(), pending.end());  // a transaction ended there
+      pending.clear();
+    }
+    const bool ok =
+        salts_match(j - 1) && checks_out(j, be32(frame(j - 1) + 16), be32(frame(j - 1) + 20));
+    run = ok ? run + 1 : 0;
+    if (!ok) continue;
+    const uint32_t pgno = be32(frame(j));
+    if (pgno != 0) pending.emplace_back(pgno, 32 + j * frame_size + 24);
+    if (be32(frame(j) + 4) != 0 && run >= kDamageRunFrames) scan.damaged_middle = true;
+  }
+  if (frames > 0 && salts_match(frames - 1) && be32(frame(frames - 1) + 4) != 0) {
+    after.insert(after.end(), pending.begin(), pending.end());
+  }
+  // A torn tail holds nothing that was promised: the log as SQLite reads it is the state.
+  if (scan.damaged_middle && !after.empty()) commit(after);
   return scan;
 }
 
@@ -233,6 +284,47 @@ class PageReader {
   bool wal_used() const { return !overlay_.empty(); }
   bool is_free(uint64_t pgno) const { return free_.count(pgno) != 0; }
 
+  // Which version of a page to read: the newest, or the one a given version of another page
+  // saw (its overflow pages).
+  static constexpr int64_t kNewest = -1;
+  static constexpr int64_t kMainFile = -2;
+
+  // Every version of every page the files hold: each page of the main file, then each
+  // committed WAL frame that checks out (oldest first). f(pgno, data, as_of): as_of reads the
+  // other pages as they were when that version was written.
+  template <typename F>
+  void for_each_version(F f) const {
+    const auto* m = reinterpret_cast<const unsigned char*>(main_.data());
+    for (uint64_t pgno = 1; pgno * page_size_ <= main_.size(); ++pgno) {
+      f(pgno, m + (pgno - 1) * page_size_, kMainFile);
+    }
+    const auto* w = reinterpret_cast<const unsigned char*>(wal_.data());
+    for (size_t i = 0; i < versions_.size(); ++i) {
+      if (versions_[i].first > version_limit_) continue;
+      f(versions_[i].first, w + versions_[i].second, static_cast<int64_t>(transaction_end_[i]));
+    }
+  }
+
+  // Page `pgno` as of `as_of` (kNewest, kMainFile, or an index into the WAL versions: the
+  // newest version written up to it, else the main file's). A version's as_of is the end of its
+  // transaction, whose other frames (its overflow pages) may follow it.
+  const unsigned char* page_as_of(uint64_t pgno, int64_t as_of) const {
+    if (as_of == kNewest) return page(pgno);
+    if (as_of >= 0) {
+      auto it = version_index_.find(pgno);
+      if (it != version_index_.end()) {
+        auto after =
+            std::upper_bound(it->second.begin(), it->second.end(), static_cast<size_t>(as_of));
+        if (after != it->second.begin()) {
+          return reinterpret_cast<const unsigned char*>(wal_.data()) +
+                 versions_[*(after - 1)].second;
+        }
+      }
+    }
+    if (pgno == 0 || pgno * page_size_ > main_.size()) return nullptr;
+    return reinterpret_cast<const unsigned char*>(main_.data()) + (pgno - 1) * page_size_;
+  }
+
   // The newest content of page `pgno` (1-based), or null when it is beyond both files.
   const unsigned char* page(uint64_t pgno) const {
     auto it = overlay_.find(pgno);
@@ -244,9 +336,8 @@ class PageReader {
 
  private:
   // Frames count up to the last commit frame whose salt and running checksum hold, as SQLite
-  // reads them. Past a frame whose checksum fails, frames that still carry the WAL's salts were
-  // written after it (the damage is in the middle, not a torn tail): they are used too, up to
-  // their last commit frame, unverified (the row decoder rejects what does not parse).
+  // reads them; when frames were damaged after they were committed, also the frames of the
+  // transactions after the damage that check out (scan_wal).
   void read_wal(std::string wal) {
     WalScan scan = scan_wal(wal);
     if (scan.page_size == 0 || (page_size_ != 0 && page_size_ != scan.page_size)) return;
@@ -258,6 +349,10 @@ class PageReader {
     for (const auto& c : scan.committed) {
       if (c.first <= limit) overlay_[c.first] = c.second;
     }
+    version_limit_ = limit;
+    versions_ = std::move(scan.versions);
+    transaction_end_ = std::move(scan.transaction_end);
+    for (size_t i = 0; i < versions_.size(); ++i) version_index_[versions_[i].first].push_back(i);
   }
 
   void mark_freelist(uint64_t trunk) {
@@ -275,7 +370,11 @@ class PageReader {
 
   std::string main_;
   std::string wal_;
-  std::unordered_map<uint64_t, size_t> overlay_;  // page -> offset of its data in wal_
+  std::unordered_map<uint64_t, size_t> overlay_;       // page -> offset of its data in wal_
+  std::vector<std::pair<uint64_t, size_t>> versions_;  // (page, offset in wal_), oldest first
+  std::vector<size_t> transaction_end_;                // per versions_ entry
+  std::unordered_map<uint64_t, std::vector<size_t>> version_index_;  // page -> its versions_
+  uint64_t version_limit_ = 0;  // page numbers above it are damaged frame headers
   std::set<uint64_t> free_;
   uint32_t page_size_ = 0;
   uint32_t reserved_ = 0;
@@ -285,8 +384,8 @@ class PageReader {
 
 // Reads a cell's payload of `size` bytes starting at `local_start` on page `p`, following the
 // overflow chain when it does not fit; false when the cell or its chain is damaged.
-bool read_payload(const PageReader& reader, const unsigned char* p, size_t local_start,
-                  uint64_t size, bool table_leaf, std::string* out) {
+bool read_payload(const PageReader& reader, int64_t as_of, const unsigned char* p,
+                  size_t local_start, uint64_t size, bool table_leaf, std::string* out) {
   const uint64_t u = reader.usable();
   const uint64_t max_local = table_leaf ? u - 35 : ((u - 12) * 64 / 255) - 23;
   uint64_t local = size;
@@ -302,7 +401,7 @@ bool read_payload(const PageReader& reader, const unsigned char* p, size_t local
   std::set<uint64_t> seen;
   while (out->size() < size) {
     if (next == 0 || next > reader.page_count() || !seen.insert(next).second) return false;
-    const unsigned char* overflow = reader.page(next);
+    const unsigned char* overflow = reader.page_as_of(next, as_of);
     if (overflow == nullptr) return false;
     const uint64_t take = std::min<uint64_t>(u - 4, size - out->size());
     out->append(reinterpret_cast<const char*>(overflow + 4), static_cast<size_t>(take));
@@ -372,8 +471,8 @@ void classify_table_row(int64_t rowid, std::vector<Value>& v, SalvagedRows* rows
   }
 }
 
-void read_page(const PageReader& reader, uint64_t pgno, SalvagedRows* rows) {
-  const unsigned char* p = reader.page(pgno);
+void read_page(const PageReader& reader, uint64_t pgno, const unsigned char* p, int64_t as_of,
+               SalvagedRows* rows) {
   if (p == nullptr) return;
   const size_t header = pgno == 1 ? 100 : 0;
   const uint8_t type = p[header];
@@ -416,7 +515,7 @@ void read_page(const PageReader& reader, uint64_t pgno, SalvagedRows* rows) {
     }
     std::string payload;
     std::vector<Value> values;
-    if (!read_payload(reader, p, off + pos, size, table_leaf, &payload) ||
+    if (!read_payload(reader, as_of, p, off + pos, size, table_leaf, &payload) ||
         !decode_record(payload, &values)) {
       damaged = true;
       continue;
@@ -448,8 +547,18 @@ SalvagedRows salvage_rows(const std::string& path, const std::string& wal_path) 
   for (uint64_t pgno = 1; pgno <= reader.page_count(); ++pgno) {
     if (reader.is_free(pgno)) continue;
     ++rows.pages;
-    read_page(reader, pgno, &rows);
+    read_page(reader, pgno, reader.page(pgno), PageReader::kNewest, &rows);
   }
+  // Batch rows in older versions of pages: a batch may have been sent although the newest
+  // version of its page no longer shows it (see SalvagedRows::batch_history).
+  reader.for_each_version([&](uint64_t pgno, const unsigned char* p, int64_t as_of) {
+    SalvagedRows version;
+    read_page(reader, pgno, p, as_of, &version);
+    for (auto& b : version.batches) {
+      const std::string key = b.second.idempotency_key;
+      rows.batch_history.emplace(key, std::move(b.second));
+    }
+  });
   return rows;
 }
 

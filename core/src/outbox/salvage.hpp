@@ -57,6 +57,12 @@ struct SalvagedDeadLetter {
 struct SalvagedRows {
   std::map<int64_t, SalvagedEntry> entries;  // by seq
   std::map<int64_t, SalvagedBatch> batches;  // by id
+  // Every batch row found in any version of any page (the main file's pages, free ones too,
+  // and every committed WAL frame that checks out), by Idempotency-Key. A batch is persisted
+  // before its first send, so a record that may have been sent is in one of these; the newest
+  // version of its page may no longer show it (a transaction that deleted it only in part
+  // reached the disk).
+  std::map<std::string, SalvagedBatch> batch_history;
   std::vector<SalvagedDeadLetter> dead_letters;
   // Meta rows by key; a key seen more than once (stale copies) keeps every value, newest
   // page content last.
@@ -67,9 +73,10 @@ struct SalvagedRows {
   bool wal_used = false;          // committed WAL frames were applied
 };
 
-// True when the WAL at `wal_path` has frames of its current generation after a frame whose
-// checksum fails: damage in the middle (SQLite would silently stop reading there), not the
-// torn tail of an interrupted commit.
+// True when the WAL at `wal_path` was damaged after its frames were committed: past a frame
+// whose salts or checksum fail (where SQLite stops reading), a long run of later frames checks
+// out, with a commit. A lost or torn frame followed by a few that landed is the tail a power
+// cut leaves when the disk reorders unsynced writes: not damage (salvage.cpp, scan_wal).
 bool wal_damaged(const std::string& wal_path);
 
 // Reads `path` and, when present, `wal_path`. Never fails: an unreadable file yields no rows.

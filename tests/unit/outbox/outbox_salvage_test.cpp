@@ -1,6 +1,8 @@
 // Damage found by the outbox itself (open or any statement), then moved aside and salvaged.
 #include <catch2/catch.hpp>
 
+#include <sqlite3.h>
+
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -111,4 +113,34 @@ TEST_CASE("a damaged middle page found by a read is recovered: the rest salvaged
   REQUIRE(after.is_ok());
   CHECK(after.value().size() == outbox->queued_records());
   CHECK(outbox->queued_records() + report.lost_entries == kEntries);
+}
+
+// A power cut can let only part of a transaction reach the disk: here the page without the batch
+// row (as completing the batch writes it) but neither the deletion of its entries nor the
+// delivered mark. The records may have been applied under the batch's key, so they must go out
+// again in that batch, with its key and body, never in a new batch under a new key.
+TEST_CASE("a batch row that only an older version of its page holds is salvaged with its key",
+          "[outbox][unit][corruption]") {
+  TempDir dir;
+  const std::string path = dir.file("o.db");
+  const Batch batch = fill(path);  // closed cleanly: the batch row is in the main file
+  Outbox::OpenReport report;
+  auto outbox = open_outbox(path, &report);
+  {
+    // The newer version of the page, in the WAL, no longer holds the row.
+    sqlite3* raw = nullptr;
+    REQUIRE(sqlite3_open(path.c_str(), &raw) == SQLITE_OK);
+    CHECK(sqlite3_exec(raw, "PRAGMA secure_delete=FAST; DELETE FROM batches", nullptr, nullptr,
+                       nullptr) == SQLITE_OK);
+    sqlite3_close(raw);  // not the last connection: the WAL stays as it is
+  }
+  REQUIRE(std::filesystem::exists(path + "-wal"));
+  REQUIRE(outbox->recover("test", &report).is_ok());
+  CHECK(report.salvaged_batches == 1);
+  CHECK(report.salvaged_entries == kEntries);
+  REQUIRE(outbox->batch() != nullptr);
+  CHECK(outbox->batch()->idempotency_key == batch.idempotency_key);
+  CHECK(outbox->batch()->body == batch.body);
+  CHECK(outbox->batch()->sources == batch.sources);
+  CHECK(outbox->queued_records() == kEntries);
 }
