@@ -126,7 +126,8 @@ TEST_CASE("a malformed pin is refused at open naming the option", "[client][unit
   const std::string pins = GENERATE_COPY(
       std::string("sha256//short="), std::string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),
       std::string("sha1//AAAAAAAAAAAAAAAAAAAAAAAAAAAA"), good + ";nonsense", good + ";",
-      std::string("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*A="));
+      std::string("sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA*A="),
+      std::string("sha384//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="));  // another hash
   c.tls.pinned_public_keys = pins;
   auto status = open_status(c);
   INFO(pins << " -> " << status.to_string());
