@@ -105,6 +105,20 @@ TEST_CASE("max_record_bytes above what one API request can carry is refused",
   CHECK(open_status(c).is_ok());
 }
 
+TEST_CASE("batch_size outside 1 to 10000 is refused naming the field", "[client][unit][hostile]") {
+  TempDir dir;
+  Config c = base_config(dir);
+  c.endpoint = "http://127.0.0.1:9/public/v1";
+  const size_t size = GENERATE(size_t{0}, size_t{10001});
+  c.batch_size = size;
+  auto status = open_status(c);
+  INFO(size << " -> " << status.to_string());
+  CHECK(status.code() == Code::kInvalidConfig);
+  CHECK(status.message().find("batch_size") != std::string::npos);
+  c.batch_size = size == 0 ? 1 : 10000;  // the bounds themselves are allowed
+  CHECK(open_status(c).is_ok());
+}
+
 TEST_CASE("a missing CA file is refused at open naming the option", "[client][unit][hostile]") {
   TempDir dir;
   Config c = base_config(dir);
