@@ -93,4 +93,6 @@ TEST_CASE("kept delivery diagnostics without an error time read as no error time
   CHECK(client->stats().dropped_queue_full == 5);
   CHECK(client->stats().last_delivery_error.empty());
   CHECK(client->stats().last_delivery_error_at_ms == 0);
+  CHECK(client->stats().last_success_at_ms == 0);  // nor a time of success
+  CHECK(client->stats().next_attempt_at_ms == 0);
 }
