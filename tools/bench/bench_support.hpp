@@ -45,7 +45,8 @@ struct Context {
 
   std::string endpoint() const;                     // the emulator's /public/v1 base URL
   std::string fresh_path(const std::string& stem);  // a new file name in work_dir
-  int runs() const { return 5; }  // quick runs are shorter, not fewer: a median of 3 is too noisy here
+  // Quick runs are shorter, not fewer: a median of 3 is too noisy here.
+  int runs() const { return 5; }
   size_t pick(size_t full, size_t quick) const { return options.quick ? quick : full; }
 
  private:

@@ -479,9 +479,10 @@ EXPERITURE_API experiture_status_t experiture_client_resume(experiture_client_t*
  * next_attempt_at_ms, last_success_at_ms (times in ms since the Unix epoch, 0 = never) and
  * delivery_owner_pid (another process delivering from the same file, else 0), and what damaged
  * outbox files cost: damage_salvaged and damage_lost (queued writes recovered from, and lost with,
- * files moved aside as damaged, totals kept in the outbox) and last_damage (the reason and where the
- * damaged file was moved, "" when none). Never values or tokens. RETURNED-OWNED via `json_out` (NUL-terminated; free with experiture_string_free);
- * `length_out` optional. Does not touch disk. */
+ * files moved aside as damaged, totals kept in the outbox) and last_damage (the reason and where
+ * the damaged file was moved, "" when none). Never values or tokens. RETURNED-OWNED via `json_out`
+ * (NUL-terminated; free with experiture_string_free); `length_out` optional. Does not touch disk.
+ */
 EXPERITURE_API experiture_status_t experiture_client_stats(experiture_client_t* client,
                                                            char** json_out, size_t* length_out);
 /* At most `limit` dead letters, oldest first, as a JSON array of objects {id, object, match_key,
