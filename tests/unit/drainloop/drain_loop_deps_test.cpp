@@ -34,7 +34,8 @@ struct LoopRig {
   std::vector<std::pair<uint64_t, HttpResponse>> posted;  // what the transport completed
   std::unique_ptr<DrainLoop> loop;
 
-  LoopRig() {
+  // `lease`: the delivery lease the loop uses (borrowed; none when null).
+  explicit LoopRig(experiture::platform::FileLock* lease = nullptr) {
     config.endpoint = "https://api.example.test/public/v1";
     config.token = "fixed-token";
     config.batch_size = 100;
@@ -55,6 +56,7 @@ struct LoopRig {
     deps.random = random.get();
     deps.logger = &logger;
     deps.config = &config;
+    deps.lease = lease;
     deps.post_response = [this](uint64_t id, HttpResponse r) {
       posted.emplace_back(id, std::move(r));
     };
@@ -215,35 +217,16 @@ TEST_CASE("another process holding the lease is a wait of its own, not a deliver
     bool held() const override { return false; }
     int64_t holder_pid() const override { return 4242; }
   } lease;
-  TempDir dir;
-  FakeClock clock;
-  FakeHttpClient http;
-  Config config;
-  config.endpoint = "https://api.example.test/public/v1";
-  config.token = "fixed-token";
-  experiture::outbox::Outbox::Options options;
-  options.path = dir.file("outbox.db");
-  auto outbox = experiture::outbox::Outbox::open(options, nullptr);
-  REQUIRE(outbox.is_ok());
-  auto random = experiture::crypto::Random::create();
-  REQUIRE(random.is_ok());
-  DrainLoop::Deps deps;
-  deps.outbox = outbox.value().get();
-  deps.http = &http;
-  deps.clock = &clock;
-  deps.random = random.value().get();
-  deps.config = &config;
-  deps.lease = &lease;
-  deps.post_response = [](uint64_t, HttpResponse) {};
-  DrainLoop loop(std::move(deps));
+  LoopRig rig(&lease);
+  DrainLoop& loop = *rig.loop;
   experiture::outbox::Entry e;
   e.object = "profiles";
   e.kind = experiture::outbox::WriteKind::kAppend;
   e.payload = R"({"event":"x"})";
   std::vector<experiture::outbox::Entry> entries{e};
-  REQUIRE(outbox.value()->commit(entries, {}).is_ok());
+  REQUIRE(rig.outbox->commit(entries, {}).is_ok());
   loop.step(true);
-  CHECK(http.request_count() == 0);
+  CHECK(rig.http.request_count() == 0);
   CHECK(loop.wait_reason() == WaitReason::kOtherProcessDelivers);
   CHECK(loop.delivery_owner_pid() == 4242);
   CHECK(loop.last_error().empty());
@@ -287,39 +270,20 @@ TEST_CASE("while blocked, another process's lease is looked at once a second, no
     bool held() const override { return false; }
     int64_t holder_pid() const override { return 4242; }
   } lease;
-  TempDir dir;
-  FakeClock clock;
-  FakeHttpClient http;
-  Config config;
-  config.endpoint = "https://api.example.test/public/v1";
-  config.token = "fixed-token";
-  experiture::outbox::Outbox::Options options;
-  options.path = dir.file("outbox.db");
-  auto outbox = experiture::outbox::Outbox::open(options, nullptr);
-  REQUIRE(outbox.is_ok());
-  auto random = experiture::crypto::Random::create();
-  REQUIRE(random.is_ok());
-  DrainLoop::Deps deps;
-  deps.outbox = outbox.value().get();
-  deps.http = &http;
-  deps.clock = &clock;
-  deps.random = random.value().get();
-  deps.config = &config;
-  deps.lease = &lease;
-  deps.post_response = [](uint64_t, HttpResponse) {};
-  DrainLoop loop(std::move(deps));
+  LoopRig rig(&lease);
+  DrainLoop& loop = *rig.loop;
   loop.set_online(false);  // blocked: the loop only watches who delivers
 
   for (int i = 0; i < 50; ++i) {
     loop.step(false);
-    clock.advance(10);  // 500 ms in all
+    rig.clock.advance(10);  // 500 ms in all
   }
   CHECK(lease.attempts == 1);
   CHECK(loop.delivery_owner_pid() == 4242);
-  clock.advance(500);  // a second after the first look
+  rig.clock.advance(500);  // a second after the first look
   loop.step(false);
   CHECK(lease.attempts == 2);
-  CHECK(http.request_count() == 0);
+  CHECK(rig.http.request_count() == 0);
 }
 
 TEST_CASE("the first batch acknowledged after a reported pause emits kResumed, once",
