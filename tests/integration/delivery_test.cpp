@@ -1,14 +1,19 @@
 // The SDK against experiture-emulator over loopback: the acceptance scenarios of delivery.
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <condition_variable>
+#include <fstream>
 #include <map>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <random>
+#include <thread>
 
 #include "emulator_process.hpp"
 #include "experiture/client.hpp"
@@ -45,6 +50,14 @@ void check_each_key_applied_once(const json& counters) {
     INFO("idempotency key " << item.key());
     CHECK(item.value().get<int64_t>() == 1);
   }
+}
+
+// The scheduler state of one of this process's threads ('R' running, 'S' sleeping, ...).
+char thread_state(pid_t tid) {
+  std::ifstream stat("/proc/self/task/" + std::to_string(tid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto close = text.rfind(')');  // the name may hold spaces and brackets
+  return close == std::string::npos || close + 2 >= text.size() ? '?' : text[close + 2];
 }
 
 }  // namespace
@@ -88,6 +101,62 @@ TEST_CASE("an offline anonymous device that logs in ends as ONE profile with eve
   profiles = emulator.profiles();
   REQUIRE(profiles.size() == 1);
   CHECK(profiles[0]["fields"]["last_order_at"] == "2026-11-29T10:00:00Z");
+  check_each_key_applied_once(emulator.counters());
+}
+
+TEST_CASE("a flush called while the store thread reports a pause waits for its own round",
+          "[integration][drain]") {
+  // The Java EndToEndTest once got PAUSED from flush() right after set_online(true): flush()
+  // took the store round already running (which had published the pause from before the app's
+  // change) as the round that had seen its request. Made deterministic here: the listener holds
+  // the round that published "no token" while the app supplies a token and calls flush().
+  EmulatorProcess emulator;
+  TempDir dir;
+  Config c = emulator_config(emulator, dir);
+  c.batch_size = 1;  // the upsert is sent at once, without a flush
+  c.token.clear();
+  std::atomic<bool> have_token{false};
+  c.token_provider = [&](bool) { return have_token ? std::string("test-token") : std::string(); };
+  std::mutex m;
+  std::condition_variable cv;
+  bool held = false, released = false;
+  c.listener = [&](const experiture::DeliveryEvent& e) {
+    if (e.type != experiture::DeliveryEvent::Type::kPaused) return;
+    std::unique_lock<std::mutex> lock(m);
+    if (held) return;  // only the first pause is held
+    held = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return released; });
+  };
+  auto client = open_client(c);
+  REQUIRE(client->upsert("profiles", json{{"email", "held@example.com"}}, "email").is_ok());
+  {
+    std::unique_lock<std::mutex> lock(m);
+    REQUIRE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return held; }));
+  }
+  // The round that published "no token" is now running the listener.
+  have_token = true;
+  std::atomic<pid_t> flusher_tid{0};
+  experiture::Status flushed(Code::kInternal, "not run");
+  std::thread flusher([&] {
+    flusher_tid = static_cast<pid_t>(syscall(SYS_gettid));
+    flushed = client->flush(20000);
+  });
+  // Release the round once the flusher sleeps in flush()'s wait (after it posted its request):
+  // its state in /proc turns to S. Bounded; a release before that only weakens this pass.
+  const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < give_up_at) {
+    if (flusher_tid != 0 && thread_state(flusher_tid) == 'S') break;
+    std::this_thread::yield();
+  }
+  {
+    std::lock_guard<std::mutex> lock(m);
+    released = true;
+  }
+  cv.notify_all();
+  flusher.join();
+  CHECK(flushed.to_string() == "OK");
+  CHECK_FALSE(emulator.profile("email", "held@example.com").is_null());
   check_each_key_applied_once(emulator.counters());
 }
 

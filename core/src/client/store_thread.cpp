@@ -243,24 +243,33 @@ Status StoreThread::flush(int64_t timeout_ms) {
                               .count();
   // The target is taken on the store thread, after it looked at the file: writes that other
   // processes committed before this call are flushed too. Guarded by mutex_; -1 until set.
-  auto target = std::make_shared<int64_t>(-1);
-  uint64_t round;
+  // `seen_in` is the round that ran the hint: only a state published after that round (after
+  // the hints posted before this flush, such as set_online(true)) may answer PAUSED. A round
+  // already running when flush() was called may still publish the state from before them.
+  struct Target {
+    int64_t through = -1;
+    uint64_t seen_in = 0;
+  };
+  auto target = std::make_shared<Target>();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    round = store_round_;
     inbox_.hints.push_back([this, target](drain::DrainLoop& d) {
       const int64_t through = outbox_->last_seq();
       d.request_flush(through);
       std::lock_guard<std::mutex> set_lock(mutex_);
-      *target = through;
+      target->through = through;
+      target->seen_in = store_round_;  // incremented when this round ends, after publish()
     });
   }
   store_cv_.notify_one();
   return wait_until(
-      [&] { return *target >= 0 && (first_queued_seq_ == 0 || first_queued_seq_ > *target); },
+      [&] {
+        return target->through >= 0 &&
+               (first_queued_seq_ == 0 || first_queued_seq_ > target->through);
+      },
       std::max<int64_t>(0, timeout_ms - elapsed),
       [&]() -> std::optional<Status> {
-        if (store_round_ > round && !blocked_reason_.empty()) {
+        if (target->through >= 0 && store_round_ > target->seen_in && !blocked_reason_.empty()) {
           return Status(Code::kPaused, "delivery paused: " + blocked_reason_);
         }
         return std::nullopt;
