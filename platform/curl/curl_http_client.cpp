@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "curl_transport_error.hpp"
+
 namespace experiture {
 namespace platform {
 namespace {
@@ -27,45 +29,6 @@ bool equals_ignore_case(const std::string& a, const char* b) {
   std::transform(lower.begin(), lower.end(), lower.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return lower == b;
-}
-
-TransportError classify(CURLcode code) {
-  switch (code) {
-    case CURLE_OK:
-      return TransportError::kNone;
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_COULDNT_RESOLVE_PROXY:
-      return TransportError::kConnect;
-    case CURLE_OPERATION_TIMEDOUT:
-      return TransportError::kTimeout;
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-      return TransportError::kPinning;
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-      return TransportError::kTls;
-    case CURLE_GOT_NOTHING:
-    case CURLE_RECV_ERROR:
-    case CURLE_SEND_ERROR:
-    case CURLE_PARTIAL_FILE:
-    case CURLE_HTTP2:
-    case CURLE_HTTP2_STREAM:
-    case CURLE_WEIRD_SERVER_REPLY:
-      return TransportError::kReset;
-    default:
-      return TransportError::kOther;
-  }
 }
 
 }  // namespace
@@ -371,7 +334,7 @@ void CurlHttpClient::finish_done_transfers() {
     std::unique_ptr<Transfer> transfer = std::move(*it);
     active_.erase(it);
 
-    const TransportError error = classify(code);
+    const TransportError error = transport_error_of(code);
     if (transfer->abort_reason != nullptr) {
       // Stopped by a callback: the cap, not the network, ended it.
       transfer->fail(TransportError::kOther, transfer->abort_reason);

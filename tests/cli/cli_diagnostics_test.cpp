@@ -201,6 +201,30 @@ TEST_CASE("status in another process shows the app's drops by cause", "[cli][int
                       " consent, 0 dead-letter overflow") != std::string::npos);
 }
 
+TEST_CASE("a host name that does not resolve reads as a DNS failure naming the host",
+          "[cli][integration]") {
+  // A 64-byte label is longer than DNS allows: the system resolver refuses the name without
+  // sending a query, so the lookup fails on this machine and nothing leaves it.
+  const std::string host = std::string(64, 'a') + ".invalid";
+  TempDir dir;
+  CliRunner cli(EXPERITURE_CLI_PATH,
+                {"--db", dir.file("outbox.db"), "--endpoint", "https://" + host + "/public/v1"});
+  cli.set_env("EXPERITURE_TOKEN", "test-token");
+  REQUIRE(cli.run({"upsert", "profiles", "email", R"({"email":"dns@example.com"})"}).exit_code ==
+          0);
+  ProcessResult drained = cli.run({"drain", "--timeout", "1"});
+  INFO(drained.out << drained.err);
+  REQUIRE(drained.exit_code == 4);
+
+  nlohmann::json status = status_of(cli);
+  INFO(status.dump(2));
+  const std::string error = status["last_delivery_error"]["message"];
+  CHECK(error.find("NETWORK.DNS") != std::string::npos);
+  CHECK(error.find(" to " + host + " (") != std::string::npos);  // names the host
+  CHECK(error.find("DNS failure") != std::string::npos);         // and the kind
+  CHECK(error.find("test-token") == std::string::npos);
+}
+
 TEST_CASE("status in a new process shows why the last drain could not deliver",
           "[cli][integration]") {
   TempDir dir;

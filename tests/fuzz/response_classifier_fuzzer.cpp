@@ -34,7 +34,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   platform::HttpResponse response;
   response.status = (data[0] << 8 | data[1]) % 700;
   const size_t record_count = 1 + data[2] % 64;
-  response.error = static_cast<platform::TransportError>(data[3] % 8);
+  // Every kind: kDns is the last one (TransportError values are append-only).
+  response.error = static_cast<platform::TransportError>(
+      data[3] % (static_cast<int>(platform::TransportError::kDns) + 1));
   if (response.error != platform::TransportError::kNone) response.status = 0;
   std::string_view rest(reinterpret_cast<const char*>(data) + 4, size - 4);
   const std::string_view retry_after = take_line(rest);

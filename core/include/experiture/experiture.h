@@ -121,7 +121,8 @@ typedef enum experiture_transport_error_t {
   EXPERITURE_TRANSPORT_PINNING = 4,
   EXPERITURE_TRANSPORT_RESET = 5,
   EXPERITURE_TRANSPORT_CANCELLED = 6,
-  EXPERITURE_TRANSPORT_OTHER = 7
+  EXPERITURE_TRANSPORT_OTHER = 7,
+  EXPERITURE_TRANSPORT_DNS = 8 /* the host name did not resolve */
 } experiture_transport_error_t;
 
 /* Passed BORROWED to experiture_http_complete(); the SDK copies it. */

@@ -9,6 +9,7 @@
 #include <utility>
 
 #include "capi/capi_guard.hpp"
+#include "capi/transport_error_from_c.hpp"
 
 namespace experiture {
 namespace capi {
@@ -253,9 +254,7 @@ EXPERITURE_API experiture_status_t experiture_http_complete(
       status = Status(Code::kInvalidArgument, "response is NULL");
     } else {
       out.status = response->status;
-      out.error = response->error >= 0 && response->error <= EXPERITURE_TRANSPORT_OTHER
-                      ? static_cast<platform::TransportError>(response->error)
-                      : platform::TransportError::kOther;
+      out.error = capi::transport_error_from_c(response->error);
       std::string_view body;
       std::string_view message;
       if (!capi::to_view(response->body, response->body_length, &body) ||

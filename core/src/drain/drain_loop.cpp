@@ -59,7 +59,8 @@ std::string network_detail(const Classification& c, const std::string& endpoint)
   const size_t at = host.rfind('@');  // never show credentials in a URL
   if (at != std::string::npos) host = host.substr(at + 1);
   std::string kind = "network failure";
-  if (c.code == "NETWORK.CONNECT") kind = "could not connect: refused, unreachable or DNS";
+  if (c.code == "NETWORK.CONNECT") kind = "could not connect: refused or unreachable";
+  if (c.code == "NETWORK.DNS") kind = "DNS failure: the host name did not resolve";
   if (c.code == "NETWORK.TIMEOUT") kind = "timed out";
   if (c.code == "NETWORK.TLS") kind = "TLS handshake or certificate failed";
   if (c.code == "NETWORK.PINNING") kind = "server key matched no pin";

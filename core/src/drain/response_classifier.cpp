@@ -185,6 +185,8 @@ const char* transport_code(platform::TransportError error) {
       return "NETWORK.CANCELLED";
     case platform::TransportError::kOther:
       return "NETWORK.OTHER";
+    case platform::TransportError::kDns:
+      return "NETWORK.DNS";
   }
   return "NETWORK.OTHER";
 }

@@ -93,6 +93,7 @@ TEST_CASE("every transport error is retried and says which it was", "[drain][uni
       {TransportError::kReset, "NETWORK.RESET"},
       {TransportError::kCancelled, "NETWORK.CANCELLED"},
       {TransportError::kOther, "NETWORK.OTHER"},
+      {TransportError::kDns, "NETWORK.DNS"},
   }));
   HttpResponse r = http(0);
   r.error = row.error;

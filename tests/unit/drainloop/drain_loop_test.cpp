@@ -686,6 +686,7 @@ TEST_CASE("a network failure's last error names the host and the kind of failure
   using experiture::platform::TransportError;
   const Kind kind =
       GENERATE(Kind{TransportError::kConnect, "NETWORK.CONNECT", "could not connect"},
+               Kind{TransportError::kDns, "NETWORK.DNS", "DNS failure"},
                Kind{TransportError::kTimeout, "NETWORK.TIMEOUT", "timed out"},
                Kind{TransportError::kTls, "NETWORK.TLS", "TLS handshake or certificate failed"},
                Kind{TransportError::kReset, "NETWORK.RESET", "connection dropped"});

@@ -30,7 +30,8 @@ public struct HttpRequest: Sendable {
   }
 }
 
-/// Why a request produced no HTTP status (experiture_transport_error_t).
+/// Why a request produced no HTTP status (experiture_transport_error_t, same numbers; cases are
+/// only ever appended).
 public enum TransportError: Int32, Sendable {
   case none = 0
   case connect = 1
@@ -40,6 +41,8 @@ public enum TransportError: Int32, Sendable {
   case reset = 5
   case cancelled = 6
   case other = 7
+  /// The host name did not resolve (DNS failure).
+  case dns = 8
 }
 
 /// The outcome of one request: an HTTP status (any, 4xx/5xx included) or a transport error.

@@ -285,8 +285,9 @@ public final class URLSessionHttpClient: HttpClient, @unchecked Sendable {
   static func transportError(_ error: Error) -> TransportError {
     guard let urlError = error as? URLError else { return .other }
     switch urlError.code {
-    case .cannotConnectToHost, .cannotFindHost, .dnsLookupFailed, .notConnectedToInternet,
-         .internationalRoamingOff, .dataNotAllowed:
+    case .cannotFindHost, .dnsLookupFailed:
+      return .dns
+    case .cannotConnectToHost, .notConnectedToInternet, .internationalRoamingOff, .dataNotAllowed:
       return .connect
     case .timedOut:
       return .timeout

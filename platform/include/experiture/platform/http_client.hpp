@@ -33,13 +33,14 @@ struct HttpRequest {
 // Why a request produced no HTTP status.
 enum class TransportError : int {
   kNone = 0,       // an HTTP response arrived; see status
-  kConnect = 1,    // could not connect (refused, unreachable, DNS)
+  kConnect = 1,    // could not connect (refused, unreachable)
   kTimeout = 2,    // connect or total timeout
   kTls = 3,        // certificate verification or handshake failed
   kPinning = 4,    // the server's public key matched no pin
   kReset = 5,      // connection dropped mid-exchange (the write may have been applied)
   kCancelled = 6,  // cancel_all() or client shutdown
   kOther = 7,
+  kDns = 8,  // the host name did not resolve (DNS failure)
 };
 
 struct HttpResponse {

@@ -341,22 +341,28 @@ public final class UrlConnectionHttpClient implements HttpClient {
         finish(HttpResponse.failure(TransportError.OTHER, e.getMessage()));
         HttpURLConnection open = connection;
         if (open != null) open.disconnect();  // do not keep a connection that still streams
-      } catch (SocketTimeoutException e) {
-        finish(HttpResponse.failure(TransportError.TIMEOUT, describe(e)));
-      } catch (SSLException e) {
-        finish(HttpResponse.failure(TransportError.TLS, describe(e)));
-      } catch (ConnectException | NoRouteToHostException | UnknownHostException e) {
-        finish(HttpResponse.failure(TransportError.CONNECT, describe(e)));
-      } catch (IOException e) {
-        finish(HttpResponse.failure(connected ? TransportError.RESET : TransportError.CONNECT,
-            describe(e)));
-      } catch (RuntimeException e) {
-        finish(HttpResponse.failure(TransportError.OTHER, describe(e)));
+      } catch (IOException | RuntimeException e) {
+        finish(HttpResponse.failure(transportErrorOf(e, connected), describe(e)));
       } catch (OutOfMemoryError e) {
         // Completes the request instead of killing the worker with the completion never called.
         finish(HttpResponse.failure(TransportError.OTHER, "out of memory"));
       }
     }
+  }
+
+  /**
+   * The kind of transport error an exchange that threw {@code e} ended with; {@code connected}
+   * says whether the connection (and its TLS handshake) had been made when it threw.
+   */
+  static TransportError transportErrorOf(Exception e, boolean connected) {
+    if (e instanceof UnknownHostException) return TransportError.DNS;
+    if (e instanceof SocketTimeoutException) return TransportError.TIMEOUT;
+    if (e instanceof SSLException) return TransportError.TLS;
+    if (e instanceof ConnectException || e instanceof NoRouteToHostException) {
+      return TransportError.CONNECT;
+    }
+    if (e instanceof IOException) return connected ? TransportError.RESET : TransportError.CONNECT;
+    return TransportError.OTHER;
   }
 
   private static byte[] readAll(InputStream in) throws IOException {
