@@ -6,8 +6,10 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -438,4 +440,98 @@ TEST_CASE("a full disk still sends the persisted batch and catches up by itself 
   CHECK(stats.queued_records == 0);
   CHECK(stats.dead_letters == 0);
   check_events_once_in_order(h.emulator, 130);
+}
+
+// A realistic full disk: a byte quota just above what the outbox uses, so any write that would
+// grow the files fails with SQLITE_FULL while writes inside their current sizes succeed. The
+// server is reachable. Delivering is what frees space: each acknowledged batch must be deleted
+// (in WAL mode a delete appends frames to the WAL), a batch the server rejects must reach dead
+// letters, and new writes must become durable again in the space the deletes freed inside the
+// file, all while the disk stays full. Judged from the emulator's store and idempotency log.
+TEST_CASE("disk full while online: delivery goes on and frees space, writes resume, nothing lost",
+          "[fault][storage][full_disk]") {
+  // Either the first batch was persisted (its send failed) before the disk filled, or nothing
+  // was batched yet and the first batch must be saved on the full disk.
+  const bool batch_persisted_first = GENERATE(true, false);
+  INFO("a batch persisted before the disk filled: " << batch_persisted_first);
+  Harness h;
+  Config c = h.config();
+  c.manual_mode = false;
+  c.clock = nullptr;  // the real clock: the store thread's own retry timers run
+  c.batch_size = 100;
+  auto client = open_client(c);
+  REQUIRE(client->flush(10000).is_ok());  // the anonymous profile
+  client->set_online(false);
+  // 1,500 events of ~300 bytes in group commits, with one record the server rejects (a field
+  // not in its schema: 422, a dead letter) in the middle, in a batch of its own.
+  const std::string padding(240, 'p');
+  const int total = 1500;
+  auto append_padded = [&](int from, int to) {
+    for (int i = from; i < to; ++i) {
+      REQUIRE(client
+                  ->append("events", json{{"event", "scan"},
+                                          {"sequence", i},
+                                          {"event_id", padding + std::to_string(i)}})
+                  .is_ok());
+    }
+  };
+  append_padded(0, total / 2);
+  REQUIRE(
+      client->upsert("profiles", json{{"email", "poison@example.com"}, {"shoe_size", 43}}, "email")
+          .is_ok());
+  append_padded(total / 2, total);
+  REQUIRE(client->persist(10000).is_ok());
+  if (batch_persisted_first) {
+    h.emulator.stop();
+    client->set_online(true);
+    CHECK(client->flush(300).code() == Code::kTimeout);  // connection refused: batch kept
+    client->set_online(false);
+    h.emulator.restart();
+  }
+  const auto queued_full = client->stats().queued_records;
+  CHECK(queued_full >= static_cast<uint64_t>(total + 1));
+
+  // The disk fills up: room for about one more page, and that is all, for the rest of the test.
+  const int64_t used_full = h.vfs.used_bytes();
+  const int64_t quota = used_full + 1024;
+  h.vfs.set_quota_bytes(quota);
+  const size_t sent_before = h.http->requests().size();
+  client->set_online(true);
+  const auto started = std::chrono::steady_clock::now();
+  const auto flushed = client->flush(20000);
+  const auto seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started);
+
+  // The figures, also on failure: requests, the most re-sends of one key, bytes.
+  const auto requests = h.http->requests();
+  std::map<std::string, size_t> sends_per_key;
+  for (size_t i = sent_before; i < requests.size(); ++i)
+    ++sends_per_key[header(requests[i], "Idempotency-Key")];
+  size_t most_sends = 0;
+  for (const auto& k : sends_per_key) most_sends = std::max(most_sends, k.second);
+  auto stats = client->stats();
+  INFO("flush: " << flushed.to_string() << " after " << seconds.count() << " s; requests "
+                 << requests.size() - sent_before << ", keys " << sends_per_key.size()
+                 << ", most sends of one key " << most_sends << "; bytes used " << used_full
+                 << " -> " << h.vfs.used_bytes() << " (quota " << quota << "), quota refusals "
+                 << h.vfs.quota_failures() << "; queued " << stats.queued_records
+                 << ", dead letters " << stats.dead_letters << ", last error '" << stats.last_error
+                 << "'");
+  REQUIRE(flushed.is_ok());
+  CHECK(h.vfs.quota_failures() >= 1);  // the disk was full for real
+  CHECK(stats.queued_records == 0);
+  CHECK(stats.dead_letters == 1);  // the poison record, moved on the full disk
+  // 15 batches of events and the poison one; a key goes out again only after an error.
+  CHECK(sends_per_key.size() >= 16);
+  CHECK(most_sends <= 3);
+  check_events_once_in_order(h.emulator, total);
+
+  // Still full: new writes become durable in the space the deletes freed, and are delivered.
+  append_padded(total, total + 300);
+  REQUIRE(client->persist(10000).is_ok());
+  REQUIRE(client->flush(20000).is_ok());
+  stats = client->stats();
+  CHECK(stats.queued_records == 0);
+  CHECK(stats.pending_durable == 0);
+  check_events_once_in_order(h.emulator, total + 300);
+  REQUIRE(client->close(5000).is_ok());
 }

@@ -1,6 +1,8 @@
 #include "faulty_vfs.hpp"
 
 #include <cstdint>
+#include <filesystem>
+#include <set>
 #include <stdexcept>
 
 namespace experiture {
@@ -28,6 +30,7 @@ const sqlite3_io_methods* methods(sqlite3_file* file) {
 }
 
 int shim_close(sqlite3_file* file) {
+  shim(file)->owner->track_close(file);
   int rc = methods(file)->xClose(real(file));
   file->pMethods = nullptr;
   return rc;
@@ -39,11 +42,14 @@ int shim_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset
 
 int shim_write(sqlite3_file* file, const void* buffer, int amount, sqlite3_int64 offset) {
   if (shim(file)->owner->should_fail(FaultyVfs::Operation::kWrite)) return SQLITE_FULL;
-  return methods(file)->xWrite(real(file), buffer, amount, offset);
+  return shim(file)->owner->within_quota(real(file), offset + amount, [&] {
+    return methods(file)->xWrite(real(file), buffer, amount, offset);
+  });
 }
 
 int shim_truncate(sqlite3_file* file, sqlite3_int64 size) {
-  return methods(file)->xTruncate(real(file), size);
+  return shim(file)->owner->within_quota(
+      real(file), size, [&] { return methods(file)->xTruncate(real(file), size); });
 }
 
 int shim_sync(sqlite3_file* file, int flags) {
@@ -143,10 +149,12 @@ int vfs_open(sqlite3_vfs* vfs, const char* name, sqlite3_file* file, int flags, 
   int rc = owner->real()->xOpen(owner->real(), name, s->real, flags, out_flags);
   // SQLite calls xClose whenever pMethods is set, also after a failed open.
   file->pMethods = s->real->pMethods != nullptr ? &kIoMethods : nullptr;
+  if (file->pMethods != nullptr) owner->track_open(file, s->real, name);
   return rc;
 }
 
 int vfs_delete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
+  owner_of(vfs)->track_delete(name);
   return owner_of(vfs)->real()->xDelete(owner_of(vfs)->real(), name, sync_dir);
 }
 
@@ -275,6 +283,58 @@ bool FaultyVfs::should_fail(Operation op) {
   if (c.fail_count > 0) --c.fail_count;
   ++c.failures;
   return true;
+}
+
+void FaultyVfs::set_quota_bytes(int64_t bytes) {
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  quota_bytes_ = bytes;
+}
+
+int64_t FaultyVfs::used_bytes() const {
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  return used_bytes_locked();
+}
+
+uint64_t FaultyVfs::quota_failures() const {
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  return quota_failures_;
+}
+
+int64_t FaultyVfs::used_bytes_locked() const {
+  std::set<std::string> counted;
+  int64_t total = 0;
+  for (const auto& entry : open_files_) {
+    const OpenFile& f = entry.second;
+    if (!f.path.empty() && !counted.insert(f.path).second) continue;  // another connection's
+    sqlite3_int64 size = 0;
+    if (f.real->pMethods->xFileSize(f.real, &size) == SQLITE_OK) total += size;
+  }
+  for (const std::string& path : closed_paths_) {
+    if (!counted.insert(path).second) continue;  // open again
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec) total += static_cast<int64_t>(size);
+  }
+  return total;
+}
+
+void FaultyVfs::track_open(sqlite3_file* shim_file, sqlite3_file* real_file, const char* path) {
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  open_files_[shim_file] = OpenFile{real_file, path != nullptr ? std::string(path) : std::string()};
+}
+
+void FaultyVfs::track_close(sqlite3_file* shim_file) {
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  auto it = open_files_.find(shim_file);
+  if (it == open_files_.end()) return;
+  if (!it->second.path.empty()) closed_paths_.insert(it->second.path);
+  open_files_.erase(it);
+}
+
+void FaultyVfs::track_delete(const char* path) {
+  if (path == nullptr) return;
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  closed_paths_.erase(path);
 }
 
 bool FaultyVfs::instant_sleep() const {

@@ -3,6 +3,12 @@
 // full), SQLITE_IOERR_FSYNC from xSync, SQLITE_BUSY from locks. Pass name() as
 // Config::sqlite_vfs (or Outbox::Options::vfs).
 //
+// A byte quota models a real full disk instead: set_quota_bytes(n) makes any xWrite or xTruncate
+// that would GROW the files opened through the shim (database, WAL, journals, temp files, also
+// once closed until deleted; each path counted once) past n bytes fail with SQLITE_FULL, while
+// writes inside the current file sizes and shrinking truncates succeed, as on a file system with no
+// free blocks left.
+//
 // State is per instance: the countdowns live in this object, reached through sqlite3_vfs::pAppData
 // and from each open file. The only process-wide state is SQLite's own list of registered VFSes
 // (sqlite3_vfs_register/unregister); the I/O method table is a constant. The default name is
@@ -16,7 +22,9 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
 
 namespace experiture {
@@ -49,6 +57,14 @@ class FaultyVfs {
   // test with an injected SQLITE_BUSY then does not wait out busy_timeout for real).
   void set_instant_sleep(bool instant);
 
+  // The byte quota (see above): kNoQuota (the default) = unlimited. Settable at any time.
+  static constexpr int64_t kNoQuota = -1;
+  void set_quota_bytes(int64_t bytes);
+  // Bytes of the files opened through the shim that still exist (each path once).
+  int64_t used_bytes() const;
+  // Writes and truncates refused by the quota since construction.
+  uint64_t quota_failures() const;
+
   // Calls of `op` seen since construction, and how many of them were failed.
   uint64_t calls(Operation op) const;
   uint64_t failures(Operation op) const;
@@ -57,6 +73,13 @@ class FaultyVfs {
   bool should_fail(Operation op);
   bool instant_sleep() const;
   sqlite3_vfs* real() const { return real_; }
+  // Called by the shim: file bookkeeping for the quota, and the quota check of a write that ends
+  // at `end` (a truncate to `end`), forwarded by `forward` while the quota lock is held.
+  void track_open(sqlite3_file* shim_file, sqlite3_file* real_file, const char* path);
+  void track_close(sqlite3_file* shim_file);
+  void track_delete(const char* path);
+  template <typename Forward>
+  int within_quota(sqlite3_file* real_file, sqlite3_int64 end, Forward forward);
 
  private:
   struct Countdown {
@@ -72,7 +95,32 @@ class FaultyVfs {
   mutable std::mutex mutex_;
   std::array<Countdown, 3> countdowns_{};
   bool instant_sleep_ = false;
+
+  struct OpenFile {
+    sqlite3_file* real;
+    std::string path;  // "" for a temp file without a name: counted on its own
+  };
+  int64_t used_bytes_locked() const;
+  mutable std::mutex quota_mutex_;  // held across a growing write, so the quota is exact
+  int64_t quota_bytes_ = kNoQuota;
+  uint64_t quota_failures_ = 0;
+  std::map<sqlite3_file*, OpenFile> open_files_;
+  std::set<std::string> closed_paths_;  // opened once, closed, not deleted through the shim
 };
+
+template <typename Forward>
+int FaultyVfs::within_quota(sqlite3_file* real_file, sqlite3_int64 end, Forward forward) {
+  std::lock_guard<std::mutex> lock(quota_mutex_);
+  if (quota_bytes_ != kNoQuota) {
+    sqlite3_int64 size = 0;
+    if (real_file->pMethods->xFileSize(real_file, &size) != SQLITE_OK) size = 0;
+    if (end > size && used_bytes_locked() + (end - size) > quota_bytes_) {
+      ++quota_failures_;
+      return SQLITE_FULL;
+    }
+  }
+  return forward();
+}
 
 }  // namespace test
 }  // namespace experiture

@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 #include <system_error>
@@ -197,7 +199,122 @@ class RelaxedSync {
   SqliteDb& db_;
 };
 
+// The reserve file's I/O through `vfs_name` ("" = the default VFS), with a name SQLite's VFSes
+// accept (double NUL terminated; "-reserve" gives it the database file's mode, owner-only).
+class VfsFile {
+ public:
+  VfsFile(const std::string& vfs_name, const std::string& path)
+      : vfs_(sqlite3_vfs_find(vfs_name.empty() ? nullptr : vfs_name.c_str())), name_(path) {
+    name_.append(2, '\0');
+  }
+  ~VfsFile() { close(); }
+  VfsFile(const VfsFile&) = delete;
+  VfsFile& operator=(const VfsFile&) = delete;
+
+  bool open() {
+    if (vfs_ == nullptr) return false;
+    storage_.assign((static_cast<size_t>(vfs_->szOsFile) + sizeof(std::max_align_t) - 1) /
+                        sizeof(std::max_align_t),
+                    std::max_align_t());
+    file_ = reinterpret_cast<sqlite3_file*>(storage_.data());
+    file_->pMethods = nullptr;
+    int out_flags = 0;
+    const int rc = vfs_->xOpen(
+        vfs_, name_.c_str(), file_,
+        SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MAIN_JOURNAL, &out_flags);
+    if (rc != SQLITE_OK) close();
+    return rc == SQLITE_OK;
+  }
+  int write(const void* data, int amount, int64_t offset) {
+    return file_->pMethods->xWrite(file_, data, amount, offset);
+  }
+  int truncate(int64_t size) { return file_->pMethods->xTruncate(file_, size); }
+  int sync() { return file_->pMethods->xSync(file_, SQLITE_SYNC_NORMAL); }
+  void close() {
+    if (file_ != nullptr && file_->pMethods != nullptr) file_->pMethods->xClose(file_);
+    file_ = nullptr;
+  }
+  bool remove() { return vfs_ != nullptr && vfs_->xDelete(vfs_, name_.c_str(), 0) == SQLITE_OK; }
+
+ private:
+  sqlite3_vfs* vfs_;
+  std::string name_;
+  std::vector<std::max_align_t> storage_;
+  sqlite3_file* file_ = nullptr;
+};
+
 }  // namespace
+
+template <typename Body>
+Status Outbox::with_room(bool may_release, Body body) {
+  Status status = body();
+  for (int attempt = 0; attempt < 2 && status.code() == Code::kStorageFull; ++attempt) {
+    // First the WAL's own space (the checkpoint writes inside the database file's pages, or
+    // grows it by at most kReserveBytes / 2, see bound_wal_growth()); then the reserve.
+    bool changed = attempt == 0 && checkpoint_all();
+    if (!changed && may_release && release_reserve()) {
+      checkpoint_all();
+      changed = true;
+    }
+    if (!changed) break;
+    status = body();
+  }
+  return status;
+}
+
+bool Outbox::checkpoint_all() {
+  sqlite3_busy_timeout(db_.handle(), 0);  // another process's reader: not waited for
+  int log_frames = -1;
+  int checkpointed = -1;
+  const int rc = sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_RESTART,
+                                           &log_frames, &checkpointed);
+  sqlite3_busy_timeout(db_.handle(), 2000);
+  return rc == SQLITE_OK && log_frames == checkpointed;
+}
+
+void Outbox::bound_wal_growth() {
+  const int64_t page_size = pragma_int(db_, "PRAGMA page_size");
+  const int64_t pages = pragma_int(db_, "PRAGMA page_count");
+  if (page_size <= 0 || pages <= 0) return;
+  const int64_t past_end =
+      pages * page_size - static_cast<int64_t>(file_size_or_zero(options_.path));
+  if (past_end <= kReserveBytes / 2) return;
+  sqlite3_wal_checkpoint_v2(db_.handle(), nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+}
+
+bool Outbox::create_reserve() {
+  if (static_cast<int64_t>(file_size_or_zero(reserve_path())) >= kReserveBytes) {
+    reserve_released_ = false;
+    return true;
+  }
+  VfsFile reserve(options_.vfs, reserve_path());
+  if (!reserve.open()) return false;
+  static const std::array<char, 64 * 1024> kZeros{};
+  int rc = SQLITE_OK;
+  for (int64_t offset = 0; rc == SQLITE_OK && offset < kReserveBytes;
+       offset += static_cast<int64_t>(kZeros.size())) {
+    rc = reserve.write(kZeros.data(), static_cast<int>(kZeros.size()), offset);
+  }
+  if (rc == SQLITE_OK) rc = reserve.sync();
+  if (rc != SQLITE_OK) {
+    // No room for all of it: whatever was written goes back at once.
+    reserve.truncate(0);
+    reserve.close();
+    reserve.remove();
+    return false;
+  }
+  reserve.close();
+  reserve_released_ = false;
+  return true;
+}
+
+bool Outbox::release_reserve() {
+  if (file_size_or_zero(reserve_path()) == 0) return false;
+  VfsFile reserve(options_.vfs, reserve_path());
+  const bool removed = reserve.remove();
+  if (removed) reserve_released_ = true;
+  return removed;
+}
 
 Result<std::unique_ptr<Outbox>> Outbox::open(const Options& options, OpenReport* report) {
   OpenReport local;
@@ -273,6 +390,8 @@ Status Outbox::open_file(int* from_version, std::string* damage) {
   if (status.is_ok()) status = prepare_statements();
   if (status.is_ok()) status = load();
   if (!status.is_ok()) return failed(status);
+  // Best effort: on a full disk the outbox opens without it (and reports it released).
+  if (!create_reserve()) reserve_released_ = true;
   return Status::ok();
 }
 
@@ -753,46 +872,52 @@ Status Outbox::commit(std::vector<Entry>& entries, const MetaUpdates& meta) {
     restore(saved);
     return status;
   };
-  Transaction tx(db_);
-  if (!tx.status().is_ok()) return fail(tx.status());
-  Status synced = sync_counters();
-  if (!synced.is_ok()) return fail(synced);
-  for (Entry& e : entries) {
-    e.seq = ++last_seq_;
-    // No copy of the payload unless it is sealed.
-    std::string sealed;
-    if (options_.codec.seal) sealed = encode(e.payload);
-    const std::string& stored = options_.codec.seal ? sealed : e.payload;
-    insert_entry_.reset();
-    insert_entry_.bind(1, e.seq)
-        .bind(2, e.object)
-        .bind(3, static_cast<int64_t>(e.kind))
-        .bind(4, e.match_key)
-        .bind_blob(5, stored)
-        .bind(6, e.wall_ms)
-        .bind(7, e.mono_ms)
-        .bind(8, static_cast<int64_t>(e.flags));
-    Status status = insert_entry_.run(db_, "insert entry");
-    if (!status.is_ok()) return fail(status);
-    ++queued_records_;
-    queued_bytes_ += static_cast<uint64_t>(row_bytes(e, stored.size()));
-  }
-  for (const auto& m : meta) {
-    Status status;
-    if (m.second) {
-      upsert_meta_.reset();
-      const std::string value = is_private_meta(m.first) ? encode(*m.second) : *m.second;
-      status = upsert_meta_.bind(1, m.first).bind_blob(2, value).run(db_, "write meta");
-    } else {
-      delete_meta_.reset();
-      status = delete_meta_.bind(1, m.first).run(db_, "delete meta");
+  // New writes never take the reserve: it is kept for what delivery needs.
+  const Status done = with_room(false, [&]() -> Status {
+    Transaction tx(db_);
+    if (!tx.status().is_ok()) return fail(tx.status());
+    Status synced = sync_counters();
+    if (!synced.is_ok()) return fail(synced);
+    for (Entry& e : entries) {
+      e.seq = ++last_seq_;
+      // No copy of the payload unless it is sealed.
+      std::string sealed;
+      if (options_.codec.seal) sealed = encode(e.payload);
+      const std::string& stored = options_.codec.seal ? sealed : e.payload;
+      insert_entry_.reset();
+      insert_entry_.bind(1, e.seq)
+          .bind(2, e.object)
+          .bind(3, static_cast<int64_t>(e.kind))
+          .bind(4, e.match_key)
+          .bind_blob(5, stored)
+          .bind(6, e.wall_ms)
+          .bind(7, e.mono_ms)
+          .bind(8, static_cast<int64_t>(e.flags));
+      Status status = insert_entry_.run(db_, "insert entry");
+      if (!status.is_ok()) return fail(status);
+      ++queued_records_;
+      queued_bytes_ += static_cast<uint64_t>(row_bytes(e, stored.size()));
     }
+    for (const auto& m : meta) {
+      Status status;
+      if (m.second) {
+        upsert_meta_.reset();
+        const std::string value = is_private_meta(m.first) ? encode(*m.second) : *m.second;
+        status = upsert_meta_.bind(1, m.first).bind_blob(2, value).run(db_, "write meta");
+      } else {
+        delete_meta_.reset();
+        status = delete_meta_.bind(1, m.first).run(db_, "delete meta");
+      }
+      if (!status.is_ok()) return fail(status);
+    }
+    Status status = evict_if_needed();
+    if (status.is_ok()) status = write_counters();
+    if (status.is_ok()) status = tx.commit();
     if (!status.is_ok()) return fail(status);
-  }
-  Status status = evict_if_needed();
-  if (status.is_ok()) status = write_counters();
-  if (status.is_ok()) status = tx.commit();
-  if (!status.is_ok()) return fail(status);
+    return Status::ok();
+  });
+  if (!done.is_ok()) return done;
+  bound_wal_growth();
   for (const auto& m : meta) {
     if (m.second) {
       meta_[m.first] = *m.second;
@@ -841,19 +966,21 @@ Status Outbox::evict_if_needed() {
 }
 
 Result<uint64_t> Outbox::purge_all() {
-  Transaction tx(db_);
-  if (!tx.status().is_ok()) return tx.status();
-  Status status = sync_counters();
-  if (status.is_ok()) status = db_.exec("DELETE FROM entries; DELETE FROM batches;");
-  const uint64_t purged = queued_records_;
-  queued_records_ = 0;
-  queued_bytes_ = 0;
-  if (status.is_ok()) status = write_counters();
-  if (status.is_ok()) status = tx.commit();
-  if (!status.is_ok()) {
-    load();
+  uint64_t purged = 0;
+  const Status done = with_room(true, [&]() -> Status {
+    Transaction tx(db_);
+    if (!tx.status().is_ok()) return tx.status();
+    Status status = sync_counters();
+    if (status.is_ok()) status = db_.exec("DELETE FROM entries; DELETE FROM batches;");
+    purged = queued_records_;
+    queued_records_ = 0;
+    queued_bytes_ = 0;
+    if (status.is_ok()) status = write_counters();
+    if (status.is_ok()) status = tx.commit();
+    if (!status.is_ok()) reload();
     return status;
-  }
+  });
+  if (!done.is_ok()) return done;
   batches_.clear();
   first_seq_ = 0;
   oldest_wall_ms_ = 0;
@@ -924,14 +1051,21 @@ Status Outbox::save_batch(Batch& batch) {
       "INSERT INTO batches(object, kind, match_key, idempotency_key, body, sources, attempts)"
       " VALUES(?,?,?,?,?,?,0)");
   if (!insert.is_ok()) return insert.status();
-  insert->bind(1, batch.object)
-      .bind(2, static_cast<int64_t>(batch.kind))
-      .bind(3, batch.match_key)
-      .bind(4, batch.idempotency_key)
-      .bind_blob(5, encode(batch.body))
-      .bind(6, encode_sources(batch.sources));
-  Status status = insert->run(db_, "save batch");
+  const std::string body = encode(batch.body);
+  const std::string sources = encode_sources(batch.sources);
+  // Delivery needs the batch persisted before its first send: it may take the reserve.
+  Status status = with_room(true, [&] {
+    insert->reset();
+    insert->bind(1, batch.object)
+        .bind(2, static_cast<int64_t>(batch.kind))
+        .bind(3, batch.match_key)
+        .bind(4, batch.idempotency_key)
+        .bind_blob(5, body)
+        .bind(6, sources);
+    return insert->run(db_, "save batch");
+  });
   if (!status.is_ok()) return status;
+  bound_wal_growth();
   batch.id = db_.last_insert_rowid();
   batch.attempts = 0;
   batches_.push_back(batch);
@@ -980,49 +1114,51 @@ Status Outbox::complete_batch(const std::vector<std::pair<size_t, DeadLetterReas
   if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
   const CounterSnapshot saved = snapshot();
   RelaxedSync relaxed(db_);
-  Transaction tx(db_);
-  Status status = tx.status();
-  if (status.is_ok()) status = sync_counters();
-  if (status.is_ok()) status = move_to_dead_letters(rejected);
-  int64_t first = INT64_MAX, last = 0;
-  for (const auto& s : batches_.front().sources) {
-    for (int64_t seq : s) {
-      first = std::min(first, seq);
-      last = std::max(last, seq);
+  // The deletes are what frees space on a full disk: they may take the reserve.
+  const Status done = with_room(true, [&]() -> Status {
+    Transaction tx(db_);
+    Status status = tx.status();
+    if (status.is_ok()) status = sync_counters();
+    if (status.is_ok()) status = move_to_dead_letters(rejected);
+    int64_t first = INT64_MAX, last = 0;
+    for (const auto& s : batches_.front().sources) {
+      for (int64_t seq : s) {
+        first = std::min(first, seq);
+        last = std::max(last, seq);
+      }
     }
-  }
-  if (status.is_ok() && last > 0) {
-    // A batch is a run of consecutive entries, so its seqs form one range.
-    sum_range_.reset();
-    sum_range_.bind(1, first).bind(2, last);
-    const int rc = sum_range_.step();
-    if (rc == SQLITE_ROW) {
-      queued_records_ -= std::min<uint64_t>(queued_records_, sum_range_.column_int(0));
-      queued_bytes_ -= std::min<uint64_t>(queued_bytes_, sum_range_.column_int(1));
+    if (status.is_ok() && last > 0) {
+      // A batch is a run of consecutive entries, so its seqs form one range.
+      sum_range_.reset();
+      sum_range_.bind(1, first).bind(2, last);
+      const int rc = sum_range_.step();
+      if (rc == SQLITE_ROW) {
+        queued_records_ -= std::min<uint64_t>(queued_records_, sum_range_.column_int(0));
+        queued_bytes_ -= std::min<uint64_t>(queued_bytes_, sum_range_.column_int(1));
+      }
+      sum_range_.reset();
+      if (rc != SQLITE_ROW) status = db_.error(rc, "sum delivered entries");
+      if (status.is_ok()) {
+        delete_range_.reset();
+        status = delete_range_.bind(1, first).bind(2, last).run(db_, "delete delivered entries");
+      }
     }
-    sum_range_.reset();
-    if (rc != SQLITE_ROW) status = db_.error(rc, "sum delivered entries");
-    if (status.is_ok()) {
-      delete_range_.reset();
-      status = delete_range_.bind(1, first).bind(2, last).run(db_, "delete delivered entries");
+    if (status.is_ok()) status = delete_batch_row(batches_.front().id);
+    if (status.is_ok()) status = write_counters();
+    if (status.is_ok() && last > 0) {
+      // For salvage: rows up to here were delivered, even if a damaged file still shows them.
+      upsert_meta_.reset();
+      status = upsert_meta_.bind(1, kDeliveredThroughKey)
+                   .bind(2, std::to_string(last))
+                   .run(db_, "write delivered seq");
     }
-  }
-  if (status.is_ok()) status = delete_batch_row(batches_.front().id);
-  if (status.is_ok()) status = write_counters();
-  if (status.is_ok() && last > 0) {
-    // For salvage: rows up to here were delivered, even if a damaged file still shows them.
-    upsert_meta_.reset();
-    status = upsert_meta_.bind(1, kDeliveredThroughKey)
-                 .bind(2, std::to_string(last))
-                 .run(db_, "write delivered seq");
-  }
-  if (status.is_ok()) status = tx.commit();
-  if (!status.is_ok()) {
-    restore(saved);
+    if (status.is_ok()) status = tx.commit();
+    if (!status.is_ok()) restore(saved);
     return status;
-  }
+  });
+  if (!done.is_ok()) return done;
   batches_.pop_front();
-  status = refresh_oldest();
+  Status status = refresh_oldest();
   if (status.is_ok()) shrink();
   return status;
 }
@@ -1042,7 +1178,14 @@ void Outbox::shrink() {
     RelaxedSync relaxed(db_);
     db_.exec("VACUUM");
   }
-  if (drained && file_size_or_zero(options_.path + "-wal") > 0) {
+  if (!drained) return;
+  // After a full disk the reserve comes back first, once there is room for it. While it cannot,
+  // the WAL keeps its size (journal_size_limit): the next writes reuse it from its start.
+  if (reserve_released_ && !create_reserve()) {
+    checkpoint_all();
+    return;
+  }
+  if (file_size_or_zero(options_.path + "-wal") > 0) {
     // The WAL back to zero bytes. Not waiting for another process's reader (busy: next time).
     db_.exec("PRAGMA busy_timeout=0");
     db_.exec("PRAGMA wal_checkpoint(TRUNCATE)");
@@ -1053,20 +1196,22 @@ void Outbox::shrink() {
 Status Outbox::abandon_batch(const std::vector<std::pair<size_t, DeadLetterReason>>& rejected) {
   if (batches_.empty()) return Status(Code::kWrongState, "no batch in flight");
   const CounterSnapshot saved = snapshot();
-  Transaction tx(db_);
-  Status status = tx.status();
-  if (status.is_ok()) status = sync_counters();
-  if (status.is_ok()) status = move_to_dead_letters(rejected);
-  // Every persisted batch goes: prepared ones were never sent, so dropping them is safe.
-  for (const auto& b : batches_) {
-    if (status.is_ok()) status = delete_batch_row(b.id);
-  }
-  if (status.is_ok()) status = write_counters();
-  if (status.is_ok()) status = tx.commit();
-  if (!status.is_ok()) {
-    restore(saved);
+  // Dead-lettering moves rows (and drops the batch body): it may take the reserve.
+  const Status done = with_room(true, [&]() -> Status {
+    Transaction tx(db_);
+    Status status = tx.status();
+    if (status.is_ok()) status = sync_counters();
+    if (status.is_ok()) status = move_to_dead_letters(rejected);
+    // Every persisted batch goes: prepared ones were never sent, so dropping them is safe.
+    for (const auto& b : batches_) {
+      if (status.is_ok()) status = delete_batch_row(b.id);
+    }
+    if (status.is_ok()) status = write_counters();
+    if (status.is_ok()) status = tx.commit();
+    if (!status.is_ok()) restore(saved);
     return status;
-  }
+  });
+  if (!done.is_ok()) return done;
   batches_.clear();
   return refresh_oldest();
 }

@@ -105,6 +105,16 @@ class Outbox {
   // kShrinkMaxLiveBytes are in use.
   static constexpr int64_t kShrinkMinBytes = 256 * 1024;
   static constexpr int64_t kShrinkMaxLiveBytes = 4 * 1024 * 1024;
+  // Full disk: "<outbox>-reserve" holds this many bytes of zeros, written at open when missing
+  // (through the outbox's VFS) and deleted when a write that delivery needs (saving a batch,
+  // deleting a delivered one, moving rejected records to dead letters, purging) fails with
+  // SQLITE_FULL even after a checkpoint; re-created once the outbox is drained and there is room.
+  // The WAL's pages beyond the end of the database file are kept below half of it (a checkpoint
+  // after a commit that passes that), so the checkpoint after the release fits in it.
+  static constexpr int64_t kReserveBytes = 256 * 1024;
+  std::string reserve_path() const { return options_.path + "-reserve"; }
+  // True while the reserve is given up (a full disk was met and it has not been re-created).
+  bool reserve_released() const { return reserve_released_; }
 
   ~Outbox();
   Outbox(const Outbox&) = delete;
@@ -202,6 +212,23 @@ class Outbox {
   // After a delivered batch: gives free pages back to the file system when most of the file is
   // free (VACUUM), and truncates the WAL when the outbox is drained. Best effort.
   void shrink();
+  // Full disk. with_room() runs `body` (one write transaction that restores memory when it
+  // fails) and, when it fails with SQLITE_FULL, makes room and runs it again (at most twice):
+  // first a checkpoint of the whole WAL, so that the next transaction writes the WAL from its
+  // start over frames already on disk instead of growing it; then, when `may_release` (a write
+  // delivery needs), the reserve. Returns the last attempt's status.
+  template <typename Body>
+  Status with_room(bool may_release, Body body);
+  // wal_checkpoint(RESTART) without waiting for other processes' readers: true when every
+  // frame reached the database (the next writer starts the WAL over).
+  bool checkpoint_all();
+  // After a commit that grew the database: a passive checkpoint when the WAL holds more than
+  // kReserveBytes / 2 of pages past the end of the database file.
+  void bound_wal_growth();
+  // The reserve file: written when missing (best effort: nothing is left behind when the disk
+  // has no room for all of it), and deleted. Both through the outbox's VFS.
+  bool create_reserve();
+  bool release_reserve();
   std::string encode(const std::string& plain) const;
   Result<std::string> decode(std::string stored) const;
 
@@ -223,6 +250,7 @@ class Outbox {
   int64_t first_seq_ = 0;
   int64_t last_seq_ = 0;
   int64_t data_version_ = -1;
+  bool reserve_released_ = false;
   Statement insert_entry_;
   Statement read_counters_;
   Statement data_version_stmt_;
