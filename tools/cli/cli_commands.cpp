@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/ascii.hpp"
 #include "token_source.hpp"
 
 namespace experiture {
@@ -134,19 +135,13 @@ Result<std::string> read_secret_file(const std::string& path, const char* option
   return content.str();
 }
 
-std::string trim_space(std::string text) {
-  const size_t first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return std::string();
-  return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 // --key-file: exactly 32 bytes, or 64 hex digits (white space around ignored).
 Result<std::string> read_key_file(const std::string& path) {
   auto content = read_secret_file(path, "--key-file");
   if (!content.is_ok()) return content.status();
   std::string raw = std::move(content).value();
   if (raw.size() == 32) return raw;
-  const std::string hex = trim_space(raw);
+  const std::string hex(text::trim(raw, " \t\r\n"));
   const auto nibble = [](char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -175,7 +170,7 @@ Result<Session> open_session(const CliOptions& options) {
   if (!options.token_file.empty()) {
     auto read = read_secret_file(options.token_file, "--token-file");
     if (!read.is_ok()) return read.status();
-    token = trim_space(std::move(read).value());
+    token = std::string(text::trim(read.value(), " \t\r\n"));
     if (token.empty()) {
       return Status(Code::kInvalidConfig,
                     "--token-file: the file is empty (" + options.token_file + ")");

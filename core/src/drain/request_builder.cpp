@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "text/ascii.hpp"
+
 #ifndef EXPERITURE_SDK_VERSION
 #define EXPERITURE_SDK_VERSION "0.0.0"
 #endif
@@ -59,14 +61,6 @@ bool is_header_token(const std::string& value) {
     if (ch <= 0x20 || ch == 0x7F) return false;
   }
   return true;
-}
-
-std::string trim_blanks(const std::string& text) {
-  const char* const kBlanks = " \t\r\n";
-  const size_t first = text.find_first_not_of(kBlanks);
-  if (first == std::string::npos) return std::string();
-  const size_t last = text.find_last_not_of(kBlanks);
-  return text.substr(first, last - first + 1);
 }
 
 }  // namespace
@@ -140,7 +134,7 @@ Result<platform::HttpRequest> build_request(const std::string& base_url, const s
                                             BatchKind kind, size_t record_count,
                                             const std::string& body, const std::string& token,
                                             const std::string& idempotency_key) {
-  const std::string bearer = trim_blanks(token);
+  const std::string bearer(text::trim(token, " \t\r\n"));
   if (!is_header_token(bearer)) {
     return Status(Code::kUnauthorized,
                   bearer.empty() ? "no access token" : "access token holds invalid characters");
