@@ -125,6 +125,8 @@ const char* op_name(FaultyVfs::Operation op) {
       return "sync (I/O error)";
     case FaultyVfs::Operation::kLock:
       return "lock (busy)";
+    case FaultyVfs::Operation::kRead:
+      return "read (I/O error)";
   }
   return "?";
 }

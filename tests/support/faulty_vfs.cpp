@@ -37,6 +37,7 @@ int shim_close(sqlite3_file* file) {
 }
 
 int shim_read(sqlite3_file* file, void* buffer, int amount, sqlite3_int64 offset) {
+  if (shim(file)->owner->should_fail(FaultyVfs::Operation::kRead)) return SQLITE_IOERR;
   return methods(file)->xRead(real(file), buffer, amount, offset);
 }
 
@@ -254,6 +255,7 @@ void FaultyVfs::disarm_all() {
   disarm(Operation::kWrite);
   disarm(Operation::kSync);
   disarm(Operation::kLock);
+  disarm(Operation::kRead);
 }
 
 void FaultyVfs::set_instant_sleep(bool instant) {

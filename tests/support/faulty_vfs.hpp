@@ -1,7 +1,7 @@
 // FaultyVfs: a SQLite VFS shim for fault tests. It registers under its own name, forwards every
 // call to the default VFS, and fails chosen calls on a countdown: SQLITE_FULL from xWrite (disk
-// full), SQLITE_IOERR_FSYNC from xSync, SQLITE_BUSY from locks. Pass name() as
-// Config::sqlite_vfs (or Outbox::Options::vfs).
+// full), SQLITE_IOERR_FSYNC from xSync, SQLITE_BUSY from locks, SQLITE_IOERR from xRead. Pass
+// name() as Config::sqlite_vfs (or Outbox::Options::vfs).
 //
 // A byte quota models a real full disk instead: set_quota_bytes(n) makes any xWrite or xTruncate
 // that would GROW the files opened through the shim (database, WAL, journals, temp files, also
@@ -36,6 +36,7 @@ class FaultyVfs {
     kWrite = 0,  // xWrite on any file -> SQLITE_FULL
     kSync = 1,   // xSync on any file -> SQLITE_IOERR_FSYNC
     kLock = 2,   // xLock, and exclusive xShmLock (the WAL write lock) -> SQLITE_BUSY
+    kRead = 3,   // xRead on any file (database or WAL) -> SQLITE_IOERR (the primary code)
   };
   static constexpr int kForever = -1;
 
@@ -93,7 +94,7 @@ class FaultyVfs {
   sqlite3_vfs* real_ = nullptr;
   sqlite3_vfs vfs_{};
   mutable std::mutex mutex_;
-  std::array<Countdown, 3> countdowns_{};
+  std::array<Countdown, 4> countdowns_{};
   bool instant_sleep_ = false;
 
   struct OpenFile {

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -169,4 +170,87 @@ TEST_CASE("a denied consent closes the capture gate and purges what was queued",
   CHECK(rig.store->stats().queued_records == 0);
   CHECK(rig.store->stats().dropped_consent == 2);
   CHECK(rig.store->stats().pending_durable == 0);
+}
+
+TEST_CASE("writes queued after a consent purge in the same round are committed too",
+          "[client][unit]") {
+  // One round holds two groups: the writes before the purge marker (purged) and those after it.
+  StoreRig rig;
+  rig.config.manual_mode = true;
+  rig.open();
+  REQUIRE(rig.post(2).is_ok());
+  REQUIRE(rig.store->set_consent(experiture::Consent::kDenied, {{"consent", "denied"}}).is_ok());
+  REQUIRE(rig.store->set_consent(experiture::Consent::kGranted, {{"consent", "granted"}}).is_ok());
+  REQUIRE(rig.post(3).is_ok());
+  CHECK(rig.store->stats().pending_durable == 7);  // 5 writes and 2 consent changes
+  REQUIRE(rig.store->pump().is_ok());
+  CHECK(rig.store->stats().dropped_consent == 2);
+  CHECK(rig.store->stats().queued_records == 3);
+  CHECK(rig.store->stats().pending_durable == 0);
+  rig.store.reset();
+  experiture::outbox::Outbox::Options options;
+  options.path = rig.config.storage_path;
+  auto reopened = experiture::outbox::Outbox::open(options, nullptr);
+  REQUIRE(reopened.is_ok());
+  CHECK(reopened.value()->queued_records() == 3);
+  CHECK(reopened.value()->meta("consent") == std::optional<std::string>("granted"));
+  auto entries = reopened.value()->read_entries(0, 10);
+  REQUIRE(entries.is_ok());
+  REQUIRE(entries.value().size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(entries.value()[i].payload == "{\"n\":" + std::to_string(i) + "}");
+  }
+}
+
+TEST_CASE("a failed commit of several writes retries each of them with its own payload",
+          "[client][unit]") {
+  StoreRig rig(true);
+  rig.config.manual_mode = true;
+  rig.open();
+  rig.faulty->arm(FaultyVfs::Operation::kWrite, 0);  // the disk is full
+  REQUIRE(rig.post(3).is_ok());
+  REQUIRE(rig.store->pump().is_ok());
+  CHECK(rig.store->stats().pending_durable == 3);
+  rig.faulty->disarm_all();
+  rig.clock.advance(1000);  // the retry time
+  REQUIRE(rig.store->pump().is_ok());
+  CHECK(rig.store->stats().pending_durable == 0);
+  rig.store.reset();
+  experiture::outbox::Outbox::Options options;
+  options.path = rig.config.storage_path;
+  auto reopened = experiture::outbox::Outbox::open(options, nullptr);
+  REQUIRE(reopened.is_ok());
+  auto entries = reopened.value()->read_entries(0, 10);
+  REQUIRE(entries.is_ok());
+  REQUIRE(entries.value().size() == 3);
+  for (size_t i = 0; i < 3; ++i) {
+    CHECK(entries.value()[i].payload == "{\"n\":" + std::to_string(i) + "}");
+  }
+}
+
+TEST_CASE("a store task run from a callback after close() was requested there is CLOSED",
+          "[client][unit]") {
+  StoreRig rig;
+  rig.open();
+  rig.store->start();
+  Status close_in_callback = Status(Code::kInternal, "not run");
+  Status nested = Status(Code::kInternal, "not run");
+  bool nested_ran = false;
+  bool before_close_ran = false;
+  Status before_close = Status(Code::kInternal, "not run");
+  const Status outer = rig.store->run_task(
+      [&] {
+        REQUIRE(rig.store->in_callback());
+        before_close = rig.store->run_task([&] { before_close_ran = true; }, 1000);
+        close_in_callback = rig.store->close(1000);
+        nested = rig.store->run_task([&] { nested_ran = true; }, 1000);
+      },
+      10000);
+  INFO(outer.to_string());
+  CHECK(before_close.is_ok());
+  CHECK(before_close_ran);  // inline on the store thread while it is open
+  CHECK(close_in_callback.is_ok());
+  CHECK(nested.code() == Code::kClosed);
+  CHECK_FALSE(nested_ran);
+  CHECK(rig.store->close(10000).is_ok());
 }

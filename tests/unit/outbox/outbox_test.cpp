@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "faulty_vfs.hpp"
 #include "outbox/migrations.hpp"
 #include "temp_dir.hpp"
 
@@ -14,6 +15,7 @@ using experiture::outbox::DeadLetterReason;
 using experiture::outbox::Entry;
 using experiture::outbox::Outbox;
 using experiture::outbox::WriteKind;
+using experiture::test::FaultyVfs;
 using experiture::test::TempDir;
 
 namespace {
@@ -376,4 +378,46 @@ TEST_CASE(
   CHECK(reopened.value()->queued_records() == 2);
   CHECK(reopened.value()->queued_bytes() == bytes);
   CHECK(reopened.value()->dead_letter_count() == 1);
+}
+
+TEST_CASE("a read error while picking up another connection's counters is an error, not a row",
+          "[outbox][unit]") {
+  // Connection b reads through FaultyVfs; a commits three entries, then b refreshes with its
+  // k-th read failing (SQLITE_IOERR), for every k until a refresh meets no fault. Each refresh
+  // either fails or ends with the counters a committed: a failed step is never read as a row.
+  TempDir dir;
+  FaultyVfs vfs;
+  int failed = 0;
+  int clean = 0;
+  for (int k = 0; k < 100; ++k) {
+    INFO("read " << k);
+    const std::string path = dir.file("o" + std::to_string(k) + ".db");
+    Outbox::Options options;
+    options.path = path;
+    options.vfs = vfs.name();
+    auto opened_b = Outbox::open(options, nullptr);
+    REQUIRE(opened_b.is_ok());
+    std::unique_ptr<Outbox> b = std::move(opened_b).value();
+    auto a = open_outbox(path);
+    std::vector<Entry> entries{entry("{\"n\":1}"), entry("{\"n\":2}"), entry("{\"n\":3}")};
+    REQUIRE(a->commit(entries, {}).is_ok());
+    const uint64_t failures_before = vfs.failures(FaultyVfs::Operation::kRead);
+    vfs.arm(FaultyVfs::Operation::kRead, k, 1);
+    const experiture::Status refreshed = b->refresh_if_changed(false);
+    vfs.disarm(FaultyVfs::Operation::kRead);
+    const bool faulted = vfs.failures(FaultyVfs::Operation::kRead) > failures_before;
+    if (refreshed.is_ok()) {
+      CHECK(b->queued_records() == 3);
+      CHECK(b->last_seq() == entries[2].seq);
+      ++clean;
+    } else {
+      CHECK(faulted);
+      ++failed;
+    }
+    b.reset();
+    a.reset();
+    if (!faulted) break;
+  }
+  CHECK(failed > 0);
+  CHECK(clean > 0);
 }

@@ -1,8 +1,12 @@
 // The accept fast path must be invisible: for every input, upsert_text()/append_text() give the
 // same status, message and stored bytes as parse() + upsert()/append() (the DOM path), and for
 // clean records the single pass really is taken and writes nlohmann's dump() byte for byte.
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -39,6 +43,43 @@ class NoHook final : public FastCanonicaliser::FieldHook {
                 std::string*) override {
     return false;
   }
+};
+
+// Sees the top-level fields "email" and "n" and lets every value through unchanged.
+class EmailHook final : public FastCanonicaliser::FieldHook {
+ public:
+  bool wants(std::string_view name) const override { return name == "email" || name == "n"; }
+  bool on_field(std::string_view, FastCanonicaliser::Kind, std::string_view, bool*,
+                std::string*) override {
+    return true;
+  }
+};
+
+// Two pages: the second is made unreadable, and text is placed to end where it begins, so any
+// read past the end of the text faults (on any build, not only under ASan).
+class GuardedText {
+ public:
+  GuardedText() : page_(static_cast<size_t>(sysconf(_SC_PAGESIZE))) {
+    void* p = mmap(nullptr, 2 * page_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    REQUIRE(p != MAP_FAILED);
+    base_ = static_cast<char*>(p);
+    REQUIRE(mprotect(base_ + page_, page_, PROT_NONE) == 0);
+  }
+  ~GuardedText() { munmap(base_, 2 * page_); }
+  GuardedText(const GuardedText&) = delete;
+  GuardedText& operator=(const GuardedText&) = delete;
+
+  // A view of `text` whose last byte is the last readable one.
+  std::string_view place(std::string_view text) {
+    REQUIRE(text.size() <= page_);
+    char* start = base_ + page_ - text.size();
+    if (!text.empty()) std::memcpy(start, text.data(), text.size());
+    return std::string_view(start, text.size());
+  }
+
+ private:
+  size_t page_;
+  char* base_ = nullptr;
 };
 
 // `text` quoted for a failure message, whatever bytes it holds.
@@ -480,4 +521,35 @@ TEST_CASE("top_level_string reads a field of a stored form as a parser would", "
   REQUIRE(StoredForm::top_level_string(R"({"\u0062":"esc\"aped"})", "b", &value) ==
           Lookup::kString);
   REQUIRE(value == "esc\"aped");
+}
+
+TEST_CASE("input that ends right after any token is refused without reading past its end",
+          "[record][unit]") {
+  // Every proper prefix of these records ends inside the object, right after a token or in the
+  // middle of one; each is placed against an unreadable page, so a check of the end that lets
+  // the parser look one byte further crashes the test instead of reading what follows.
+  const std::vector<std::string> records = {
+      R"({"a":-12.50e+3,"b":[true,false,null,0,-0,7],"c":{"d":"x\u00e9y","e":[]},"f":{}})",
+      R"({"n":-1,"email":"a@b.co","z":[1E5,"s",{"k":null}]})",
+      R"({"email":null,"n":{"x":1}})",
+      "{ \"a\" : [ 1 , 2 ] , \"b\" : \"caf\xc3\xa9\" }",
+  };
+  GuardedText guarded;
+  NoHook no_hook;
+  EmailHook email_hook;
+  std::string out;
+  CHECK_FALSE(FastCanonicaliser::canonicalise(guarded.place(""), 32, no_hook, &out));
+  for (const std::string& record : records) {
+    for (FastCanonicaliser::FieldHook* hook :
+         std::vector<FastCanonicaliser::FieldHook*>{&no_hook, &email_hook}) {
+      for (size_t length = 0; length < record.size(); ++length) {
+        INFO(printable(record.substr(0, length)));
+        CHECK_FALSE(FastCanonicaliser::canonicalise(guarded.place(record.substr(0, length)), 32,
+                                                    *hook, &out));
+      }
+      INFO(printable(record));
+      REQUIRE(FastCanonicaliser::canonicalise(guarded.place(record), 32, *hook, &out));
+      CHECK(out == dom_dump(record));
+    }
+  }
 }
