@@ -289,11 +289,12 @@ bool Outbox::create_reserve() {
   }
   VfsFile reserve(options_.vfs, reserve_path());
   if (!reserve.open()) return false;
-  static const std::array<char, 64 * 1024> kZeros{};
+  // Zeros from the heap, not a static array: 64 KiB of .rodata would be 64 KiB more library.
+  const std::vector<char> zeros(64 * 1024, '\0');
   int rc = SQLITE_OK;
   for (int64_t offset = 0; rc == SQLITE_OK && offset < kReserveBytes;
-       offset += static_cast<int64_t>(kZeros.size())) {
-    rc = reserve.write(kZeros.data(), static_cast<int>(kZeros.size()), offset);
+       offset += static_cast<int64_t>(zeros.size())) {
+    rc = reserve.write(zeros.data(), static_cast<int>(zeros.size()), offset);
   }
   if (rc == SQLITE_OK) rc = reserve.sync();
   if (rc != SQLITE_OK) {
