@@ -135,5 +135,30 @@ ProcessResult CliRunner::run(const std::vector<std::string>& args, bool terminal
   return result;
 }
 
+int CliRunner::start(const std::vector<std::string>& args) const {
+  std::vector<std::string> argv_words = {program_};
+  argv_words.insert(argv_words.end(), base_args_.begin(), base_args_.end());
+  argv_words.insert(argv_words.end(), args.begin(), args.end());
+  std::vector<std::string> env_words = environment();
+  std::vector<char*> argv = pointers(argv_words);
+  std::vector<char*> envp = pointers(env_words);
+  const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (null_fd < 0) throw std::runtime_error(std::string("open /dev/null: ") + std::strerror(errno));
+  const int input =
+      stdin_file_.empty() ? null_fd : ::open(stdin_file_.c_str(), O_RDONLY | O_CLOEXEC);
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    if (input >= 0) ::dup2(input, STDIN_FILENO);
+    ::dup2(null_fd, STDOUT_FILENO);
+    ::dup2(null_fd, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    _exit(127);
+  }
+  if (input >= 0 && input != null_fd) ::close(input);
+  ::close(null_fd);
+  return pid;
+}
+
 }  // namespace test
 }  // namespace experiture

@@ -32,6 +32,10 @@ class CliRunner {
   // pseudo-terminal (isatty() is true in the child).
   ProcessResult run(const std::vector<std::string>& args, bool terminal = false) const;
 
+  // Starts the program without waiting (stdout and stderr to /dev/null) and returns its pid; the
+  // caller reaps it with waitpid() (e.g. after kill(pid, SIGKILL)).
+  int start(const std::vector<std::string>& args) const;
+
  private:
   std::vector<std::string> environment() const;
 
