@@ -68,3 +68,45 @@ TEST_CASE("a JSON document holding text that is not UTF-8 is refused naming the 
   CHECK(appended.message() == "record: a field name is not valid UTF-8");
   CHECK(client->append("bad object!", bad).code() == Code::kInvalidArgument);
 }
+
+TEST_CASE("every status code has its own stable name", "[client][unit]") {
+  // The names are API (logs, stored diagnostics, the C API): each code has the one written here.
+  const char* const names[] = {"OK",
+                               "INVALID_ARGUMENT",
+                               "INVALID_JSON",
+                               "RECORD_NOT_OBJECT",
+                               "RECORD_EMPTY",
+                               "MATCH_KEY_MISSING",
+                               "MATCH_KEY_NULL",
+                               "MATCH_KEY_NOT_STRING",
+                               "MATCH_KEY_NOT_IDENTITY",
+                               "RECORD_TOO_LARGE",
+                               "INVALID_EMAIL",
+                               "INVALID_PHONE",
+                               "TIMESTAMP_WITHOUT_ZONE",
+                               "QUEUE_FULL",
+                               "CONSENT_DENIED",
+                               "CLOSED",
+                               "TIMEOUT",
+                               "STORAGE_ERROR",
+                               "STORAGE_FULL",
+                               "STORAGE_RECOVERED",
+                               "NOT_FOUND",
+                               "INVALID_CONFIG",
+                               "NETWORK_ERROR",
+                               "UNAUTHORIZED",
+                               "FORBIDDEN",
+                               "PAUSED",
+                               "REJECTED",
+                               "WRONG_STATE",
+                               "INTERNAL"};
+  static_assert(sizeof names / sizeof names[0] == static_cast<size_t>(Code::kInternal) + 1,
+                "one name per code");
+  for (int i = 0; i <= static_cast<int>(Code::kInternal); ++i) {
+    INFO("code " << i);
+    CHECK(std::string(experiture::code_name(static_cast<Code>(i))) == names[i]);
+  }
+  CHECK(std::string(experiture::code_name(static_cast<Code>(29))) == "UNKNOWN");
+  CHECK(experiture::Status(Code::kInvalidPhone, "phone: no").to_string() ==
+        "INVALID_PHONE: phone: no");
+}

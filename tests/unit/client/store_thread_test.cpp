@@ -254,3 +254,24 @@ TEST_CASE("a store task run from a callback after close() was requested there is
   CHECK_FALSE(nested_ran);
   CHECK(rig.store->close(10000).is_ok());
 }
+
+TEST_CASE("a round with nothing new to keep writes nothing to the outbox file", "[client][unit]") {
+  // Diagnostics are persisted only when they changed: an idle round (a wake-up, a timer) must
+  // not open a write transaction, which would rewrite the counters and sync the file each time.
+  StoreRig rig(true);
+  rig.config.manual_mode = true;
+  rig.open();
+  REQUIRE(rig.store->set_consent(experiture::Consent::kGranted, {{"consent", "granted"}}).is_ok());
+  REQUIRE(rig.store->pump().is_ok());  // commits the consent (and the first diagnostics)
+  REQUIRE(rig.store->pump().is_ok());
+  const uint64_t writes = rig.faulty->calls(FaultyVfs::Operation::kWrite);
+  const uint64_t syncs = rig.faulty->calls(FaultyVfs::Operation::kSync);
+  REQUIRE(writes > 0);  // the commit above went through the shim
+  for (int i = 0; i < 5; ++i) {
+    INFO("idle round " << i);
+    rig.clock.advance(1000);
+    REQUIRE(rig.store->pump().is_ok());
+    CHECK(rig.faulty->calls(FaultyVfs::Operation::kWrite) == writes);
+    CHECK(rig.faulty->calls(FaultyVfs::Operation::kSync) == syncs);
+  }
+}

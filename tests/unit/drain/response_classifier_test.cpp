@@ -235,6 +235,9 @@ TEST_CASE("a 400 or 422 naming records by path rejects only those records", "[dr
       {R"({"path":"records[1].x","errors":[{"path":"records[8].y"}]})", 10, {1, 8}},
       {R"([{"path":"records[4].a"},{"path":"records[3].b"}])", 10, {3, 4}},
       {R"({"errors":[{"path":"records[12].a"},{"path":"records[2].b"}]})", 10, {2}},
+      // An index is read from up to 9 digits (leading zeros count).
+      {R"({"path":"records[000000007].a"})", 10, {7}},
+      {R"({"path":"records.000000003"})", 10, {3}},
   }));
   CAPTURE(row.details);
   const int status = GENERATE(400, 422);
@@ -269,6 +272,7 @@ TEST_CASE("a 400 or 422 without a usable record path bisects a batch", "[drain][
       std::string(R"({"path":"records[3"})"), std::string(R"({"path":"record.email"})"),
       std::string(R"({"path":"recordsfoo[1]"})"), std::string(R"({"path":7})"),
       std::string(R"({"path":"records[99999999999999999999].a"})"),
+      std::string(R"({"path":"records[0000000007].a"})"),  // 10 digits
       std::string(R"({"errors":"nope"})"), std::string(R"({"errors":[1,null,{"path":false}]})"),
       std::string(R"("records[1]")"));
   CAPTURE(details);

@@ -85,6 +85,20 @@ TEST_CASE("a full-jitter delay lies between zero and the ceiling, both reachable
   }
 }
 
+TEST_CASE("a one-millisecond ceiling gives 0 or 1 ms, a zero ceiling always 0", "[drain][unit]") {
+  const RetryPolicy one = policy(1, 2.0, 1);  // base >= cap: the ceiling is the cap, 1 ms
+  REQUIRE(backoff_ceiling_ms(one, 0) == 1);
+  CHECK(full_jitter_delay_ms(one, 0, 0) == 0);
+  CHECK(full_jitter_delay_ms(one, 0, kMaxBits / 2) == 0);      // just under half: 0
+  CHECK(full_jitter_delay_ms(one, 0, kMaxBits / 2 + 1) == 1);  // half and above: 1
+  CHECK(full_jitter_delay_ms(one, 0, kMaxBits) == 1);
+  // Retry-After 10 ms: up to 10% (1 ms) of jitter, both ends reachable.
+  CHECK(rate_limit_delay_ms(10, one, 0) == 10);
+  CHECK(rate_limit_delay_ms(10, one, kMaxBits) == 11);
+  const RetryPolicy zero = policy(0, 2.0, 0);
+  CHECK(full_jitter_delay_ms(zero, 3, kMaxBits) == 0);
+}
+
 TEST_CASE("full-jitter delays spread over the whole range", "[drain][unit]") {
   const RetryPolicy p = policy(1000, 2.0, 300000);
   const int attempt = 3;  // ceiling 8000 ms

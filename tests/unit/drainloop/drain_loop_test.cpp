@@ -661,6 +661,7 @@ TEST_CASE(
                             e.reason.find("readable") != std::string::npos);
   }
   CHECK(reported);
+  CHECK(rig.http->held() == 0);  // the third answer paused: nothing went out again
   const size_t sent = rig.http->request_count();
   rig.clock->advance(60000);
   rig.client->pump();
@@ -716,7 +717,10 @@ TEST_CASE("a TLS or pinning failure pauses delivery with a reason until resume",
   failure.error = pinning ? experiture::platform::TransportError::kPinning
                           : experiture::platform::TransportError::kTls;
   failure.error_message = "SSL peer certificate or SSH remote key was not OK: api.example.test";
+  const size_t sent_before = rig.http->request_count();
   rig.answer(failure);
+  CHECK(rig.http->request_count() == sent_before);  // not even once more in the same round
+  CHECK(rig.http->held() == 0);
   const std::string reason = rig.client->stats().pause_reason;
   INFO(reason);
   CHECK(reason.find("TLS") != std::string::npos);

@@ -421,3 +421,62 @@ TEST_CASE("a read error while picking up another connection's counters is an err
   CHECK(failed > 0);
   CHECK(clean > 0);
 }
+
+TEST_CASE("a commit whose insert meets a read error fails whole, and one that succeeds kept all",
+          "[outbox][unit]") {
+  // A fresh connection on a file of 400 entries has to read the pages an append goes to. With
+  // its k-th read failing (SQLITE_IOERR), for every k until a commit meets no fault: either the
+  // commit fails and the file holds the 400, or it succeeds and holds all 403.
+  TempDir dir;
+  const std::string base = dir.file("base.db");
+  {
+    auto outbox = open_outbox(base);
+    std::vector<Entry> entries;
+    for (int i = 0; i < 400; ++i) entries.push_back(entry("{\"n\":" + std::to_string(i) + "}"));
+    REQUIRE(outbox->commit(entries, {}).is_ok());
+  }
+  FaultyVfs vfs;
+  int failed = 0;
+  int clean = 0;
+  for (int k = 0; k < 100; ++k) {
+    INFO("read " << k);
+    const std::string path = dir.file("o" + std::to_string(k) + ".db");
+    std::filesystem::copy_file(base, path);
+    experiture::Status committed;
+    bool faulted = false;
+    {
+      Outbox::Options options;
+      options.path = path;
+      options.vfs = vfs.name();
+      auto opened = Outbox::open(options, nullptr);
+      REQUIRE(opened.is_ok());
+      std::unique_ptr<Outbox> outbox = std::move(opened).value();
+      std::vector<Entry> more{entry("{\"m\":0}"), entry("{\"m\":1}"), entry("{\"m\":2}")};
+      const uint64_t failures_before = vfs.failures(FaultyVfs::Operation::kRead);
+      vfs.arm(FaultyVfs::Operation::kRead, k, 1);
+      committed = outbox->commit(more, {});
+      vfs.disarm(FaultyVfs::Operation::kRead);
+      faulted = vfs.failures(FaultyVfs::Operation::kRead) > failures_before;
+      CHECK(outbox->queued_records() == (committed.is_ok() ? 403u : 400u));
+    }
+    auto reopened = open_outbox(path);
+    auto all = reopened->read_entries(0, 1000);
+    REQUIRE(all.is_ok());
+    if (committed.is_ok()) {
+      ++clean;
+      REQUIRE(all.value().size() == 403);
+      for (int i = 0; i < 3; ++i) {
+        CHECK(all.value()[static_cast<size_t>(400 + i)].payload ==
+              "{\"m\":" + std::to_string(i) + "}");
+      }
+    } else {
+      ++failed;
+      CHECK(faulted);
+      CHECK(all.value().size() == 400);
+    }
+    CHECK(reopened->queued_records() == all.value().size());
+    if (!faulted) break;
+  }
+  CHECK(failed > 0);
+  CHECK(clean > 0);
+}
