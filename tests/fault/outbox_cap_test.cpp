@@ -50,7 +50,8 @@ TEST_CASE(
   // pages only for the next group) and the same pages again in the WAL.
   constexpr size_t kGroupWrites = 4096;
   constexpr int64_t kOneGroupOnDiskBytes = 2 * static_cast<int64_t>(kGroupWrites) * 200;
-  // The WAL is checkpointed (and cut back) past 1 MiB (outbox.cpp kWalCheckpointBytes); SQLite's
+  // The WAL is checkpointed (and cut back) past 1/16 of the cap, at least 1 MiB (outbox.cpp
+  // wal_checkpoint_bytes: 1 MiB for this 256 KiB cap); SQLite's
   // own structure (page headers, interior pages, free space in pages, the -shm index) on top.
   constexpr int64_t kWalThresholdBytes = 1024 * 1024;
   constexpr int64_t kStructureBytes = 256 * 1024;
