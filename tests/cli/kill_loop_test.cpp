@@ -1,19 +1,23 @@
 // kill -9 loop through the CLI: each round runs a seeded random number of experiture-cli writes
 // (`append events` and `upsert profiles`) into one outbox file, each its own process; a process
 // that exited 0 acknowledged its write as durable. The round's next write process is then
-// SIGKILLed after a seeded random delay (0-60 ms: while it starts, opens the file, writes,
-// commits or closes). After all rounds `experiture-cli drain` delivers to the emulator, and every
-// acknowledged write must be there exactly once (events by sequence; no idempotency key applied
-// twice), the killed writes at most once, each profile's writes applied in order and ending on
-// its last durable value, and the file must open without being moved aside or salvaged.
-// 3 rounds in the suite; EXPERITURE_POWERLOSS_LONG=1 (the power-loss tests' long mode) runs 25.
+// SIGKILLed after a seeded random fraction of the shortest acknowledged write seen so far (while
+// it starts, opens the file, writes, commits or closes), so that the kill lands inside a write on
+// a fast machine as on a slow one. After all rounds `experiture-cli drain` delivers to the
+// emulator, and every acknowledged write must be there exactly once (events by sequence; no
+// idempotency key applied twice), the killed writes at most once, each profile's writes applied in
+// order and ending on its last durable value, and the file must open without being moved aside or
+// salvaged. 3 rounds in the suite; EXPERITURE_POWERLOSS_LONG=1 (the power-loss tests' long mode)
+// runs 25.
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <random>
 #include <set>
@@ -37,7 +41,6 @@ namespace {
 
 constexpr int kProfiles = 3;
 constexpr int kMaxAckedPerRound = 8;
-constexpr int kMaxKillDelayUs = 60000;
 
 bool long_mode() {
   const char* env = std::getenv("EXPERITURE_POWERLOSS_LONG");
@@ -77,17 +80,25 @@ TEST_CASE(
 
   std::set<int> acknowledged;  // writes whose process exited 0
   std::set<int> killed;        // writes whose process died of SIGKILL: delivered at most once
+  int64_t shortest_write_us = std::numeric_limits<int64_t>::max();
   int g = 0;
   for (int round = 0; round < rounds; ++round) {
     const int acks = std::uniform_int_distribution<int>(1, kMaxAckedPerRound)(rng);
     for (int i = 0; i < acks; ++i, ++g) {
+      const auto t0 = std::chrono::steady_clock::now();
       ProcessResult r = cli.run(write_args(g));
+      const int64_t took_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - t0)
+                                  .count();
       INFO("round " << round << " write " << g << ": " << r.err);
       REQUIRE(r.exit_code == 0);
       acknowledged.insert(g);
+      shortest_write_us = std::min(shortest_write_us, took_us);
     }
-    // The kill point: a bounded random delay into the next write's process.
-    const int delay_us = std::uniform_int_distribution<int>(0, kMaxKillDelayUs)(rng);
+    // The kill point: a random point within the shortest whole write measured on this machine
+    // (a fixed 0-60 ms bound let every write finish first on an idle machine).
+    const int64_t delay_us =
+        std::uniform_int_distribution<int64_t>(0, shortest_write_us * 9 / 10)(rng);
     const int pid = cli.start(write_args(g));
     std::this_thread::sleep_for(std::chrono::microseconds(delay_us));
     REQUIRE(::kill(pid, SIGKILL) == 0);  // a zombie (already exited) still takes the signal
