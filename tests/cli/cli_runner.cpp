@@ -78,10 +78,15 @@ std::vector<std::string> CliRunner::environment() const {
   return out;
 }
 
+std::vector<std::string> CliRunner::command(const std::vector<std::string>& args) const {
+  std::vector<std::string> words = {program_};
+  words.insert(words.end(), base_args_.begin(), base_args_.end());
+  words.insert(words.end(), args.begin(), args.end());
+  return words;
+}
+
 ProcessResult CliRunner::run(const std::vector<std::string>& args, bool terminal) const {
-  std::vector<std::string> argv_words = {program_};
-  argv_words.insert(argv_words.end(), base_args_.begin(), base_args_.end());
-  argv_words.insert(argv_words.end(), args.begin(), args.end());
+  std::vector<std::string> argv_words = command(args);
   std::vector<std::string> env_words = environment();
   // Built before fork: the child only calls async-signal-safe functions.
   std::vector<char*> argv = pointers(argv_words);
@@ -136,9 +141,7 @@ ProcessResult CliRunner::run(const std::vector<std::string>& args, bool terminal
 }
 
 int CliRunner::start(const std::vector<std::string>& args) const {
-  std::vector<std::string> argv_words = {program_};
-  argv_words.insert(argv_words.end(), base_args_.begin(), base_args_.end());
-  argv_words.insert(argv_words.end(), args.begin(), args.end());
+  std::vector<std::string> argv_words = command(args);
   std::vector<std::string> env_words = environment();
   std::vector<char*> argv = pointers(argv_words);
   std::vector<char*> envp = pointers(env_words);

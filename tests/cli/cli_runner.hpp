@@ -38,6 +38,8 @@ class CliRunner {
 
  private:
   std::vector<std::string> environment() const;
+  // The program, the base arguments and `args`: the argv of one run.
+  std::vector<std::string> command(const std::vector<std::string>& args) const;
 
   std::string program_;
   std::vector<std::string> base_args_;
