@@ -1,8 +1,8 @@
 // experiture_client_*: the C face of experiture::Client.
-#include <nlohmann/json.hpp>
 
 #include "capi/capi_guard.hpp"
 #include "capi/capi_types.hpp"
+#include "json/json.hpp"
 #include "record/utf8.hpp"
 
 namespace experiture {
@@ -41,54 +41,57 @@ const char* consent_name(Consent consent) {
   return "unknown";
 }
 
-nlohmann::json stats_json(const Stats& s) {
-  return {{"accepted", s.accepted},
-          {"pending_durable", s.pending_durable},
-          {"queued_records", s.queued_records},
-          {"queued_bytes", s.queued_bytes},
-          {"oldest_queued_age_ms", s.oldest_queued_age_ms},
-          {"in_flight", s.in_flight},
-          {"delivered", s.delivered},
-          {"dead_letters", s.dead_letters},
-          {"dropped_queue_full", s.dropped_queue_full},
-          {"dropped_evicted", s.dropped_evicted},
-          {"dropped_consent", s.dropped_consent},
-          {"dropped_dead_letter_overflow", s.dropped_dead_letter_overflow},
-          {"pause_reason", s.pause_reason},
-          {"last_error", s.last_error},
-          {"last_delivery_error", s.last_delivery_error},
-          {"last_delivery_error_at_ms", s.last_delivery_error_at_ms},
-          {"last_storage_error", s.last_storage_error},
-          {"last_storage_error_at_ms", s.last_storage_error_at_ms},
-          {"last_pause_reason", s.last_pause_reason},
-          {"consecutive_failures", s.consecutive_failures},
-          {"next_attempt_at_ms", s.next_attempt_at_ms},
-          {"last_success_at_ms", s.last_success_at_ms},
-          {"consent", consent_name(s.consent)},
-          {"device_id", s.device_id},
-          {"delivery_owner_pid", s.delivery_owner_pid},
-          {"damage_salvaged", s.damage_salvaged},
-          {"damage_lost", s.damage_lost},
-          {"last_damage", s.last_damage}};
+json::Value stats_json(const Stats& s) {
+  using json::number;
+  return json::Value::object(
+      {{"accepted", number(s.accepted)},
+       {"pending_durable", number(s.pending_durable)},
+       {"queued_records", number(s.queued_records)},
+       {"queued_bytes", number(s.queued_bytes)},
+       {"oldest_queued_age_ms", number(s.oldest_queued_age_ms)},
+       {"in_flight", number(s.in_flight)},
+       {"delivered", number(s.delivered)},
+       {"dead_letters", number(s.dead_letters)},
+       {"dropped_queue_full", number(s.dropped_queue_full)},
+       {"dropped_evicted", number(s.dropped_evicted)},
+       {"dropped_consent", number(s.dropped_consent)},
+       {"dropped_dead_letter_overflow", number(s.dropped_dead_letter_overflow)},
+       {"pause_reason", s.pause_reason},
+       {"last_error", s.last_error},
+       {"last_delivery_error", s.last_delivery_error},
+       {"last_delivery_error_at_ms", number(s.last_delivery_error_at_ms)},
+       {"last_storage_error", s.last_storage_error},
+       {"last_storage_error_at_ms", number(s.last_storage_error_at_ms)},
+       {"last_pause_reason", s.last_pause_reason},
+       {"consecutive_failures", number(s.consecutive_failures)},
+       {"next_attempt_at_ms", number(s.next_attempt_at_ms)},
+       {"last_success_at_ms", number(s.last_success_at_ms)},
+       {"consent", consent_name(s.consent)},
+       {"device_id", s.device_id},
+       {"delivery_owner_pid", number(s.delivery_owner_pid)},
+       {"damage_salvaged", number(s.damage_salvaged)},
+       {"damage_lost", number(s.damage_lost)},
+       {"last_damage", s.last_damage}});
 }
 
-nlohmann::json dead_letter_json(const DeadLetter& d) {
-  nlohmann::json record = nlohmann::json::parse(std::string_view(d.record), nullptr, false);
-  if (record.is_discarded()) record = d.record;  // stored text that is not JSON stays visible
-  return {{"id", d.id},
-          {"object", d.object},
-          {"match_key", d.match_key},
-          {"record", std::move(record)},
-          {"http_status", d.http_status},
-          {"code", d.code},
-          {"message", d.message},
-          {"correlation_id", d.correlation_id},
-          {"failed_at_ms", d.failed_at_ms}};
+json::Value dead_letter_json(const DeadLetter& d) {
+  json::Value record;
+  if (!json::parse(d.record, &record))
+    record = d.record;  // stored text that is not JSON stays visible
+  return json::Value::object({{"id", json::number(d.id)},
+                              {"object", d.object},
+                              {"match_key", d.match_key},
+                              {"record", std::move(record)},
+                              {"http_status", json::number(d.http_status)},
+                              {"code", d.code},
+                              {"message", d.message},
+                              {"correlation_id", d.correlation_id},
+                              {"failed_at_ms", json::number(d.failed_at_ms)}});
 }
 
-// Record texts from apps may hold invalid UTF-8 in error messages; never throw on dump.
-std::string dump(const nlohmann::json& doc) {
-  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+// Record texts from apps may hold invalid UTF-8 in error messages: dump() writes U+FFFD for it.
+std::string dump(const json::Value& doc) {
+  return doc.dump();
 }
 
 }  // namespace
@@ -292,7 +295,7 @@ EXPERITURE_API experiture_status_t experiture_client_dead_letters(experiture_cli
     if (json_out == nullptr) return Status(Code::kInvalidArgument, "json_out is NULL");
     auto letters = c.dead_letters(limit);
     if (!letters.is_ok()) return letters.status();
-    nlohmann::json list = nlohmann::json::array();
+    experiture::json::Value list = experiture::json::Value::array();
     for (const auto& letter : letters.value()) list.push_back(capi::dead_letter_json(letter));
     return capi::copy_out(capi::dump(list), json_out, length_out);
   });

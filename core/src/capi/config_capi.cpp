@@ -1,10 +1,10 @@
 // experiture_config_*: a builder over experiture::Config.
 #include <cstring>
-#include <nlohmann/json.hpp>
 
 #include "capi/c_callbacks.hpp"
 #include "capi/capi_guard.hpp"
 #include "capi/capi_types.hpp"
+#include "json/json.hpp"
 
 namespace experiture {
 namespace capi {
@@ -27,16 +27,16 @@ Status non_negative(int64_t value, const char* name) {
 Status parse_keys(const char* data, size_t length, std::vector<std::string>* keys) {
   std::string_view view;
   if (!to_view(data, length, &view)) return bad_string("keys_json");
-  nlohmann::json doc = nlohmann::json::parse(view.begin(), view.end(), nullptr, false);
-  if (!doc.is_array()) {
+  json::Value doc;
+  if (!json::parse(view, &doc) || !doc.is_array()) {
     return Status(Code::kInvalidArgument, "keys_json must be a JSON array of field names");
   }
   keys->clear();
-  for (const auto& key : doc) {
-    if (!key.is_string() || key.get_ref<const std::string&>().empty()) {
+  for (const json::Value& key : doc.elements()) {
+    if (!key.is_string() || key.text().empty()) {
       return Status(Code::kInvalidArgument, "keys_json must hold only non-empty strings");
     }
-    keys->push_back(key.get<std::string>());
+    keys->push_back(key.text());
   }
   return Status::ok();
 }

@@ -4,7 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <nlohmann/json.hpp>
+#include "json/json.hpp"
 
 namespace experiture {
 namespace client {
@@ -51,10 +51,11 @@ bool preallocate_storage_diag(const std::string& path) {
 }
 
 bool write_storage_diag(const std::string& path, const StorageDiag& diag) {
-  nlohmann::json doc{{"error", diag.error.substr(0, kMaxErrorBytes)},
-                     {"code", diag.code.substr(0, 64)},
-                     {"at_ms", diag.at_ms}};
-  std::string text = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  // dump() writes U+FFFD for bytes that are not UTF-8 (a cut may split a character).
+  const json::Value doc = json::Value::object({{"error", diag.error.substr(0, kMaxErrorBytes)},
+                                               {"code", diag.code.substr(0, 64)},
+                                               {"at_ms", json::number(diag.at_ms)}});
+  std::string text = doc.dump();
   if (text.size() > kStorageDiagFileBytes - 1) return false;
   text.resize(kStorageDiagFileBytes - 1, ' ');
   text += '\n';
@@ -72,15 +73,12 @@ StorageDiag read_storage_diag(const std::string& path) {
   const ssize_t n = ::pread(fd.get(), &text[0], text.size(), 0);
   if (n <= 0) return diag;
   text.resize(static_cast<size_t>(n));
-  nlohmann::json doc = nlohmann::json::parse(text, nullptr, false);
-  if (!doc.is_object()) return diag;
-  try {
-    diag.error = doc.value("error", std::string());
-    diag.code = doc.value("code", std::string());
-    diag.at_ms = doc.value("at_ms", int64_t{0});
-  } catch (const nlohmann::json::exception&) {
-    return StorageDiag();
-  }
+  json::Value doc;
+  if (!json::parse(text, &doc) || !doc.is_object()) return diag;
+  diag.error = doc.string_or("error", std::string());
+  diag.code = doc.string_or("code", std::string());
+  const json::Value* at_ms = doc.find("at_ms");
+  diag.at_ms = at_ms != nullptr ? at_ms->to_int64().value_or(0) : 0;
   return diag;
 }
 

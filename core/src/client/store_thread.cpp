@@ -7,9 +7,8 @@
 #include <algorithm>
 #include <chrono>
 
-#include <nlohmann/json.hpp>
-
 #include "client/storage_diag_file.hpp"
+#include "json/json.hpp"
 
 namespace experiture {
 namespace client {
@@ -731,15 +730,19 @@ constexpr const char* kStorageDiagKey = "diag.storage";
 constexpr const char* kDamageLastKey = "damage.last";  // written by Outbox::recover()
 constexpr int64_t kSuccessPersistIntervalMs = 60000;
 
-template <typename T>
-T json_value(const nlohmann::json& doc, const char* key, T fallback) {
-  auto it = doc.find(key);
-  if (it == doc.end()) return fallback;
-  try {
-    return it->get<T>();
-  } catch (const nlohmann::json::exception&) {
-    return fallback;
-  }
+// A member of stored diagnostics, or `fallback` when it is absent or of another type.
+std::string string_at(const json::Value& doc, const char* key) {
+  return doc.string_or(key, std::string());
+}
+
+int64_t int_at(const json::Value& doc, const char* key) {
+  const json::Value* v = doc.find(key);
+  return v != nullptr ? v->to_int64().value_or(0) : 0;
+}
+
+uint64_t uint_at(const json::Value& doc, const char* key) {
+  const json::Value* v = doc.find(key);
+  return v != nullptr ? v->to_uint64().value_or(0) : 0;
 }
 
 }  // namespace
@@ -754,29 +757,28 @@ void StoreThread::load_diagnostics() {
   // Open: no other thread runs yet. Unreadable diagnostics are ignored, never fatal.
   read_damage_totals();
   if (auto stored = outbox_->meta(kDeliveryDiagKey)) {
-    nlohmann::json doc = nlohmann::json::parse(std::string_view(*stored), nullptr, false);
-    if (doc.is_object()) {
-      stats_.last_delivery_error = json_value<std::string>(doc, "error", "");
-      stats_.last_delivery_error_at_ms = json_value<int64_t>(doc, "error_at_ms", 0);
-      stats_.last_pause_reason = json_value<std::string>(doc, "pause_reason", "");
-      stats_.consecutive_failures = json_value<uint64_t>(doc, "consecutive_failures", 0);
+    json::Value doc;
+    if (json::parse(*stored, &doc) && doc.is_object()) {
+      stats_.last_delivery_error = string_at(doc, "error");
+      stats_.last_delivery_error_at_ms = int_at(doc, "error_at_ms");
+      stats_.last_pause_reason = string_at(doc, "pause_reason");
+      stats_.consecutive_failures = uint_at(doc, "consecutive_failures");
       failures_before_open_ = stats_.consecutive_failures;
-      stats_.next_attempt_at_ms = json_value<int64_t>(doc, "next_attempt_at_ms", 0);
-      stats_.last_success_at_ms = json_value<int64_t>(doc, "last_success_at_ms", 0);
-      stats_.dropped_queue_full = json_value<uint64_t>(doc, "dropped_queue_full", 0);
-      stats_.dropped_consent = json_value<uint64_t>(doc, "dropped_consent", 0);
+      stats_.next_attempt_at_ms = int_at(doc, "next_attempt_at_ms");
+      stats_.last_success_at_ms = int_at(doc, "last_success_at_ms");
+      stats_.dropped_queue_full = uint_at(doc, "dropped_queue_full");
+      stats_.dropped_consent = uint_at(doc, "dropped_consent");
       persisted_delivery_diag_ = *stored;
       persisted_success_at_ms_ = stats_.last_success_at_ms;
     }
   }
   if (auto stored = outbox_->meta(kStorageDiagKey)) {
-    nlohmann::json doc = nlohmann::json::parse(std::string_view(*stored), nullptr, false);
-    if (doc.is_object()) {
-      stats_.last_storage_error = json_value<std::string>(doc, "error", "");
+    json::Value doc;
+    if (json::parse(*stored, &doc) && doc.is_object()) {
+      stats_.last_storage_error = string_at(doc, "error");
       // Written since the code was kept: absent, the error is not taken for a storage Status.
-      last_storage_error_code_ =
-          code_from_name(json_value<std::string>(doc, "code", "")).value_or(Code::kOk);
-      stats_.last_storage_error_at_ms = json_value<int64_t>(doc, "at_ms", 0);
+      last_storage_error_code_ = code_from_name(string_at(doc, "code")).value_or(Code::kOk);
+      stats_.last_storage_error_at_ms = int_at(doc, "at_ms");
       persisted_storage_diag_ = *stored;
     }
   }
@@ -804,31 +806,38 @@ void StoreThread::persist_diagnostics(bool force) {
     storage_code = last_storage_error_code_;
   }
   // The success time is left out of the comparison: a steady drain would write every batch.
-  nlohmann::json delivery = {{"error", s.last_delivery_error},
-                             {"error_at_ms", s.last_delivery_error_at_ms},
-                             {"pause_reason", s.last_pause_reason},
-                             {"consecutive_failures", s.consecutive_failures},
-                             {"next_attempt_at_ms", s.next_attempt_at_ms},
-                             {"dropped_queue_full", s.dropped_queue_full},
-                             {"dropped_consent", s.dropped_consent},
-                             {"dropped_evicted", s.dropped_evicted},
-                             {"dropped_dead_letter_overflow", s.dropped_dead_letter_overflow}};
+  using json::number;
+  json::Value delivery = json::Value::object(
+      {{"error", s.last_delivery_error},
+       {"error_at_ms", number(s.last_delivery_error_at_ms)},
+       {"pause_reason", s.last_pause_reason},
+       {"consecutive_failures", number(s.consecutive_failures)},
+       {"next_attempt_at_ms", number(s.next_attempt_at_ms)},
+       {"dropped_queue_full", number(s.dropped_queue_full)},
+       {"dropped_consent", number(s.dropped_consent)},
+       {"dropped_evicted", number(s.dropped_evicted)},
+       {"dropped_dead_letter_overflow", number(s.dropped_dead_letter_overflow)}});
   const std::string without_success = delivery.dump();
-  delivery["last_success_at_ms"] = s.last_success_at_ms;
+  delivery.set("last_success_at_ms", number(s.last_success_at_ms));
   const std::string delivery_text = delivery.dump();
   outbox::MetaUpdates updates;
   const bool changed = [&] {
-    nlohmann::json old =
-        nlohmann::json::parse(std::string_view(persisted_delivery_diag_), nullptr, false);
-    if (old.is_object()) old.erase("last_success_at_ms");
-    return !old.is_object() || old.dump() != without_success;
+    json::Value old;
+    if (!json::parse(persisted_delivery_diag_, &old) || !old.is_object()) return true;
+    auto& members = old.members();
+    members.erase(
+        std::remove_if(members.begin(), members.end(),
+                       [](const json::Member& m) { return m.key == "last_success_at_ms"; }),
+        members.end());
+    return old.dump() != without_success;
   }();
   const bool success_due =
       s.last_success_at_ms != persisted_success_at_ms_ &&
       (force || clock_->mono_ms() - persisted_diag_mono_ms_ >= kSuccessPersistIntervalMs);
   if (changed || success_due) updates.emplace_back(kDeliveryDiagKey, delivery_text);
-  nlohmann::json storage{{"error", s.last_storage_error}, {"at_ms", s.last_storage_error_at_ms}};
-  if (storage_code != Code::kOk) storage["code"] = code_name(storage_code);
+  json::Value storage = json::Value::object(
+      {{"error", s.last_storage_error}, {"at_ms", number(s.last_storage_error_at_ms)}});
+  if (storage_code != Code::kOk) storage.set("code", code_name(storage_code));
   const std::string storage_text = storage.dump();
   if (!s.last_storage_error.empty() && storage_text != persisted_storage_diag_) {
     updates.emplace_back(kStorageDiagKey, storage_text);

@@ -9,10 +9,10 @@ namespace experiture {
 namespace drain {
 namespace {
 
-using nlohmann::json;
+using json::Value;
 
 struct Group {
-  json record;
+  Value record;
   std::vector<size_t> sources;
   size_t last_position = 0;
   std::map<std::string, size_t> field_positions;  // field -> input index that last wrote it
@@ -24,7 +24,7 @@ class Segment {
 
   // Adds a plain record; false (nothing added) when joining its group would reorder a field's
   // last write relative to another group's (rule 4): the caller flushes and adds again.
-  bool add(const std::string& key_value, json&& record, size_t position) {
+  bool add(const std::string& key_value, Value&& record, size_t position) {
     const auto found = by_key_.find(key_value);
     if (found == by_key_.end()) {
       by_key_.emplace(key_value, groups_.size());
@@ -52,7 +52,7 @@ class Segment {
   // The fields `group` wrote before and `record` leaves alone get, in effect, the record's
   // position as their write time. That is exact unless some group updated after `group`'s last
   // record wrote the same field after `group` did (earlier groups are ordered already).
-  bool may_move_later(const Group& group, const json& record) const {
+  bool may_move_later(const Group& group, const Value& record) const {
     for (const auto& [field, position] : group.field_positions) {
       if (record.contains(field)) continue;
       for (const auto& other : groups_) {
@@ -64,10 +64,10 @@ class Segment {
     return true;
   }
 
-  static void absorb(Group& group, json&& record, size_t position) {
-    for (auto& [field, value] : record.items()) {
-      group.record[field] = std::move(value);
-      group.field_positions[field] = position;
+  static void absorb(Group& group, Value&& record, size_t position) {
+    for (json::Member& member : record.members()) {
+      group.field_positions[member.key] = position;
+      group.record.set(member.key, std::move(member.value));
     }
     group.sources.push_back(position);
     group.last_position = position;
@@ -78,11 +78,11 @@ class Segment {
   std::unordered_map<std::string, size_t> by_key_;
 };
 
-bool is_plain(const json& record, const std::string& match_key,
+bool is_plain(const Value& record, const std::string& match_key,
               const std::vector<std::string>& identity_fields) {
   if (!record.is_object()) return false;
-  const auto key = record.find(match_key);
-  if (key == record.end() || !key->is_string()) return false;
+  const Value* key = record.find(match_key);
+  if (key == nullptr || !key->is_string()) return false;
   for (const auto& field : identity_fields) {
     if (field != match_key && record.contains(field)) return false;
   }
@@ -92,19 +92,19 @@ bool is_plain(const json& record, const std::string& match_key,
 }  // namespace
 
 std::vector<Coalesced> coalesce_upserts_with_sources(
-    std::vector<json> records, const std::string& match_key,
+    std::vector<Value> records, const std::string& match_key,
     const std::vector<std::string>& identity_fields) {
   std::vector<Coalesced> out;
   out.reserve(records.size());
   Segment segment(out);
   for (size_t i = 0; i < records.size(); ++i) {
-    json& record = records[i];
+    Value& record = records[i];
     if (!is_plain(record, match_key, identity_fields)) {
       segment.flush();
       out.push_back(Coalesced{std::move(record), {i}});
       continue;
     }
-    const std::string key_value = record[match_key].get<std::string>();
+    const std::string key_value = record.find(match_key)->text();
     if (!segment.add(key_value, std::move(record), i)) {
       segment.flush();
       segment.add(key_value, std::move(record), i);  // a fresh segment always accepts
@@ -114,9 +114,9 @@ std::vector<Coalesced> coalesce_upserts_with_sources(
   return out;
 }
 
-std::vector<json> coalesce_upserts(std::vector<json> records, const std::string& match_key,
-                                   const std::vector<std::string>& identity_fields) {
-  std::vector<json> out;
+std::vector<Value> coalesce_upserts(std::vector<Value> records, const std::string& match_key,
+                                    const std::vector<std::string>& identity_fields) {
+  std::vector<Value> out;
   for (auto& c : coalesce_upserts_with_sources(std::move(records), match_key, identity_fields)) {
     out.push_back(std::move(c.record));
   }

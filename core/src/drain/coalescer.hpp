@@ -5,14 +5,14 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "json/json.hpp"
 
 namespace experiture {
 namespace drain {
 
 // One output record and the indexes of the input records merged into it (ascending).
 struct Coalesced {
-  nlohmann::json record;
+  json::Value record;
   std::vector<size_t> sources;
 };
 
@@ -54,13 +54,13 @@ struct Coalesced {
 // (typically including match_key itself, which is allowed). Pure; any thread; does not throw
 // except std::bad_alloc.
 std::vector<Coalesced> coalesce_upserts_with_sources(
-    std::vector<nlohmann::json> records, const std::string& match_key,
+    std::vector<json::Value> records, const std::string& match_key,
     const std::vector<std::string>& identity_fields);
 
 // The same, records only.
-std::vector<nlohmann::json> coalesce_upserts(std::vector<nlohmann::json> records,
-                                             const std::string& match_key,
-                                             const std::vector<std::string>& identity_fields);
+std::vector<json::Value> coalesce_upserts(std::vector<json::Value> records,
+                                          const std::string& match_key,
+                                          const std::vector<std::string>& identity_fields);
 
 }  // namespace drain
 }  // namespace experiture

@@ -9,6 +9,7 @@
 #include "drain/request_builder.hpp"
 #include "drain/response_classifier.hpp"
 #include "drain/retry_policy.hpp"
+#include "json/json.hpp"
 #include "record/stored_form.hpp"
 #include "record/timestamp.hpp"
 
@@ -289,16 +290,16 @@ void DrainLoop::correct_clock_skew(std::vector<outbox::Entry>& entries) const {
   if (clock_skew_ms_ == 0) return;
   for (auto& e : entries) {
     if ((e.flags & outbox::kEntrySdkTimestamps) == 0) continue;
-    auto json = nlohmann::json::parse(std::string_view(e.payload), nullptr, false);
-    if (!json.is_object()) continue;
+    json::Value doc;
+    if (!json::parse(e.payload, &doc) || !doc.is_object()) continue;
     for (const char* field : kSdkTimestampFields) {
-      auto it = json.find(field);
-      if (it == json.end() || !it->is_string()) continue;
-      if (auto ms = record::parse_iso8601_ms(it->get<std::string>())) {
-        *it = record::format_iso8601_utc_ms(*ms + clock_skew_ms_);
+      json::Value* value = doc.find(field);
+      if (value == nullptr || !value->is_string()) continue;
+      if (auto ms = record::parse_iso8601_ms(value->text())) {
+        *value = record::format_iso8601_utc_ms(*ms + clock_skew_ms_);
       }
     }
-    e.payload = json.dump();
+    e.payload = doc.dump();
   }
 }
 
@@ -311,10 +312,8 @@ outbox::Batch DrainLoop::coalesce(std::vector<outbox::Entry> entries) const {
   std::vector<std::string> records;
   if (head.kind == outbox::WriteKind::kUpsert &&
       !match_key_values_distinct(entries, head.match_key)) {
-    std::vector<nlohmann::json> parsed;
-    parsed.reserve(entries.size());
-    for (const auto& e : entries)
-      parsed.push_back(nlohmann::json::parse(std::string_view(e.payload), nullptr, false));
+    std::vector<json::Value> parsed(entries.size());
+    for (size_t i = 0; i < entries.size(); ++i) json::parse(entries[i].payload, &parsed[i]);
     const auto& keys = deps_.config->identity_keys.count(head.object)
                            ? deps_.config->identity_keys.at(head.object)
                            : deps_.config->default_identity_keys;

@@ -1,6 +1,5 @@
 #include "drain/request_builder.hpp"
-
-#include <nlohmann/json.hpp>
+#include "json/json.hpp"
 
 #include "text/ascii.hpp"
 
@@ -30,7 +29,7 @@ bool is_single_upsert(BatchKind kind, size_t record_count) {
 std::string json_string(const std::string& text) {
   // Replacement instead of an exception for invalid UTF-8: match keys are validated field
   // names, so this only guards against a bug upstream.
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return json::quote(text);
 }
 
 bool is_unreserved(unsigned char ch) {

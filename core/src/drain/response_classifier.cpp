@@ -5,25 +5,23 @@
 #include <cstring>
 #include <limits>
 
-#include <nlohmann/json.hpp>
-
+#include "json/json.hpp"
 #include "text/ascii.hpp"
 
 namespace experiture {
 namespace drain {
 namespace {
 
-using nlohmann::json;
+using json::Value;
 
-const json* member(const json* object, const char* key) {
+const Value* member(const Value* object, const char* key) {
   if (object == nullptr || !object->is_object()) return nullptr;
-  const auto it = object->find(key);
-  return it == object->end() ? nullptr : &*it;
+  return object->find(key);
 }
 
-std::string string_member(const json* object, const char* key) {
-  const json* value = member(object, key);
-  return (value != nullptr && value->is_string()) ? value->get<std::string>() : std::string();
+std::string string_member(const Value* object, const char* key) {
+  const Value* value = member(object, key);
+  return (value != nullptr && value->is_string()) ? value->text() : std::string();
 }
 
 bool starts_with(std::string_view text, std::string_view prefix) {
@@ -90,7 +88,7 @@ void sort_by_index(std::vector<RecordRejection>& rejections) {
 
 // An entry naming a record: {"path": ..., optional "code"/"message"}. Its own code and message
 // win over the envelope's.
-void add_path_entry(const json& entry, size_t record_count, const Classification& c,
+void add_path_entry(const Value& entry, size_t record_count, const Classification& c,
                     std::vector<RecordRejection>& out) {
   const std::string path = string_member(&entry, "path");
   const auto index = record_index_from_path(path, record_count);
@@ -101,18 +99,18 @@ void add_path_entry(const json& entry, size_t record_count, const Classification
                 message.empty() ? c.message : std::move(message));
 }
 
-std::vector<RecordRejection> rejections_from_error(const json* error, size_t record_count,
+std::vector<RecordRejection> rejections_from_error(const Value* error, size_t record_count,
                                                    const Classification& c) {
   std::vector<RecordRejection> out;
-  const json* details = member(error, "details");
+  const Value* details = member(error, "details");
   if (details != nullptr && details->is_object()) {
     add_path_entry(*details, record_count, c, out);
-    const json* errors = member(details, "errors");
+    const Value* errors = member(details, "errors");
     if (errors != nullptr && errors->is_array()) {
-      for (const auto& entry : *errors) add_path_entry(entry, record_count, c, out);
+      for (const Value& entry : errors->elements()) add_path_entry(entry, record_count, c, out);
     }
   } else if (details != nullptr && details->is_array()) {
-    for (const auto& entry : *details) add_path_entry(entry, record_count, c, out);
+    for (const Value& entry : details->elements()) add_path_entry(entry, record_count, c, out);
   }
   if (out.empty()) {
     const auto index = record_index_from_path(c.message, record_count);
@@ -127,11 +125,11 @@ const char* const kRejectedStatuses[] = {"rejected", "failed", "failure", "error
 
 // A status we know decides; an unknown or missing status counts as rejected only when the entry
 // carries an error (a record the server took must not be dead-lettered and later sent again).
-bool is_rejected_result(const json* status, const json* error) {
+bool is_rejected_result(const Value* status, const Value* error) {
   static const char* const kAccepted[] = {"accepted", "ok",     "success", "created",
                                           "updated",  "merged", "inserted"};
   if (status != nullptr && status->is_string()) {
-    const std::string& text = status->get_ref<const std::string&>();
+    const std::string& text = status->text();
     for (const char* name : kAccepted) {
       if (text::equals_ignore_case(text, name)) return false;
     }
@@ -143,20 +141,23 @@ bool is_rejected_result(const json* status, const json* error) {
 }
 
 // ASSUMED A: data.results[] with a status per record.
-std::vector<RecordRejection> rejections_from_results(const json* body, size_t record_count) {
+std::vector<RecordRejection> rejections_from_results(const Value* body, size_t record_count) {
   std::vector<RecordRejection> out;
-  const json* results = member(member(body, "data"), "results");
+  const Value* results = member(member(body, "data"), "results");
   if (results == nullptr || !results->is_array()) return out;
   for (size_t position = 0; position < results->size(); ++position) {
-    const json& entry = (*results)[position];
+    const Value& entry = results->elements()[position];
     if (!entry.is_object()) continue;
-    const json* status = member(&entry, "status");
-    const json* error = member(&entry, "error");
+    const Value* status = member(&entry, "status");
+    const Value* error = member(&entry, "error");
     if (!is_rejected_result(status, error)) continue;
     size_t index = position;
-    const json* index_value = member(&entry, "index");
-    if (index_value != nullptr && index_value->is_number_unsigned()) {
-      index = index_value->get<size_t>();
+    const Value* index_value = member(&entry, "index");
+    const std::optional<uint64_t> unsigned_index =
+        index_value != nullptr ? index_value->to_uint64() : std::nullopt;
+    if (unsigned_index) {
+      if (*unsigned_index >= record_count) continue;
+      index = static_cast<size_t>(*unsigned_index);
     } else if (index_value != nullptr) {
       continue;  // an index we cannot read: do not guess which record it meant
     }
@@ -199,16 +200,19 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
     c.correlation_id = response.header("x-correlation-id");
     if (!c.correlation_id.empty() && body_cannot_reject(response.body) &&
         response.body.find("false") == std::string::npos && body_is_closed_object(response.body) &&
-        json::accept(std::string_view(response.body))) {
+        json::accept(response.body)) {
       c.outcome = Outcome::kDelivered;
       const std::string date = response.header("date");
       if (!date.empty()) c.server_date_ms = parse_http_date_ms(date);
       return c;
     }
   }
-  const json body =
-      json::parse(std::string_view(response.body), nullptr, /*allow_exceptions=*/false);
-  const json* error = member(&body, "error");
+  // A server's body: a key twice keeps the last one, as most parsers do; not JSON is null.
+  json::ParseOptions lenient;
+  lenient.refuse_duplicate_keys = false;
+  Value body;
+  json::parse(response.body, &body, nullptr, lenient);
+  const Value* error = member(&body, "error");
   c.code = string_member(error, "code");
   c.message = string_member(error, "message");
   c.correlation_id = response.header("x-correlation-id");
@@ -232,9 +236,8 @@ Classification classify_http(const platform::HttpResponse& response, size_t reco
     // false. Anything else (a captive portal's HTML, a truncated body, an empty 200 or 204) is
     // no proof: the batch stays and is re-sent with the same key and bytes, which the server
     // replays if it did apply it.
-    const json* success = member(&body, "success");
-    if (!body.is_object() ||
-        (success != nullptr && success->is_boolean() && !success->get<bool>())) {
+    const Value* success = member(&body, "success");
+    if (!body.is_object() || (success != nullptr && success->is_bool() && !success->boolean())) {
       c.outcome = Outcome::kUnreadable;
       if (c.message.empty()) {
         c.message = response.body.empty()

@@ -10,10 +10,10 @@ constexpr const char* kEmail = "identity.email";
 constexpr const char* kCustomerId = "identity.customer_id";
 constexpr const char* kPhone = "identity.phone";
 
-void put_user_keys(nlohmann::json& record, const IdentityState& state) {
-  if (!state.email.empty()) record["email"] = state.email;
-  if (!state.customer_id.empty()) record["customer_id"] = state.customer_id;
-  if (!state.phone.empty()) record["phone"] = state.phone;
+void put_user_keys(json::Value& record, const IdentityState& state) {
+  if (!state.email.empty()) record.set("email", state.email);
+  if (!state.customer_id.empty()) record.set("customer_id", state.customer_id);
+  if (!state.phone.empty()) record.set("phone", state.phone);
 }
 
 }  // namespace
@@ -51,11 +51,11 @@ ProfileWrite anonymous_profile(const IdentityState& state, const IdentityOptions
                                const std::string& now_iso8601) {
   ProfileWrite write;
   write.match_key = "device_id";
-  write.record = {{"device_id", state.device_id},
-                  {"platform", options.platform_name},
-                  {"sdk_version", options.sdk_version},
-                  {"last_seen_at", now_iso8601}};
-  if (!state.push_token.empty()) write.record["push_token"] = state.push_token;
+  write.record = json::Value::object({{"device_id", state.device_id},
+                                      {"platform", options.platform_name},
+                                      {"sdk_version", options.sdk_version},
+                                      {"last_seen_at", now_iso8601}});
+  if (!state.push_token.empty()) write.record.set("push_token", state.push_token);
   return write;
 }
 
@@ -64,16 +64,16 @@ ProfileWrite push_token_write(const IdentityState& state) {
   const std::string key = strongest_user_key(state);
   if (key.empty()) {
     write.match_key = "device_id";
-    write.record = {{"device_id", state.device_id}};
+    write.record = json::Value::object({{"device_id", state.device_id}});
   } else {
     write.match_key = key;
     put_user_keys(write.record, state);
-    write.record["device_id"] = state.device_id;
+    write.record.set("device_id", state.device_id);
   }
   if (state.push_token.empty()) {
-    write.record["push_token"] = nullptr;
+    write.record.set("push_token", nullptr);
   } else {
-    write.record["push_token"] = state.push_token;
+    write.record.set("push_token", state.push_token);
   }
   return write;
 }
@@ -88,9 +88,9 @@ ProfileWrite login_write(const IdentityState& state, const std::string& now_iso8
     write.match_key = "phone";
   }
   put_user_keys(write.record, state);
-  write.record["device_id"] = state.device_id;
-  if (!state.push_token.empty()) write.record["push_token"] = state.push_token;
-  write.record["last_login_at"] = now_iso8601;
+  write.record.set("device_id", state.device_id);
+  if (!state.push_token.empty()) write.record.set("push_token", state.push_token);
+  write.record.set("last_login_at", now_iso8601);
   return write;
 }
 
@@ -103,7 +103,7 @@ std::vector<ProfileWrite> logout_writes(const IdentityState& state,
     ProfileWrite write;
     write.match_key = key;
     put_user_keys(write.record, state);
-    write.record["push_token"] = nullptr;
+    write.record.set("push_token", nullptr);
     writes.push_back(std::move(write));
   }
   return writes;

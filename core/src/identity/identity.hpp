@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "json/json.hpp"
 
 #include "outbox/outbox.hpp"
 
@@ -25,7 +25,7 @@ struct IdentityState {
 
 // One upsert to the profile object.
 struct ProfileWrite {
-  nlohmann::json record;
+  json::Value record;
   std::string match_key;
 };
 

@@ -9,8 +9,8 @@
 #include <set>
 #include <vector>
 
-#include <nlohmann/json.hpp>
 #include <system_error>
+#include "json/json.hpp"
 
 #include "outbox/migrations.hpp"
 #include "outbox/salvage.hpp"
@@ -493,7 +493,7 @@ Status Outbox::restore_salvaged(const SalvagedRows& rows, const std::string& rea
     if (sources.empty() || *highest <= delivered_through) return false;  // delivered already
     auto body = decode(b.body);
     if (!body.is_ok()) return false;
-    return options_.codec.open || nlohmann::json::accept(std::string_view(body.value()));
+    return options_.codec.open || json::accept(body.value());
   };
   std::map<int64_t, const SalvagedBatch*> restored;  // by lowest seq: the order they are sent in
   std::set<std::string> keys;
@@ -567,7 +567,7 @@ Status Outbox::restore_salvaged(const SalvagedRows& rows, const std::string& rea
     if (e.seq <= delivered_through) continue;
     auto plain = decode(e.payload);
     if (!plain.is_ok()) continue;
-    if (!options_.codec.open && !nlohmann::json::accept(std::string_view(plain.value()))) continue;
+    if (!options_.codec.open && !json::accept(plain.value())) continue;
     insert_entry_.reset();
     status = insert_entry_.bind(1, e.seq)
                  .bind(2, e.object)

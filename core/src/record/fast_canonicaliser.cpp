@@ -5,8 +5,7 @@
 #include <cstdint>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
+#include "json/json.hpp"
 #include "record/json_text.hpp"
 #include "record/utf8.hpp"
 
@@ -49,49 +48,6 @@ constexpr std::array<ByteClass, 256> kByteClass = make_byte_classes();
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
-}
-
-// nlohmann's dump_escaped() with ensure_ascii off, for valid UTF-8: '"', '\\' and the C0
-// controls are escaped (short forms where JSON has them, else \u00xx), everything else is kept.
-void write_escaped(std::string_view s, std::string* out) {
-  out->push_back('"');
-  size_t run = 0;  // start of the bytes not yet copied
-  for (size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out->append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        break;
-      case '\\':
-        out->append("\\\\");
-        break;
-      case '\b':
-        out->append("\\b");
-        break;
-      case '\t':
-        out->append("\\t");
-        break;
-      case '\n':
-        out->append("\\n");
-        break;
-      case '\f':
-        out->append("\\f");
-        break;
-      case '\r':
-        out->append("\\r");
-        break;
-      default: {
-        static constexpr char kHex[] = "0123456789abcdef";
-        const char escape[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
-        out->append(escape, sizeof escape);
-      }
-    }
-  }
-  out->append(s.data() + run, s.size() - run);
-  out->push_back('"');
 }
 
 class Parser {
@@ -179,8 +135,7 @@ class Parser {
 
   bool parse_number() {
     const char* start = p_;
-    const bool negative = *p_ == '-';
-    if (negative) ++p_;
+    if (*p_ == '-') ++p_;
     if (p_ == end_) return false;
     if (*p_ == '0') {
       ++p_;
@@ -189,42 +144,20 @@ class Parser {
     } else {
       return false;
     }
-    bool is_float = false;
     if (p_ < end_ && *p_ == '.') {
-      is_float = true;
       ++p_;
       if (p_ == end_ || !is_digit(*p_)) return false;
       while (p_ < end_ && is_digit(*p_)) ++p_;
     }
     if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
-      is_float = true;
       ++p_;
       if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
       if (p_ == end_ || !is_digit(*p_)) return false;
       while (p_ < end_ && is_digit(*p_)) ++p_;
     }
-    const std::string_view token(start, static_cast<size_t>(p_ - start));
-    if (!is_float) {
-      // Integers that fit nlohmann's int64 (negative) or uint64 are written as read: JSON has
-      // no leading zeros, so the token is already canonical, except "-0", stored as 0.
-      const std::string_view digits = negative ? token.substr(1) : token;
-      if (negative && digits == "0") {
-        out_.push_back('0');
-        return true;
-      }
-      const std::string_view limit = negative ? "9223372036854775808" : "18446744073709551615";
-      if (digits.size() < limit.size() || (digits.size() == limit.size() && digits <= limit)) {
-        out_.append(token);
-        return true;
-      }
-    }
-    // Fractions, exponents and integers beyond 64 bits: nlohmann's own conversion and format.
-    try {
-      out_.append(nlohmann::json::parse(token).dump());
-    } catch (const nlohmann::json::exception&) {
-      return false;  // beyond double's range
-    }
-    return true;
+    // The one canonical form of numbers (json::canonical_number): integers within 64 bits as
+    // read, others in the shortest form of their double; false beyond double's range.
+    return json::canonical_number(std::string_view(start, static_cast<size_t>(p_ - start)), &out_);
   }
 
   // A value whose containers (if any) are at nesting `level`.
@@ -244,7 +177,7 @@ class Parser {
         if (!decode_escapes(raw, &scratch_.decoded) || !is_valid_utf8(scratch_.decoded)) {
           return false;
         }
-        write_escaped(scratch_.decoded, &out_);
+        json::write_string(scratch_.decoded, &out_);
         return true;
       }
       case '{':
@@ -302,7 +235,7 @@ class Parser {
     if (!hook_.on_field(name, kind, value, &replace, &scratch_.replacement)) return false;
     switch (kind) {
       case FastCanonicaliser::Kind::kString:
-        write_escaped(replace ? std::string_view(scratch_.replacement) : value, &out_);
+        json::write_string(replace ? std::string_view(scratch_.replacement) : value, &out_);
         return true;
       case FastCanonicaliser::Kind::kNull:
         return literal("null");

@@ -8,13 +8,13 @@
 namespace experiture {
 namespace record {
 
-// Reads JSON text whose top level is an object and writes exactly what
-// nlohmann::json::parse(text).dump(-1, ' ', false, strict) would write: compact, object keys
-// sorted bytewise at every level, UTF-8 kept, strings escaped as nlohmann escapes them, numbers
-// in nlohmann's form. It gives up (returns false) whenever it cannot be sure of producing that,
-// and never reports why: invalid JSON or UTF-8, a top level that is not an object or is empty,
-// duplicate field names, field names with escape sequences, containers nested deeper than
-// max_depth (the record object is level 1), a leading byte-order mark, or a FieldHook refusal.
+// Reads JSON text whose top level is an object and writes exactly what json::parse() then
+// Value::dump() would write (json/json.hpp; the same bytes nlohmann's dump() wrote): compact,
+// object keys sorted bytewise at every level, UTF-8 kept, strings escaped by json::write_string,
+// numbers by json::canonical_number. It gives up (returns false) whenever it cannot be sure of
+// producing that, and never reports why: invalid JSON or UTF-8, a top level that is not an object
+// or is empty, duplicate field names, field names with escape sequences, containers nested deeper
+// than max_depth (the record object is level 1), a leading byte-order mark, or a FieldHook refusal.
 // The caller then takes the DOM path, which owns every error message; so the fast path can only
 // change how fast a valid record is accepted, never what is accepted or how it is stored.
 //

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <array>
-#include <unordered_set>
 #include <utility>
 
 #include "experiture/platform/backends.hpp"
+#include "json/json.hpp"
 #include "record/fast_canonicaliser.hpp"
 #include "record/timestamp.hpp"
 #include "record/utf8.hpp"
@@ -15,7 +15,7 @@ namespace experiture {
 namespace record {
 namespace {
 
-using nlohmann::json;
+using json::Value;
 
 constexpr size_t kMaxObjectNameBytes = 64;
 constexpr size_t kMaxEmailLocalBytes = 64;
@@ -39,21 +39,22 @@ std::string field_label(std::string_view name) {
 
 // The first invalid UTF-8 string (key or value) inside `value`, or false. Iterative, so depth
 // is checked before anything recurses; `too_deep` is set when nesting passes `max_depth`.
-bool find_bad_utf8(const json& value, size_t depth, size_t max_depth, bool* too_deep) {
-  std::vector<std::pair<const json*, size_t>> stack{{&value, depth}};
+bool find_bad_utf8(const Value& value, size_t depth, size_t max_depth, bool* too_deep) {
+  std::vector<std::pair<const Value*, size_t>> stack{{&value, depth}};
   while (!stack.empty()) {
     const auto [node, level] = stack.back();
     stack.pop_back();
     if (node->is_string()) {
-      if (!is_valid_utf8(node->get_ref<const std::string&>())) return true;
+      if (!is_valid_utf8(node->text())) return true;
     } else if (node->is_object() || node->is_array()) {
       if (level > max_depth) {
         *too_deep = true;
         return false;
       }
-      for (auto it = node->begin(); it != node->end(); ++it) {
-        if (node->is_object() && !is_valid_utf8(it.key())) return true;
-        stack.emplace_back(&*it, level + 1);
+      for (const Value& element : node->elements()) stack.emplace_back(&element, level + 1);
+      for (const json::Member& member : node->members()) {
+        if (!is_valid_utf8(member.key)) return true;
+        stack.emplace_back(&member.value, level + 1);
       }
     }
   }
@@ -98,70 +99,50 @@ RecordValidator::RecordValidator(Rules rules,
       dynamic_cast<const platform::E164OnlyPhoneNormalizer*>(phone_.get()) != nullptr;
 }
 
-Result<json> RecordValidator::parse(std::string_view json_text) {
-  // nlohmann's lexer reads a NUL byte as the end of the input: "{...}\0{...}" would parse as its
-  // first half. The caller gave a length; every byte of it is the record.
+Result<Value> RecordValidator::parse(std::string_view json_text) {
+  // The caller gave a length; every byte of it is the record, and a NUL byte is named as such.
   const size_t nul = json_text.find('\0');
   if (nul != std::string_view::npos) {
     return Status(Code::kInvalidJson, "record text holds a NUL byte at byte " +
                                           std::to_string(nul) +
                                           " (JSON text cannot; inside a string write \\u0000)");
   }
-  // nlohmann keeps the last of duplicate keys; the server might keep another. Refused, not
-  // resolved: {"email":"a@b.co","email":"victim@evil.com"} must not send either silently.
-  std::vector<std::unordered_set<std::string>> open_objects;
-  std::string duplicate;
-  bool has_duplicate = false;
-  const json::parser_callback_t on_event = [&](int, json::parse_event_t event, json& parsed) {
-    switch (event) {
-      case json::parse_event_t::object_start:
-        open_objects.emplace_back();
-        break;
-      case json::parse_event_t::object_end:
-        if (!open_objects.empty()) open_objects.pop_back();
-        break;
-      case json::parse_event_t::key:
-        if (!has_duplicate && !open_objects.empty() &&
-            !open_objects.back().insert(parsed.get<std::string>()).second) {
-          has_duplicate = true;
-          duplicate = parsed.get<std::string>();
-        }
-        break;
-      default:
-        break;
-    }
-    return true;
-  };
-  try {
-    json parsed = json::parse(json_text.begin(), json_text.end(), on_event);
-    if (has_duplicate) {
+  json::ParseOptions options;
+  options.max_depth = kMaxDepth + 1;  // one level more, so check_structure() names the field
+  options.refuse_duplicate_keys = true;
+  Value parsed;
+  json::ParseError error;
+  if (json::parse(json_text, &parsed, &error, options)) return parsed;
+  switch (error.kind) {
+    case json::ParseError::Kind::kDuplicateKey:
+      // Refused, not resolved: {"email":"a@b.co","email":"victim@evil.com"} must not send either
+      // silently (a parser may keep the first, the last, or both).
       return Status(Code::kInvalidJson,
-                    "record: field " + field_label(duplicate) +
+                    "record: field " + field_label(error.key) +
                         " appears twice in one object (duplicate keys are refused, not resolved)");
-    }
-    return parsed;
-  } catch (const json::parse_error& e) {
-    // what(): "[json.exception.parse_error.101] parse error at line 1, column 5: <reason>;
-    // last read: '<text>'". The text may be personal data: keep the position and the reason.
-    std::string what = e.what();
-    const size_t at = what.find("parse error");
-    if (at != std::string::npos) what.erase(0, at);
-    const size_t last_read = what.find("; last read");
-    if (last_read != std::string::npos) what.erase(last_read);
-    return Status(Code::kInvalidJson,
-                  "record text is not JSON: " + what + " (byte " + std::to_string(e.byte) + ")");
-  } catch (const json::exception&) {
-    // out_of_range.406: a number beyond double's range; what() quotes it, so it is not used.
-    return Status(Code::kInvalidJson, "record text is not JSON: a number is out of range");
+    case json::ParseError::Kind::kTooDeep:
+      // What validate() says of such a record: not an object, or a field nested too deep.
+      if (error.key.empty()) return Status(Code::kRecordNotObject, "record: must be a JSON object");
+      return Status(Code::kRecordTooLarge, field_label(error.key) + ": nested deeper than " +
+                                               std::to_string(kMaxDepth) + " levels");
+    case json::ParseError::Kind::kNumberOutOfRange:
+      return Status(Code::kInvalidJson, "record text is not JSON: a number is out of range");
+    case json::ParseError::Kind::kSyntax:
+      break;
   }
+  // The position and the reason; never an excerpt (the text may be personal data).
+  return Status(Code::kInvalidJson, "record text is not JSON: parse error at line " +
+                                        std::to_string(error.line) + ", column " +
+                                        std::to_string(error.column) + ": " + error.reason +
+                                        " (byte " + std::to_string(error.byte) + ")");
 }
 
-Result<std::string> RecordValidator::upsert(std::string_view object, json record,
+Result<std::string> RecordValidator::upsert(std::string_view object, Value record,
                                             std::string_view match_key) const {
   return validate(object, std::move(record), &match_key);
 }
 
-Result<std::string> RecordValidator::append(std::string_view object, json record) const {
+Result<std::string> RecordValidator::append(std::string_view object, Value record) const {
   return validate(object, std::move(record), nullptr);
 }
 
@@ -260,7 +241,7 @@ bool RecordValidator::try_fast(std::string_view object, std::string_view text,
   return out->size() <= rules_.max_record_bytes;
 }
 
-Result<std::string> RecordValidator::validate(std::string_view object, json record,
+Result<std::string> RecordValidator::validate(std::string_view object, Value record,
                                               const std::string_view* match_key) const {
   if (Status s = check_object_name(object); !s) return s;
   if (!record.is_object()) {
@@ -302,17 +283,17 @@ Status RecordValidator::unwritable_record(std::string_view object, bool is_objec
   return Status(Code::kInvalidJson, field_label(field) + ": holds text that is not valid UTF-8");
 }
 
-Status RecordValidator::check_structure(const json& record) {
-  for (auto it = record.begin(); it != record.end(); ++it) {
-    if (!is_valid_utf8(it.key())) {
+Status RecordValidator::check_structure(const Value& record) {
+  for (const json::Member& member : record.members()) {
+    if (!is_valid_utf8(member.key)) {
       return Status(Code::kInvalidJson, "record: a field name is not valid UTF-8");
     }
     // Flat fields (the common case) are checked in place; only containers need the walk.
-    const json& value = it.value();
+    const Value& value = member.value;
     if (value.is_string()) {
-      if (!is_valid_utf8(value.get_ref<const std::string&>())) {
+      if (!is_valid_utf8(value.text())) {
         return Status(Code::kInvalidJson,
-                      field_label(it.key()) + ": holds text that is not valid UTF-8");
+                      field_label(member.key) + ": holds text that is not valid UTF-8");
       }
       continue;
     }
@@ -320,21 +301,21 @@ Status RecordValidator::check_structure(const json& record) {
     bool too_deep = false;
     if (find_bad_utf8(value, 2, kMaxDepth, &too_deep)) {
       return Status(Code::kInvalidJson,
-                    field_label(it.key()) + ": holds text that is not valid UTF-8");
+                    field_label(member.key) + ": holds text that is not valid UTF-8");
     }
     if (too_deep) {
-      return Status(Code::kRecordTooLarge, field_label(it.key()) + ": nested deeper than " +
+      return Status(Code::kRecordTooLarge, field_label(member.key) + ": nested deeper than " +
                                                std::to_string(kMaxDepth) + " levels");
     }
   }
   return Status::ok();
 }
 
-Status RecordValidator::check_match_key(std::string_view object, const json& record,
+Status RecordValidator::check_match_key(std::string_view object, const Value& record,
                                         std::string_view match_key) const {
   const std::string key(match_key);
-  const auto it = record.find(key);
-  if (key.empty() || it == record.end()) {
+  const Value* it = record.find(key);
+  if (key.empty() || it == nullptr) {
     return Status(Code::kMatchKeyMissing,
                   "match_key " + field_label(key) + ": the record has no field of that name");
   }
@@ -343,7 +324,7 @@ Status RecordValidator::check_match_key(std::string_view object, const json& rec
   }
   // Blank values are what email/phone normalisation would turn into nothing; for other keys a
   // blank value would merge every blank-keyed write into one profile.
-  if (!it->is_string() || text::trim(it->get_ref<const std::string&>()).empty()) {
+  if (!it->is_string() || text::trim(it->text()).empty()) {
     return Status(Code::kMatchKeyNotString,
                   field_label(key) + ": the match key field must be a non-empty string");
   }
@@ -381,44 +362,44 @@ RecordValidator::FieldRule RecordValidator::field_rule(std::string_view name,
 namespace {
 
 // The string behind a DOM value, or null when it is not a string.
-std::optional<std::string_view> string_of(const json& value) {
+std::optional<std::string_view> string_of(const Value& value) {
   if (!value.is_string()) return std::nullopt;
-  return std::string_view(value.get_ref<const std::string&>());
+  return std::string_view(value.text());
 }
 
 }  // namespace
 
-Status RecordValidator::normalise_fields(json& record) const {
+Status RecordValidator::normalise_fields(Value& record) const {
   // Each field's rule is field_rule(), as in the fast path; here in a fixed order (email, phone,
   // then the `_at` fields by name), so the first error reported does not depend on the text.
   std::string replacement;
-  auto apply = [&](json& value, std::string_view name) {
+  auto apply = [&](Value& value, std::string_view name) {
     const std::optional<std::string_view> text = string_of(value);
     const FieldRule rule = field_rule(name, text ? &*text : nullptr, &replacement);
     if (rule == FieldRule::kReplace) value = replacement;
     return rule != FieldRule::kRefuse;
   };
-  if (auto it = record.find("email"); it != record.end() && !it->is_null()) {
+  if (Value* it = record.find("email"); it != nullptr && !it->is_null()) {
     if (!apply(*it, "email")) {
       return Status(Code::kInvalidEmail,
                     "`email`: must be null or one address local@domain.tld (at most 254 bytes; "
                     "no spaces, control characters or ()<>[]\\,;:\")");
     }
   }
-  if (auto it = record.find("phone"); it != record.end() && !it->is_null()) {
+  if (Value* it = record.find("phone"); it != nullptr && !it->is_null()) {
     if (!apply(*it, "phone")) {
       return Status(Code::kInvalidPhone, "`phone`: must be null or " + phone_rule());
     }
   }
-  for (auto it = record.begin(); it != record.end(); ++it) {
-    if (!ends_with(it.key(), "_at") || it->is_null()) continue;
-    if (!it->is_string()) {
+  for (json::Member& member : record.members()) {
+    if (!ends_with(member.key, "_at") || member.value.is_null()) continue;
+    if (!member.value.is_string()) {
       return Status(Code::kTimestampWithoutZone,
-                    field_label(it.key()) + ": must be a string (ISO 8601 with a zone) or null");
+                    field_label(member.key) + ": must be a string (ISO 8601 with a zone) or null");
     }
-    if (!apply(it.value(), it.key())) {
+    if (!apply(member.value, member.key)) {
       return Status(Code::kTimestampWithoutZone,
-                    field_label(it.key()) +
+                    field_label(member.key) +
                         ": must be ISO 8601 with a zone (2026-04-21T15:30:00Z, "
                         "2026-04-21T17:30:00.250+02:00) or a plain date (2026-04-21)");
     }
@@ -426,14 +407,9 @@ Status RecordValidator::normalise_fields(json& record) const {
   return Status::ok();
 }
 
-Result<std::string> RecordValidator::serialise(const json& record) const {
-  std::string text;
-  try {
-    text = record.dump(-1, ' ', false, json::error_handler_t::strict);
-  } catch (const json::exception&) {
-    // check_structure() already rejected invalid UTF-8, the only way dump() can fail.
-    return Status(Code::kInternal, "record: could not be serialised");
-  }
+Result<std::string> RecordValidator::serialise(const Value& record) const {
+  // check_structure() rejected invalid UTF-8, so dump() writes every string as it is.
+  std::string text = record.dump();
   if (text.size() > rules_.max_record_bytes) {
     return Status(Code::kRecordTooLarge, "record: " + std::to_string(text.size()) +
                                              " bytes serialised, above the cap of " +

@@ -9,10 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
 #include "experiture/platform/phone_normalizer.hpp"
 #include "experiture/status.hpp"
+#include "json/json.hpp"
 
 namespace experiture {
 namespace record {
@@ -55,8 +54,10 @@ class RecordValidator {
   // offset of the error and the parser's reason, never an excerpt of the text. Any JSON value
   // parses; upsert()/append() check what it is. Every byte of `json_text` counts: a NUL byte
   // anywhere is kInvalidJson naming its offset (never read as the end of the text), and a key
-  // that appears twice in one object is kInvalidJson naming the key (never resolved).
-  static Result<nlohmann::json> parse(std::string_view json_text);
+  // that appears twice in one object is kInvalidJson naming the key (never resolved). Nesting
+  // deeper than kMaxDepth + 1 stops the parse with what upsert() would answer: kRecordTooLarge
+  // naming the top-level field, or kRecordNotObject when the text is not an object.
+  static Result<json::Value> parse(std::string_view json_text);
 
   // Validates and normalises an upsert; returns the normalised record serialised compactly
   // (UTF-8 kept, keys sorted). Checks in this order, each with its own code:
@@ -76,11 +77,11 @@ class RecordValidator {
   //                         (nor a plain date)
   //   kRecordTooLarge       serialised above max_record_bytes (the message states the cap)
   // The match key is checked on the normalised value: `email` " A@B.CO " matches as "a@b.co".
-  Result<std::string> upsert(std::string_view object, nlohmann::json record,
+  Result<std::string> upsert(std::string_view object, json::Value record,
                              std::string_view match_key) const;
 
   // As upsert() without the match key checks.
-  Result<std::string> append(std::string_view object, nlohmann::json record) const;
+  Result<std::string> append(std::string_view object, json::Value record) const;
 
   // parse() then upsert()/append(), with the same result for every input, but a valid record
   // normally takes a single pass from text to stored form without a DOM (FastCanonicaliser);
@@ -126,12 +127,12 @@ class RecordValidator {
                        std::string* replacement) const;
 
   static Status check_object_name(std::string_view object);
-  static Status check_structure(const nlohmann::json& record);
-  Status check_match_key(std::string_view object, const nlohmann::json& record,
+  static Status check_structure(const json::Value& record);
+  Status check_match_key(std::string_view object, const json::Value& record,
                          std::string_view match_key) const;
-  Status normalise_fields(nlohmann::json& record) const;
-  Result<std::string> serialise(const nlohmann::json& record) const;
-  Result<std::string> validate(std::string_view object, nlohmann::json record,
+  Status normalise_fields(json::Value& record) const;
+  Result<std::string> serialise(const json::Value& record) const;
+  Result<std::string> validate(std::string_view object, json::Value record,
                                const std::string_view* match_key) const;
   const std::vector<std::string>& identity_keys_of(std::string_view object) const;
   bool try_fast(std::string_view object, std::string_view text, const std::string_view* match_key,

@@ -101,7 +101,7 @@ TEST_CASE("the default phone normaliser is libphonenumber when it is built in", 
   experiture::record::RecordValidator::Rules rules;
   rules.default_phone_region = "DE";
   const experiture::record::RecordValidator validator(rules, nullptr);
-  const auto result = validator.upsert("profiles", {{"phone", "030 12345678"}}, "phone");
+  const auto result = validator.upsert_text("profiles", R"({"phone":"030 12345678"})", "phone");
   REQUIRE(result.is_ok());
   CHECK(nlohmann::json::parse(result.value()).at("phone") == "+493012345678");
 }
