@@ -85,9 +85,7 @@ struct Config {
   // ... and the memory they may hold (records, strings, queue slots). Past either bound upsert()
   // and append() return kQueueFull without waiting: nothing was accepted. Try the write again
   // after persist() returns (it waits for the store thread to catch up), or later, or drop it.
-  // 512 KiB: an unpaced producer then peaks ~1.5 MiB lower than with 1 MiB (bench rss_100k)
-  // and meets kQueueFull about once per 1,000 writes.
-  size_t ingress_max_bytes = 512 * 1024;
+  size_t ingress_max_bytes = 1024 * 1024;
   int64_t commit_window_ms = 20;  // an accepted write is durable within about this long
   std::string default_phone_region = "US";
   bool manual_mode = false;  // no SDK threads: the app calls Client::pump()

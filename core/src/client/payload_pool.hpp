@@ -12,12 +12,11 @@ namespace experiture {
 // once the write is durable. Without recycling, each accept is a malloc on the app thread and a
 // free on the store thread, and the allocator keeps handing the app thread freshly faulted pages
 // (its heap top is trimmed behind the frees): the page faults showed in accept latency's tail.
-// The pool holds at most kMaxPooledBytes of capacity in buffers of at most kMaxBufferBytes: as
-// much as the default ingress_max_bytes lets wait in memory, which is what a burst reuses.
+// The pool holds at most kMaxPooledBytes of capacity in buffers of at most kMaxBufferBytes.
 // Thread-safe; each call holds the lock for a few pointer moves.
 class PayloadPool {
  public:
-  static constexpr size_t kMaxPooledBytes = 512 * 1024;
+  static constexpr size_t kMaxPooledBytes = 1024 * 1024;
   static constexpr size_t kMaxBufferBytes = 4 * 1024;
 
   // An empty string, with capacity from an earlier write when one is pooled.

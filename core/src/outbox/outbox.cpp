@@ -4,8 +4,8 @@
 #include <array>
 #include <chrono>
 #include <cstddef>
-#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <vector>
 
@@ -106,13 +106,10 @@ constexpr int kMaxPlausibleSchemaVersion = 1000;
 
 bool starts_with_sqlite_magic(const std::string& path, uint64_t size) {
   if (size < 100) return false;
-  // stdio, not <fstream>: a stream's first use initialises the C++ locale (~0.4 MiB of RSS).
   char head[16] = {};
-  FILE* in = std::fopen(path.c_str(), "rb");
-  if (in == nullptr) return false;
-  const size_t got = std::fread(head, 1, sizeof(head), in);
-  std::fclose(in);
-  return got == 16 && std::string(head, 16) == std::string("SQLite format 3\0", 16);
+  std::ifstream in(path, std::ios::binary);
+  in.read(head, sizeof(head));
+  return in.gcount() == 16 && std::string(head, 16) == std::string("SQLite format 3\0", 16);
 }
 
 // Non-throwing decimal parse of a counter value ("" or garbage: nullopt).
@@ -141,7 +138,7 @@ void create_private_file(const std::string& path) {
     }
     return;
   }
-  if (FILE* create = std::fopen(path.c_str(), "wb")) std::fclose(create);
+  { std::ofstream create(path, std::ios::binary); }
   std::filesystem::permissions(
       path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,
       std::filesystem::perm_options::replace, ec);
